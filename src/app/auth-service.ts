@@ -1,0 +1,163 @@
+/**
+ * Access tokens and the portals they open. Tokens are random secrets shown once; only their
+ * SHA-256 is stored. In open mode every distinct bearer token is its own portal.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { DomainError } from '../domain/errors.js';
+import type { Actor } from '../domain/model.js';
+import type { ObjectType } from '../domain/object-types.js';
+import type { Repository, Store, TokenRecord } from '../domain/ports.js';
+import type { Clock } from '../domain/time.js';
+import { seedPortal } from './seed-portal.js';
+
+export type AuthMode = 'tokens' | 'open';
+
+export interface Principal extends Actor {
+  readonly tokenId: string;
+  /** null: every scope. */
+  readonly scopes: ReadonlySet<string> | null;
+}
+
+export interface IssueTokenOptions {
+  readonly portalId: number;
+  readonly userId?: number;
+  readonly scopes?: readonly string[];
+}
+
+export interface IssuedToken {
+  /** The secret: shown once, never stored. */
+  readonly token: string;
+  readonly record: TokenRecord;
+}
+
+const MAX_INT32 = 2_147_483_647;
+export const DEFAULT_USER_ID = 1;
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+export function checkPortalId(portalId: number): number {
+  if (!Number.isInteger(portalId) || portalId < 1 || portalId > MAX_INT32) {
+    throw new RangeError(`portal id must be an integer from 1 to ${MAX_INT32}`);
+  }
+  return portalId;
+}
+
+/** A stable number in [1, 2^31-1) taken from 4 bytes of the token's hash. */
+const derivedInt = (hash: string, offset: number): number =>
+  (Number.parseInt(hash.slice(offset, offset + 8), 16) % (MAX_INT32 - 1)) + 1;
+
+export class AuthService {
+  /** Open mode only: tokens never change there, so their principals can be kept. */
+  private readonly openCache = new Map<string, Principal>();
+
+  constructor(
+    private readonly store: Store,
+    readonly mode: AuthMode,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The principal for a bearer token, or undefined when the token is not valid. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const hash = hashToken(token);
+    if (this.mode === 'open') return this.openCache.get(hash) ?? this.openPortal(hash);
+    const record = await this.store.read((repo) => repo.findTokenByHash(hash));
+    return record === undefined || record.revokedAt !== null ? undefined : toPrincipal(record);
+  }
+
+  async issueToken(options: IssueTokenOptions): Promise<IssuedToken> {
+    const portalId = checkPortalId(options.portalId);
+    const userId = checkPortalId(options.userId ?? DEFAULT_USER_ID);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      await seedPortal(repo, portalId, now);
+      const token = `stl_${randomBytes(32).toString('base64url')}`;
+      const record: TokenRecord = {
+        id: `tok_${randomBytes(6).toString('hex')}`,
+        hash: hashToken(token),
+        portalId,
+        userId,
+        scopes: options.scopes === undefined ? null : [...new Set(options.scopes)].sort(),
+        createdAt: now,
+        revokedAt: null,
+      };
+      await repo.insertToken(record);
+      return { token, record };
+    });
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return this.store.read((repo) => repo.listTokens());
+  }
+
+  revokeToken(id: string): Promise<boolean> {
+    return this.store.write((repo) => repo.revokeToken(id, this.clock()));
+  }
+
+  /**
+   * First start of a token-mode server on an empty database: portal 1 and an admin token.
+   * Returns the token to print once; undefined on every later start.
+   */
+  async bootstrap(): Promise<IssuedToken | undefined> {
+    if (this.mode !== 'tokens') return undefined;
+    const empty = await this.store.read(
+      async (repo) => (await repo.countTokens()) === 0 && !(await repo.portalExists(1)),
+    );
+    return empty ? this.issueToken({ portalId: 1 }) : undefined;
+  }
+
+  private async openPortal(hash: string): Promise<Principal> {
+    const principal = await this.store.write(async (repo) => {
+      const known = await repo.findTokenByHash(hash);
+      if (known !== undefined) return toPrincipal(known);
+      const portalId = await freePortalId(repo, derivedInt(hash, 0));
+      const now = this.clock();
+      await seedPortal(repo, portalId, now);
+      const record: TokenRecord = {
+        id: `open_${hash.slice(0, 16)}`,
+        hash,
+        portalId,
+        userId: derivedInt(hash, 8),
+        scopes: null,
+        createdAt: now,
+        revokedAt: null,
+      };
+      await repo.insertToken(record);
+      return toPrincipal(record);
+    });
+    this.openCache.set(hash, principal);
+    return principal;
+  }
+}
+
+/** The derived id, or the next free one when another token already holds it. */
+async function freePortalId(repo: Repository, wanted: number): Promise<number> {
+  let id = wanted;
+  while (await repo.portalExists(id)) id = id >= MAX_INT32 ? 1 : id + 1;
+  return id;
+}
+
+const toPrincipal = (r: TokenRecord): Principal => ({
+  portalId: r.portalId,
+  userId: r.userId,
+  tokenId: r.id,
+  scopes: r.scopes === null ? null : new Set(r.scopes),
+});
+
+export const MISSING_SCOPES_MESSAGE =
+  "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.";
+
+/** Throws MISSING_SCOPES unless the principal holds one of the scopes the operation accepts. */
+export function requireScope(principal: Principal, type: ObjectType, access: 'read' | 'write'): void {
+  if (principal.scopes === null) return;
+  const accepted = access === 'read' ? type.readScopes : type.writeScopes;
+  if (accepted.some((s) => principal.scopes!.has(s))) return;
+  throw new DomainError('MISSING_SCOPES', MISSING_SCOPES_MESSAGE, {
+    errors: [
+      {
+        message: 'One or more of the following scopes are required.',
+        context: { requiredGranularScopes: [...accepted] },
+      },
+    ],
+    links: { scopes: 'https://developers.hubspot.com/scopes' },
+  });
+}

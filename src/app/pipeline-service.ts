@@ -1,0 +1,344 @@
+/**
+ * The Pipelines use cases. Each write loads what the rules need, applies a pure updater,
+ * and persists the result together with its audit entries in one transaction.
+ */
+import { isLive } from '../domain/model.js';
+import type {
+  Actor,
+  AuditAction,
+  AuditEntry,
+  AuditKind,
+  Pipeline,
+  PipelineInput,
+  PipelinePatch,
+  Stage,
+  StageInput,
+  StagePatch,
+} from '../domain/model.js';
+import type { ObjectType } from '../domain/object-types.js';
+import { sortByDisplayOrder } from '../domain/ordering.js';
+import * as rules from '../domain/pipeline-rules.js';
+import type { Repository, Store } from '../domain/ports.js';
+import type { Clock } from '../domain/time.js';
+import { formatTimestamp } from '../domain/time.js';
+import { pipelineView, stageView } from '../domain/views.js';
+import type { PipelineView, StageView } from '../domain/views.js';
+
+/**
+ * `validateReferencesBeforeDelete` / `validateDealStageUsagesBeforeDelete`. Accepted now;
+ * records (and so the checks they ask for) arrive with the records API.
+ */
+export interface DeleteChecks {
+  readonly validateReferences: boolean;
+  readonly validateDealStageUsages: boolean;
+}
+
+export interface AuditView {
+  portalId: number;
+  identifier: string;
+  action: AuditAction;
+  timestamp: string;
+  message: string;
+  rawObject: string;
+  fromUserId: number;
+}
+
+/** The stage-audit path the official SDK sends when it never fills `{pipelineId}`. */
+export const UNFILLED_PIPELINE_ID = '{pipelineId}';
+
+export const AUDIT_MESSAGES = {
+  pipeline: {
+    CREATE: 'User defined. pipeline created',
+    UPDATE: 'Pipeline update',
+    RESTORE: 'Pipeline restored',
+    DELETE: 'Pipeline deleted',
+  },
+  stage: {
+    CREATE: 'User defined. stage created',
+    UPDATE: 'Stage update',
+    RESTORE: 'Stage restored',
+    DELETE: 'Stage deleted',
+  },
+} as const;
+
+type AuditEvent = keyof (typeof AUDIT_MESSAGES)['pipeline'];
+
+export class PipelineService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  listPipelines(actor: Actor, type: ObjectType): Promise<PipelineView[]> {
+    return this.store.read(async (repo) =>
+      sortByDisplayOrder(await repo.listPipelines(actor.portalId, type.key)).map(pipelineView),
+    );
+  }
+
+  getPipeline(actor: Actor, type: ObjectType, pipelineId: string): Promise<PipelineView> {
+    return this.store.read(async (repo) => pipelineView(await livePipeline(repo, actor, type, pipelineId)));
+  }
+
+  createPipeline(actor: Actor, type: ObjectType, input: PipelineInput): Promise<PipelineView> {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      if (input.pipelineId !== undefined) {
+        rules.checkClientId('pipelineId', input.pipelineId);
+        if (await repo.pipelineIdExists(actor.portalId, type.key, input.pipelineId)) {
+          rules.idTaken('pipeline', input.pipelineId);
+        }
+      }
+      await assertStageIdsFree(repo, actor, type, rules.clientStageIds(input.stages), undefined);
+      const fresh = await repo.allocateIds(
+        actor.portalId,
+        rules.idsNeeded(input.stages, input.pipelineId === undefined),
+      );
+      const pipelineId = input.pipelineId ?? fresh.shift()!;
+      const pipeline = rules.createPipeline(type, input, pipelineId, fresh, now);
+      await assertLabelFree(repo, actor, type, pipeline);
+      await repo.savePipeline(actor.portalId, type.key, pipeline);
+      await repo.saveStages(actor.portalId, type.key, pipeline.id, pipeline.stages);
+      await repo.appendAudit([
+        pipelineAudit(actor, type, pipeline, 'CREATE', now),
+        ...pipeline.stages.map((s) => stageAudit(actor, type, s, 'CREATE', now)),
+      ]);
+      return pipelineView(pipeline);
+    });
+  }
+
+  replacePipeline(
+    actor: Actor,
+    type: ObjectType,
+    pipelineId: string,
+    input: PipelineInput,
+    _checks: DeleteChecks,
+  ): Promise<PipelineView> {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      const current = await livePipeline(repo, actor, type, pipelineId);
+      await assertStageIdsFree(repo, actor, type, rules.clientStageIds(input.stages), current);
+      const fresh = await repo.allocateIds(actor.portalId, rules.idsNeeded(input.stages));
+      const { pipeline, changes } = rules.replacePipeline(type, current, input, fresh, now);
+      await assertLabelFree(repo, actor, type, pipeline);
+      await repo.savePipeline(actor.portalId, type.key, pipeline);
+      await repo.saveStages(actor.portalId, type.key, pipeline.id, [
+        ...changes.archived,
+        ...changes.updated,
+        ...changes.created,
+      ]);
+      await repo.appendAudit([
+        pipelineAudit(actor, type, pipeline, 'UPDATE', now),
+        ...changes.archived.map((s) => stageAudit(actor, type, s, 'DELETE', now)),
+        ...changes.updated.map((s) => stageAudit(actor, type, s, 'UPDATE', now)),
+        ...changes.created.map((s) => stageAudit(actor, type, s, 'CREATE', now)),
+      ]);
+      return pipelineView(pipeline);
+    });
+  }
+
+  updatePipeline(
+    actor: Actor,
+    type: ObjectType,
+    pipelineId: string,
+    patch: PipelinePatch,
+    _checks: DeleteChecks,
+  ): Promise<PipelineView> {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      const current = await repo.getPipeline(actor.portalId, type.key, pipelineId);
+      if (current === undefined) throw rules.pipelineNotFound(type, pipelineId);
+      const { pipeline, restored } = rules.patchPipeline(type, current, patch, now);
+      if (restored || pipeline.label !== current.label) await assertLabelFree(repo, actor, type, pipeline);
+      await repo.savePipeline(actor.portalId, type.key, pipeline);
+      await repo.appendAudit([pipelineAudit(actor, type, pipeline, restored ? 'RESTORE' : 'UPDATE', now)]);
+      return pipelineView(pipeline);
+    });
+  }
+
+  archivePipeline(actor: Actor, type: ObjectType, pipelineId: string, _checks: DeleteChecks): Promise<void> {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      const pipeline = rules.archivePipeline(await livePipeline(repo, actor, type, pipelineId), now);
+      await repo.savePipeline(actor.portalId, type.key, pipeline);
+      await repo.appendAudit([pipelineAudit(actor, type, pipeline, 'DELETE', now)]);
+    });
+  }
+
+  listStages(actor: Actor, type: ObjectType, pipelineId: string): Promise<StageView[]> {
+    return this.store.read(
+      async (repo) => pipelineView(await livePipeline(repo, actor, type, pipelineId)).stages,
+    );
+  }
+
+  getStage(actor: Actor, type: ObjectType, pipelineId: string, stageId: string): Promise<StageView> {
+    return this.store.read(async (repo) => {
+      const stage = (await livePipeline(repo, actor, type, pipelineId)).stages.find((s) => s.id === stageId);
+      if (stage === undefined || !isLive(stage)) throw rules.stageNotFound(pipelineId, stageId);
+      return stageView(stage);
+    });
+  }
+
+  createStage(actor: Actor, type: ObjectType, pipelineId: string, input: StageInput): Promise<StageView> {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      const current = await livePipeline(repo, actor, type, pipelineId);
+      await assertStageIdsFree(repo, actor, type, rules.clientStageIds([input]), undefined);
+      const stageId = input.stageId ?? (await repo.allocateIds(actor.portalId, 1))[0]!;
+      const { stage } = rules.addStage(type, current, input, stageId, now);
+      return this.saveStage(repo, actor, type, pipelineId, stage, 'CREATE', now);
+    });
+  }
+
+  replaceStage(
+    actor: Actor,
+    type: ObjectType,
+    pipelineId: string,
+    stageId: string,
+    input: StageInput,
+  ): Promise<StageView> {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      const current = await livePipeline(repo, actor, type, pipelineId);
+      const { stage } = rules.replaceStage(type, current, stageId, input, now);
+      return this.saveStage(repo, actor, type, pipelineId, stage, 'UPDATE', now);
+    });
+  }
+
+  updateStage(
+    actor: Actor,
+    type: ObjectType,
+    pipelineId: string,
+    stageId: string,
+    patch: StagePatch,
+  ): Promise<StageView> {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      const current = await livePipeline(repo, actor, type, pipelineId);
+      const { stage, restored } = rules.patchStage(type, current, stageId, patch, now);
+      return this.saveStage(repo, actor, type, pipelineId, stage, restored ? 'RESTORE' : 'UPDATE', now);
+    });
+  }
+
+  archiveStage(actor: Actor, type: ObjectType, pipelineId: string, stageId: string, _checks: DeleteChecks) {
+    rules.assertWritable(type);
+    return this.store.write(async (repo) => {
+      const now = this.clock();
+      const current = await livePipeline(repo, actor, type, pipelineId);
+      const { stage } = rules.archiveStage(type, current, stageId, now);
+      await this.saveStage(repo, actor, type, pipelineId, stage, 'DELETE', now);
+    });
+  }
+
+  pipelineAudit(actor: Actor, type: ObjectType, pipelineId: string): Promise<AuditView[]> {
+    return this.store.read(async (repo) => {
+      // Audit history outlives deletes: an archived pipeline still has one.
+      if (!(await repo.pipelineIdExists(actor.portalId, type.key, pipelineId))) {
+        throw rules.pipelineNotFound(type, pipelineId);
+      }
+      return auditViews(await repo.listAudit(actor.portalId, type.key, 'pipeline', pipelineId));
+    });
+  }
+
+  /** `pipelineId` may be the SDK's unfilled `{pipelineId}`: the stage is then found by id alone. */
+  stageAudit(actor: Actor, type: ObjectType, pipelineId: string, stageId: string): Promise<AuditView[]> {
+    return this.store.read(async (repo) => {
+      const found = await repo.findStage(actor.portalId, type.key, stageId);
+      if (found === undefined || (pipelineId !== UNFILLED_PIPELINE_ID && found.pipelineId !== pipelineId)) {
+        throw rules.stageNotFound(pipelineId, stageId);
+      }
+      return auditViews(await repo.listAudit(actor.portalId, type.key, 'stage', stageId));
+    });
+  }
+
+  private async saveStage(
+    repo: Repository,
+    actor: Actor,
+    type: ObjectType,
+    pipelineId: string,
+    stage: Stage,
+    event: AuditEvent,
+    now: number,
+  ): Promise<StageView> {
+    await repo.saveStages(actor.portalId, type.key, pipelineId, [stage]);
+    await repo.appendAudit([stageAudit(actor, type, stage, event, now)]);
+    return stageView(stage);
+  }
+}
+
+async function livePipeline(repo: Repository, actor: Actor, type: ObjectType, pipelineId: string) {
+  const pipeline = await repo.getPipeline(actor.portalId, type.key, pipelineId);
+  if (pipeline === undefined || !isLive(pipeline)) throw rules.pipelineNotFound(type, pipelineId);
+  return pipeline;
+}
+
+async function assertLabelFree(repo: Repository, actor: Actor, type: ObjectType, pipeline: Pipeline) {
+  const owner = await repo.findLivePipelineByLabel(actor.portalId, type.key, rules.labelKey(pipeline.label));
+  if (owner !== undefined && owner !== pipeline.id) rules.pipelineLabelTaken(pipeline.label);
+}
+
+/** Client-chosen stage ids must not belong to any other stage of the type. */
+async function assertStageIdsFree(
+  repo: Repository,
+  actor: Actor,
+  type: ObjectType,
+  ids: readonly string[],
+  within: Pipeline | undefined,
+) {
+  for (const id of ids) {
+    if (within?.stages.some((s) => s.id === id)) continue;
+    if (await repo.stageIdExists(actor.portalId, type.key, id)) rules.idTaken('stage', id);
+  }
+}
+
+const ACTIONS: Record<AuditEvent, AuditAction> = {
+  CREATE: 'CREATE',
+  UPDATE: 'UPDATE',
+  RESTORE: 'UPDATE',
+  DELETE: 'DELETE',
+};
+
+function audit(
+  actor: Actor,
+  type: ObjectType,
+  kind: AuditKind,
+  objectId: string,
+  event: AuditEvent,
+  rawObject: unknown,
+  now: number,
+): AuditEntry {
+  return {
+    portalId: actor.portalId,
+    objectTypeKey: type.key,
+    kind,
+    objectId,
+    action: ACTIONS[event],
+    message: AUDIT_MESSAGES[kind][event],
+    rawObject: JSON.stringify(rawObject),
+    userId: actor.userId,
+    timestamp: now,
+  };
+}
+
+const pipelineAudit = (actor: Actor, type: ObjectType, p: Pipeline, event: AuditEvent, now: number) =>
+  audit(actor, type, 'pipeline', p.id, event, pipelineView(p), now);
+
+const stageAudit = (actor: Actor, type: ObjectType, s: Stage, event: AuditEvent, now: number) =>
+  audit(actor, type, 'stage', s.id, event, stageView(s), now);
+
+const auditViews = (entries: AuditEntry[]): AuditView[] =>
+  entries.map((e) => ({
+    portalId: e.portalId,
+    identifier: `${e.portalId}:${e.objectId}`,
+    action: e.action,
+    timestamp: formatTimestamp(e.timestamp),
+    message: e.message,
+    rawObject: e.rawObject,
+    fromUserId: e.userId,
+  }));

@@ -1,0 +1,65 @@
+/** Configuration, parsed once at the edge from flags and the environment, then frozen. */
+import type { AuthMode } from './app/auth-service.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly database: string;
+  readonly auth: AuthMode;
+  readonly logLevel: LogLevel;
+  readonly bodyLimit: number;
+}
+
+export const DEFAULTS: Config = Object.freeze({
+  port: 8080,
+  host: '127.0.0.1',
+  database: './stageline.db',
+  auth: 'tokens',
+  logLevel: 'info',
+  bodyLimit: 1024 * 1024,
+});
+
+/** Raw values as they come from flags or the environment (strings), or already typed. */
+export type ConfigInput = { [K in keyof Config]?: Config[K] | string | undefined };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function port(value: unknown): number {
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`Invalid port: ${String(value)}`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly T[], value: unknown): T {
+  if (allowed.includes(value as T)) return value as T;
+  throw new ConfigError(`Invalid ${name}: ${String(value)} (expected one of ${allowed.join(', ')})`);
+}
+
+function positive(name: string, value: unknown): number {
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`Invalid ${name}: ${String(value)}`);
+  return n;
+}
+
+/** Flags win over the environment, the environment over defaults. Bad values fail here, at start. */
+export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.env): Config {
+  const pick = <K extends keyof Config>(key: K, envName: string): unknown =>
+    flags[key] ??
+    (env[envName] === undefined || env[envName] === '' ? undefined : env[envName]) ??
+    DEFAULTS[key];
+  const database = String(pick('database', 'STAGELINE_DATABASE'));
+  if (database.trim() === '') throw new ConfigError('Invalid database: empty');
+  return Object.freeze({
+    port: port(pick('port', 'PORT')),
+    host: String(pick('host', 'HOST')),
+    database,
+    auth: oneOf('auth mode', ['tokens', 'open'] as const, pick('auth', 'STAGELINE_AUTH')),
+    logLevel: oneOf('log level', LOG_LEVELS, pick('logLevel', 'LOG_LEVEL')),
+    bodyLimit: positive('body limit', pick('bodyLimit', 'STAGELINE_BODY_LIMIT')),
+  });
+}

@@ -1,0 +1,111 @@
+import { invalid } from './errors.js';
+
+/** How a type's stage metadata is validated and which keys it keeps. */
+export type StageRules = 'deal' | 'ticket' | 'state';
+
+export interface ObjectType {
+  /** Canonical storage key: the type id (`0-3`) or the custom type as given (`2-12`, `p123_cars`). */
+  readonly key: string;
+  /** The name used in scopes and messages (`deals`, `custom`). */
+  readonly name: string;
+  readonly stageLimit: number;
+  readonly rules: StageRules;
+  /** Contacts and companies expose one lifecycle pipeline that cannot be changed. */
+  readonly readOnly: boolean;
+  /** Any one of these grants read access. */
+  readonly readScopes: readonly string[];
+  /** Any one of these grants write access. */
+  readonly writeScopes: readonly string[];
+}
+
+interface StandardType {
+  id: string;
+  name: string;
+  stageLimit: number;
+  rules: StageRules;
+  readOnly?: boolean;
+  extraRead?: string[];
+  extraWrite?: string[];
+}
+
+const STANDARD: StandardType[] = [
+  { id: '0-1', name: 'contacts', stageLimit: 100, rules: 'state', readOnly: true },
+  { id: '0-2', name: 'companies', stageLimit: 100, rules: 'state', readOnly: true },
+  { id: '0-3', name: 'deals', stageLimit: 100, rules: 'deal' },
+  {
+    id: '0-5',
+    name: 'tickets',
+    stageLimit: 100,
+    rules: 'ticket',
+    extraRead: ['tickets'],
+    extraWrite: ['tickets'],
+  },
+  {
+    id: '0-123',
+    name: 'orders',
+    stageLimit: 30,
+    rules: 'state',
+    extraRead: ['crm.pipelines.orders.read', 'crm.pipelines.orders.write', 'e-commerce'],
+    extraWrite: ['crm.pipelines.orders.write', 'e-commerce'],
+  },
+  { id: '0-136', name: 'leads', stageLimit: 30, rules: 'state' },
+  { id: '0-162', name: 'services', stageLimit: 30, rules: 'state' },
+  { id: '0-410', name: 'courses', stageLimit: 30, rules: 'state' },
+  { id: '0-420', name: 'listings', stageLimit: 30, rules: 'state' },
+  { id: '0-421', name: 'appointments', stageLimit: 30, rules: 'state' },
+];
+
+const readScopesFor = (name: string): string[] => [
+  `crm.objects.${name}.read`,
+  `crm.objects.${name}.write`,
+  `crm.schemas.${name}.read`,
+  `crm.schemas.${name}.write`,
+];
+
+const toObjectType = (t: StandardType): ObjectType =>
+  Object.freeze({
+    key: t.id,
+    name: t.name,
+    stageLimit: t.stageLimit,
+    rules: t.rules,
+    readOnly: t.readOnly ?? false,
+    readScopes: Object.freeze([...readScopesFor(t.name), ...(t.extraRead ?? [])]),
+    writeScopes: Object.freeze([`crm.schemas.${t.name}.write`, ...(t.extraWrite ?? [])]),
+  });
+
+const BY_NAME_OR_ID = new Map<string, ObjectType>();
+for (const t of STANDARD) {
+  const type = toObjectType(t);
+  BY_NAME_OR_ID.set(t.id, type);
+  BY_NAME_OR_ID.set(t.name, type);
+}
+
+/** All standard types that have pipelines, in type-id order. */
+export const STANDARD_TYPES: readonly ObjectType[] = STANDARD.map((t) => BY_NAME_OR_ID.get(t.id)!);
+
+const CUSTOM_ID = /^2-[1-9][0-9]{0,17}$/;
+const CUSTOM_NAME = /^p([1-9][0-9]{0,9})_[a-z][a-z0-9_]{0,99}$/;
+
+const customType = (key: string): ObjectType =>
+  Object.freeze({
+    key,
+    name: 'custom',
+    stageLimit: 100,
+    rules: 'state' as const,
+    readOnly: false,
+    readScopes: Object.freeze(readScopesFor('custom')),
+    writeScopes: Object.freeze(['crm.schemas.custom.write']),
+  });
+
+/**
+ * Resolves the `{objectType}` path segment: a standard name or type id, a custom type id
+ * (`2-<n>`), or a fully qualified custom name (`p<portalId>_<name>`) of the caller's portal.
+ */
+export function resolveObjectType(value: string, portalId: number): ObjectType {
+  const known = BY_NAME_OR_ID.get(value) ?? BY_NAME_OR_ID.get(value.toLowerCase());
+  if (known) return known;
+  if (CUSTOM_ID.test(value)) return customType(value);
+  const named = CUSTOM_NAME.exec(value.toLowerCase());
+  if (named && Number(named[1]) === portalId) return customType(value.toLowerCase());
+  throw invalid(`Unable to infer object type from: ${value}`);
+}

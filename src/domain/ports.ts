@@ -1,0 +1,69 @@
+/**
+ * The storage contract. Every adapter (SQLite now, PostgreSQL next) implements it and is
+ * proven by the same suite in test/contract/. Methods speak domain types only.
+ */
+import type { AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
+
+export interface TokenRecord {
+  /** Public identifier, safe to print and log (`tok_…`). */
+  readonly id: string;
+  /** SHA-256 of the secret, hex. The secret itself is never stored. */
+  readonly hash: string;
+  readonly portalId: number;
+  readonly userId: number;
+  /** null: every scope. */
+  readonly scopes: readonly string[] | null;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+/** The operations available inside one unit of work. */
+export interface Repository {
+  /** Creates the portal if missing; true when this call created it. */
+  ensurePortal(portalId: number, now: number): Promise<boolean>;
+  /** Numeric ids, unique within the portal, never used before by any pipeline or stage of it. */
+  allocateIds(portalId: number, count: number): Promise<string[]>;
+
+  /** Live pipelines of a type, each with all its stages. */
+  listPipelines(portalId: number, typeKey: string): Promise<Pipeline[]>;
+  /** A pipeline, archived or not, with all its stages. */
+  getPipeline(portalId: number, typeKey: string, pipelineId: string): Promise<Pipeline | undefined>;
+  /** A stage of the type, whichever pipeline holds it. */
+  findStage(
+    portalId: number,
+    typeKey: string,
+    stageId: string,
+  ): Promise<{ pipelineId: string; stage: Stage } | undefined>;
+  /** The id of the live pipeline of the type whose label key (trimmed, lower-cased) matches. */
+  findLivePipelineByLabel(portalId: number, typeKey: string, labelKey: string): Promise<string | undefined>;
+  pipelineIdExists(portalId: number, typeKey: string, pipelineId: string): Promise<boolean>;
+  stageIdExists(portalId: number, typeKey: string, stageId: string): Promise<boolean>;
+
+  /** Inserts or updates the pipeline row only. */
+  savePipeline(portalId: number, typeKey: string, pipeline: Pipeline): Promise<void>;
+  /** Inserts or updates the given stages of a pipeline. */
+  saveStages(portalId: number, typeKey: string, pipelineId: string, stages: readonly Stage[]): Promise<void>;
+
+  appendAudit(entries: readonly AuditEntry[]): Promise<void>;
+  /** Newest first. */
+  listAudit(portalId: number, typeKey: string, kind: AuditKind, objectId: string): Promise<AuditEntry[]>;
+
+  insertToken(token: TokenRecord): Promise<void>;
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** True when a live token was revoked. */
+  revokeToken(id: string, now: number): Promise<boolean>;
+  countTokens(): Promise<number>;
+  /** Whether any portal with this id exists. */
+  portalExists(portalId: number): Promise<boolean>;
+}
+
+export interface Store {
+  /** Runs `work` in one transaction: all its writes commit together or not at all. */
+  write<T>(work: (repo: Repository) => Promise<T>): Promise<T>;
+  /** Runs `work` against a consistent view, never interleaved with a write. */
+  read<T>(work: (repo: Repository) => Promise<T>): Promise<T>;
+  /** Cheap liveness probe for /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

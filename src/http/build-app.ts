@@ -1,0 +1,133 @@
+/** Builds the Fastify app without listening: the CLI, the library API and tests share it. */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { AuthService } from '../app/auth-service.js';
+import type { PipelineService } from '../app/pipeline-service.js';
+import type { Store } from '../domain/ports.js';
+import { CORRELATION_HEADER, JSON_TYPE, errorHandler, sendError } from './error-handler.js';
+import { pipelineRoutes } from './routes/pipelines.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly service: PipelineService;
+  readonly auth: AuthService;
+}
+
+export interface AppOptions {
+  /** A pino logger config, or false for none. */
+  readonly logger: FastifyServerOptions['logger'];
+  readonly bodyLimit: number;
+  readonly version: string;
+}
+
+interface RoutePattern {
+  readonly method: string;
+  readonly pattern: RegExp;
+}
+
+/** `/crm/v3/pipelines/:objectType` → a regex matching concrete paths, for 405 answers. */
+const toPattern = (url: string): RegExp =>
+  new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
+
+export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: options.bodyLimit,
+    genReqId: () => randomUUID(),
+    // Closing is answered by our own 503 envelope below, not Fastify's default body.
+    return503OnClosing: false,
+    ajv: {
+      customOptions: {
+        removeAdditional: true,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+        allowUnionTypes: true,
+      },
+    },
+  });
+
+  const routes: RoutePattern[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, pattern: toPattern(route.url) });
+  });
+
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Stageline',
+        version: options.version,
+        description: "Stageline's implementation of HubSpot's CRM Pipelines API.",
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  let closing = false;
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(CORRELATION_HEADER, request.id);
+    if (closing) return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', 'The server is shutting down');
+  });
+
+  // Empty bodies (a DELETE sent with a JSON content type) are no body at all.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
+
+  app.setErrorHandler(errorHandler);
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.filter((r) => r.pattern.test(path)).map((r) => r.method);
+    if (allowed.length > 0) {
+      reply.header('allow', [...new Set(allowed)].join(', '));
+      return sendError(
+        request,
+        reply,
+        405,
+        'VALIDATION_ERROR',
+        `Method ${request.method} is not allowed on ${path}`,
+      );
+    }
+    return sendError(request, reply, 404, 'OBJECT_NOT_FOUND', `No route matches ${request.method} ${path}`);
+  });
+
+  app.get('/health', { schema: { hide: true } }, async (request, reply) => {
+    try {
+      await deps.store.ping();
+      return reply.type(JSON_TYPE).send({ status: 'ok' });
+    } catch {
+      return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', 'The database is not reachable');
+    }
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(JSON_TYPE).send(app.swagger()),
+  );
+
+  await app.register(pipelineRoutes, {
+    prefix: '/crm/v3/pipelines',
+    service: deps.service,
+    auth: deps.auth,
+    deleteChecksDefault: false,
+    tag: 'Pipelines v3',
+  });
+
+  return app;
+}

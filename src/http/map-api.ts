@@ -1,0 +1,62 @@
+/** The only file that knows both the wire shapes and the domain inputs. */
+import type { PipelineInput, PipelinePatch, StageInput, StagePatch } from '../domain/model.js';
+import type { DeleteChecks } from '../app/pipeline-service.js';
+
+export interface StageInputBody {
+  stageId?: string;
+  label: string;
+  displayOrder: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface PipelineInputBody {
+  pipelineId?: string;
+  label: string;
+  displayOrder: number;
+  stages: StageInputBody[];
+}
+
+export interface DeleteChecksQuery {
+  validateReferencesBeforeDelete?: boolean;
+  validateDealStageUsagesBeforeDelete?: boolean;
+}
+
+const stageInput = (b: StageInputBody): StageInput => ({
+  stageId: b.stageId,
+  label: b.label,
+  displayOrder: b.displayOrder,
+  metadata: b.metadata,
+});
+
+export const toPipelineInput = (b: PipelineInputBody): PipelineInput => ({
+  pipelineId: b.pipelineId,
+  label: b.label,
+  displayOrder: b.displayOrder,
+  stages: b.stages.map(stageInput),
+});
+
+/** A stage PUT replaces the stage: its id comes from the path, never the body. */
+export const toStageReplaceInput = (b: StageInputBody): StageInput => ({
+  ...stageInput(b),
+  stageId: undefined,
+});
+
+export const toStageInput = stageInput;
+
+export const toPipelinePatch = (b: PipelinePatch): PipelinePatch => ({
+  label: b.label,
+  displayOrder: b.displayOrder,
+  archived: b.archived,
+});
+
+export const toStagePatch = (b: StagePatch): StagePatch => ({
+  label: b.label,
+  displayOrder: b.displayOrder,
+  metadata: b.metadata,
+  archived: b.archived,
+});
+
+export const toDeleteChecks = (q: DeleteChecksQuery): DeleteChecks => ({
+  validateReferences: q.validateReferencesBeforeDelete ?? false,
+  validateDealStageUsages: q.validateDealStageUsagesBeforeDelete ?? false,
+});

@@ -1,0 +1,68 @@
+/**
+ * The library API: start an in-process Stageline for an integration's test suite.
+ *
+ *   const stageline = await startStageline();
+ *   const client = new Client({ accessToken: 'any-token', basePath: stageline.url });
+ *   …
+ *   await stageline.close();
+ */
+import { loadConfig } from './config.js';
+import type { LogLevel } from './config.js';
+import { createStageline } from './stageline.js';
+import type { AuthMode, IssueTokenOptions } from './app/auth-service.js';
+
+export interface StartOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** A file path, or ':memory:' (the default) for a throwaway database. */
+  database?: string;
+  /** 'open' (the default): every bearer token is its own portal. */
+  auth?: AuthMode;
+  logLevel?: LogLevel;
+  bodyLimit?: number;
+}
+
+export interface RunningStageline {
+  /** The base URL to give the HubSpot SDK as `basePath`. */
+  readonly url: string;
+  readonly port: number;
+  /** Creates an access token (tokens mode) and returns its secret. */
+  issueToken(options: IssueTokenOptions): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startStageline(options: StartOptions = {}): Promise<RunningStageline> {
+  const config = loadConfig(
+    {
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      database: options.database ?? ':memory:',
+      auth: options.auth ?? 'open',
+      logLevel: options.logLevel ?? 'silent',
+      bodyLimit: options.bodyLimit,
+    },
+    {},
+  );
+  const stageline = await createStageline(config);
+  try {
+    await stageline.app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await stageline.close();
+    throw err;
+  }
+  const address = stageline.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    issueToken: async (opts) => (await stageline.auth.issueToken(opts)).token,
+    close: () => stageline.close(),
+  };
+}
+
+export { createStageline } from './stageline.js';
+export type { Stageline } from './stageline.js';
+export { loadConfig } from './config.js';
+export type { Config } from './config.js';

@@ -1,0 +1,73 @@
+/** The one composition root: the CLI, the library API and the tests all build Stageline here. */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { AuthService } from './app/auth-service.js';
+import { PipelineService } from './app/pipeline-service.js';
+import type { Config } from './config.js';
+import type { Store } from './domain/ports.js';
+import type { Clock } from './domain/time.js';
+import { buildApp } from './http/build-app.js';
+import { SqliteStore } from './storage/sqlite/sqlite-store.js';
+
+export interface Stageline {
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly auth: AuthService;
+  readonly service: PipelineService;
+  /** Stops accepting requests, drains in-flight ones, then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface BuildOverrides {
+  readonly clock?: Clock;
+  /** Replaces the pino config derived from `config.logLevel` (tests capture logs this way). */
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export function openStore(database: string): Store {
+  return new SqliteStore(database);
+}
+
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  if (level === 'silent') return false;
+  return {
+    level,
+    // Tokens never reach the logs: the default serializers omit headers, and this is the backstop.
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'authorization'],
+      censor: '[redacted]',
+    },
+  };
+}
+
+export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
+  const clock = overrides.clock ?? Date.now;
+  const store = openStore(config.database);
+  try {
+    const auth = new AuthService(store, config.auth, clock);
+    const service = new PipelineService(store, clock);
+    const app = await buildApp(
+      { store, service, auth },
+      {
+        logger: overrides.logger ?? loggerOptions(config.logLevel),
+        bodyLimit: config.bodyLimit,
+        version: VERSION,
+      },
+    );
+    let closed: Promise<void> | undefined;
+    const close = () =>
+      (closed ??= (async () => {
+        await app.close();
+        await store.close();
+      })());
+    return { config, app, store, auth, service, close };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

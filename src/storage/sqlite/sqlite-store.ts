@@ -1,0 +1,408 @@
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { Metadata } from '../../domain/metadata.js';
+import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
+import { labelKey } from '../../domain/pipeline-rules.js';
+import type { Repository, Store, TokenRecord } from '../../domain/ports.js';
+import { loadMigrations } from '../migrations.js';
+import { Mutex } from '../mutex.js';
+
+/** First generated id of every portal: HubSpot's generated ids are long numeric strings. */
+const FIRST_GENERATED_ID = 100_000_001;
+
+interface PipelineStageRow {
+  p_id: string;
+  p_label: string;
+  p_display_order: number;
+  p_created_at: number;
+  p_updated_at: number;
+  p_archived_at: number | null;
+  id: string | null;
+  label: string;
+  display_order: number;
+  metadata: string;
+  write_permissions: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+interface StageRow {
+  pipeline_id: string;
+  id: string;
+  label: string;
+  display_order: number;
+  metadata: string;
+  write_permissions: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+interface AuditRow {
+  portal_id: number;
+  object_type: string;
+  kind: AuditKind;
+  object_id: string;
+  action: AuditEntry['action'];
+  message: string;
+  raw_object: string;
+  user_id: number;
+  ts: number;
+}
+
+interface TokenRow {
+  id: string;
+  hash: string;
+  portal_id: number;
+  user_id: number;
+  scopes: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+const toStage = (r: Omit<StageRow, 'pipeline_id'>): Stage => ({
+  id: r.id,
+  label: r.label,
+  displayOrder: r.display_order,
+  metadata: JSON.parse(r.metadata) as Metadata,
+  writePermissions: r.write_permissions as WritePermission,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  archivedAt: r.archived_at,
+});
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  hash: r.hash,
+  portalId: r.portal_id,
+  userId: r.user_id,
+  scopes: r.scopes === null ? null : (JSON.parse(r.scopes) as string[]),
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+/** Groups joined pipeline/stage rows (ordered by pipeline) into pipelines. */
+function groupPipelines(rows: PipelineStageRow[]): Pipeline[] {
+  const out: Pipeline[] = [];
+  let current: { pipeline: Pipeline; stages: Stage[] } | undefined;
+  for (const r of rows) {
+    if (current === undefined || current.pipeline.id !== r.p_id) {
+      const stages: Stage[] = [];
+      current = {
+        stages,
+        pipeline: {
+          id: r.p_id,
+          label: r.p_label,
+          displayOrder: r.p_display_order,
+          createdAt: r.p_created_at,
+          updatedAt: r.p_updated_at,
+          archivedAt: r.p_archived_at,
+          stages,
+        },
+      };
+      out.push(current.pipeline);
+    }
+    if (r.id !== null) current.stages.push(toStage({ ...r, id: r.id }));
+  }
+  return out;
+}
+
+const PIPELINE_WITH_STAGES = `
+  SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
+         p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.archived_at AS p_archived_at,
+         s.id, s.label, s.display_order, s.metadata, s.write_permissions,
+         s.created_at, s.updated_at, s.archived_at
+  FROM pipelines p
+  LEFT JOIN stages s ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id`;
+
+/** SQLite through better-sqlite3: one connection, WAL, statements prepared once. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly lock = new Mutex();
+  private readonly repo: Repository;
+  private readonly begin: Statement;
+  private readonly commit: Statement;
+  private readonly rollback: Statement;
+
+  constructor(filename: string) {
+    this.db = new Database(filename);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a transaction acknowledged to a client survives power loss, not just a crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.repo = new SqliteRepository(this.db);
+    this.begin = this.db.prepare('BEGIN IMMEDIATE');
+    this.commit = this.db.prepare('COMMIT');
+    this.rollback = this.db.prepare('ROLLBACK');
+  }
+
+  write<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      this.begin.run();
+      try {
+        const result = await work(this.repo);
+        this.commit.run();
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.rollback.run();
+        throw err;
+      }
+    });
+  }
+
+  read<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.lock.run(() => work(this.repo));
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    await this.lock.run(async () => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const applied = new Set(
+    db
+      .prepare('SELECT version FROM schema_migrations')
+      .pluck()
+      .all()
+      .map((v) => Number(v)),
+  );
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of loadMigrations('sqlite')) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }).immediate();
+  }
+}
+
+class SqliteRepository implements Repository {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      insertPortal: db.prepare(
+        'INSERT INTO portals (id, next_id, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      ),
+      portalExists: db.prepare('SELECT 1 FROM portals WHERE id = ?').pluck(),
+      takeId: db
+        .prepare('UPDATE portals SET next_id = next_id + 1 WHERE id = ? RETURNING next_id - 1')
+        .pluck(),
+      idUsed: db
+        .prepare(
+          `SELECT EXISTS (SELECT 1 FROM pipelines WHERE portal_id = @portalId AND id = @id)
+               OR EXISTS (SELECT 1 FROM stages WHERE portal_id = @portalId AND id = @id)`,
+        )
+        .pluck(),
+      listPipelines: db.prepare(
+        `${PIPELINE_WITH_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.archived_at IS NULL ORDER BY p.id`,
+      ),
+      getPipeline: db.prepare(
+        `${PIPELINE_WITH_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.id = ?`,
+      ),
+      findStage: db.prepare('SELECT * FROM stages WHERE portal_id = ? AND object_type = ? AND id = ?'),
+      livePipelineByLabel: db
+        .prepare(
+          'SELECT id FROM pipelines WHERE portal_id = ? AND object_type = ? AND label_key = ? AND archived_at IS NULL',
+        )
+        .pluck(),
+      pipelineIdExists: db
+        .prepare('SELECT 1 FROM pipelines WHERE portal_id = ? AND object_type = ? AND id = ?')
+        .pluck(),
+      stageIdExists: db
+        .prepare('SELECT 1 FROM stages WHERE portal_id = ? AND object_type = ? AND id = ?')
+        .pluck(),
+      savePipeline: db.prepare(
+        `INSERT INTO pipelines (portal_id, object_type, id, label, label_key, display_order, created_at, updated_at, archived_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
+           label = excluded.label, label_key = excluded.label_key, display_order = excluded.display_order,
+           updated_at = excluded.updated_at, archived_at = excluded.archived_at`,
+      ),
+      saveStage: db.prepare(
+        `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, display_order, metadata,
+                             write_permissions, created_at, updated_at, archived_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
+           label = excluded.label, display_order = excluded.display_order, metadata = excluded.metadata,
+           write_permissions = excluded.write_permissions, updated_at = excluded.updated_at,
+           archived_at = excluded.archived_at
+         WHERE stages.pipeline_id = excluded.pipeline_id`,
+      ),
+      appendAudit: db.prepare(
+        `INSERT INTO audit (portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      listAudit: db.prepare(
+        `SELECT * FROM audit WHERE portal_id = ? AND object_type = ? AND kind = ? AND object_id = ? ORDER BY seq DESC`,
+      ),
+      insertToken: db.prepare(
+        `INSERT INTO tokens (id, hash, portal_id, user_id, scopes, created_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      tokenByHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
+      listTokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
+      revokeToken: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      countTokens: db.prepare('SELECT count(*) FROM tokens').pluck(),
+    };
+  }
+
+  async ensurePortal(portalId: number, now: number): Promise<boolean> {
+    return this.s.insertPortal.run(portalId, FIRST_GENERATED_ID, now).changes === 1;
+  }
+
+  async portalExists(portalId: number): Promise<boolean> {
+    return this.s.portalExists.get(portalId) !== undefined;
+  }
+
+  async allocateIds(portalId: number, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    while (ids.length < count) {
+      const n = this.s.takeId.get(portalId) as number | undefined;
+      if (n === undefined) throw new Error(`portal ${portalId} does not exist`);
+      const id = String(n);
+      if (this.s.idUsed.get({ portalId, id }) === 0) ids.push(id);
+    }
+    return ids;
+  }
+
+  async listPipelines(portalId: number, typeKey: string): Promise<Pipeline[]> {
+    return groupPipelines(this.s.listPipelines.all(portalId, typeKey) as PipelineStageRow[]);
+  }
+
+  async getPipeline(portalId: number, typeKey: string, pipelineId: string): Promise<Pipeline | undefined> {
+    return groupPipelines(this.s.getPipeline.all(portalId, typeKey, pipelineId) as PipelineStageRow[])[0];
+  }
+
+  async findStage(portalId: number, typeKey: string, stageId: string) {
+    const row = this.s.findStage.get(portalId, typeKey, stageId) as StageRow | undefined;
+    return row === undefined ? undefined : { pipelineId: row.pipeline_id, stage: toStage(row) };
+  }
+
+  async findLivePipelineByLabel(portalId: number, typeKey: string, key: string): Promise<string | undefined> {
+    return this.s.livePipelineByLabel.get(portalId, typeKey, key) as string | undefined;
+  }
+
+  async pipelineIdExists(portalId: number, typeKey: string, pipelineId: string): Promise<boolean> {
+    return this.s.pipelineIdExists.get(portalId, typeKey, pipelineId) !== undefined;
+  }
+
+  async stageIdExists(portalId: number, typeKey: string, stageId: string): Promise<boolean> {
+    return this.s.stageIdExists.get(portalId, typeKey, stageId) !== undefined;
+  }
+
+  async savePipeline(portalId: number, typeKey: string, p: Pipeline): Promise<void> {
+    this.s.savePipeline.run(
+      portalId,
+      typeKey,
+      p.id,
+      p.label,
+      labelKey(p.label),
+      p.displayOrder,
+      p.createdAt,
+      p.updatedAt,
+      p.archivedAt,
+    );
+  }
+
+  async saveStages(
+    portalId: number,
+    typeKey: string,
+    pipelineId: string,
+    stages: readonly Stage[],
+  ): Promise<void> {
+    for (const s of stages) {
+      const result = this.s.saveStage.run(
+        portalId,
+        typeKey,
+        s.id,
+        pipelineId,
+        s.label,
+        s.displayOrder,
+        JSON.stringify(s.metadata),
+        s.writePermissions,
+        s.createdAt,
+        s.updatedAt,
+        s.archivedAt,
+      );
+      if (result.changes !== 1) throw new Error(`stage ${s.id} belongs to another pipeline`);
+    }
+  }
+
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    for (const e of entries) {
+      this.s.appendAudit.run(
+        e.portalId,
+        e.objectTypeKey,
+        e.kind,
+        e.objectId,
+        e.action,
+        e.message,
+        e.rawObject,
+        e.userId,
+        e.timestamp,
+      );
+    }
+  }
+
+  async listAudit(
+    portalId: number,
+    typeKey: string,
+    kind: AuditKind,
+    objectId: string,
+  ): Promise<AuditEntry[]> {
+    const rows = this.s.listAudit.all(portalId, typeKey, kind, objectId) as AuditRow[];
+    return rows.map((r) => ({
+      portalId: r.portal_id,
+      objectTypeKey: r.object_type,
+      kind: r.kind,
+      objectId: r.object_id,
+      action: r.action,
+      message: r.message,
+      rawObject: r.raw_object,
+      userId: r.user_id,
+      timestamp: r.ts,
+    }));
+  }
+
+  async insertToken(t: TokenRecord): Promise<void> {
+    this.s.insertToken.run(
+      t.id,
+      t.hash,
+      t.portalId,
+      t.userId,
+      t.scopes === null ? null : JSON.stringify(t.scopes),
+      t.createdAt,
+      t.revokedAt,
+    );
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.s.tokenByHash.get(hash) as TokenRow | undefined;
+    return row === undefined ? undefined : toToken(row);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (this.s.listTokens.all() as TokenRow[]).map(toToken);
+  }
+
+  async revokeToken(id: string, now: number): Promise<boolean> {
+    return this.s.revokeToken.run(now, id).changes === 1;
+  }
+
+  async countTokens(): Promise<number> {
+    return this.s.countTokens.get() as number;
+  }
+}
