@@ -219,10 +219,10 @@ export function patchPipeline(
   now: number,
 ): { pipeline: Pipeline; restored: boolean } {
   const restoring = patch.archived === false && !isLive(current);
+  if (!isLive(current) && !restoring) throw pipelineNotFound(type, current.id);
   if (patch.archived !== undefined && !restoring) {
     throw invalid('archived can only be set to false, to restore an archived pipeline');
   }
-  if (!isLive(current) && !restoring) throw pipelineNotFound(type, current.id);
   const pipeline: Pipeline = {
     ...current,
     label: patch.label === undefined ? current.label : checkLabel('Pipeline', patch.label),

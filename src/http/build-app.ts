@@ -37,6 +37,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     logger: options.logger,
     bodyLimit: options.bodyLimit,
     genReqId: () => randomUUID(),
+    routerOptions: { ignoreTrailingSlash: true },
     // Closing is answered by our own 503 envelope below, not Fastify's default body.
     return503OnClosing: false,
     ajv: {
@@ -74,7 +75,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   });
 
   let closing = false;
-  app.addHook('onClose', async () => {
+  app.addHook('preClose', async () => {
     closing = true;
   });
 
@@ -95,7 +96,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routes.filter((r) => r.pattern.test(path)).map((r) => r.method);
-    if (allowed.length > 0) {
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', [...new Set(allowed)].join(', '));
       return sendError(
         request,
