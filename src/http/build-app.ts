@@ -40,10 +40,15 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     routerOptions: { ignoreTrailingSlash: true },
     // Closing is answered by our own 503 envelope below, not Fastify's default body.
     return503OnClosing: false,
+    // Errors raised before routing (a malformed URL, say) get the envelope too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header(CORRELATION_HEADER, request.id);
+      errorHandler(error, request, reply);
+    },
     ajv: {
       customOptions: {
         removeAdditional: true,
-        coerceTypes: 'array',
+        coerceTypes: true,
         useDefaults: true,
         allErrors: false,
         allowUnionTypes: true,
@@ -84,6 +89,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     if (closing) return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', 'The server is shutting down');
   });
 
+  // JSON only: a text/plain body is a 415, as any other non-JSON content type.
+  app.removeContentTypeParser('text/plain');
   // Empty bodies (a DELETE sent with a JSON content type) are no body at all.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {

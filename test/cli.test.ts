@@ -1,0 +1,235 @@
+// The `stageline` command line, run from source in a child process (the build in dist/ may be
+// stale). The runner mirrors bin/stageline.js, importing src/cli/main.ts through tsx.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const RUNNER = `
+import('./src/cli/main.ts')
+  .then((m) => m.main(['node', 'stageline', ...JSON.parse(process.env.STAGELINE_TEST_ARGV ?? '[]')]))
+  .catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+`;
+
+/** The environment without anything the CLI reads as configuration. */
+function cleanEnv(argv: string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, STAGELINE_TEST_ARGV: JSON.stringify(argv) };
+  for (const name of ['PORT', 'HOST', 'LOG_LEVEL', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) delete env[name];
+  for (const name of Object.keys(env))
+    if (name.startsWith('STAGELINE_') && name !== 'STAGELINE_TEST_ARGV') delete env[name];
+  return env;
+}
+
+const children = new Set<ChildProcess>();
+
+function start(argv: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER], {
+    cwd: repoRoot,
+    env: cleanEnv(argv),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function collect(child: ChildProcess): { out: () => string; err: () => string; done: Promise<Result> } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<Result>((resolveDone, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolveDone({ code, signal, stdout, stderr }));
+  });
+  return { out: () => stdout, err: () => stderr, done };
+}
+
+async function run(argv: string[], timeoutMs = 8000): Promise<Result> {
+  const child = start(argv);
+  const { done } = collect(child);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const tmpDirs: string[] = [];
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stageline-cli-'));
+  tmpDirs.push(dir);
+  return join(dir, 'stageline.db');
+}
+
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface TokenRow {
+  id: string;
+  portalId: number;
+  userId: number;
+  scopes: string[] | null;
+  createdAt: string;
+  revokedAt: string | null;
+  [key: string]: unknown;
+}
+
+describe('stageline CLI', { concurrency: true }, () => {
+  it('--help lists serve and tokens', async () => {
+    const r = await run(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Usage: stageline/);
+    assert.match(r.stdout, /^\s+serve\b/m);
+    assert.match(r.stdout, /^\s+tokens\b/m);
+  });
+
+  it('tokens create, list, revoke', async () => {
+    const database = tempDb();
+    const created = await run([
+      'tokens',
+      'create',
+      '--portal',
+      '7',
+      '--scopes',
+      'a,b',
+      '--user',
+      '9',
+      '--database',
+      database,
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const token = created.stdout.trim();
+    assert.match(token, /^stl_[A-Za-z0-9_-]{20,}$/);
+    assert.equal(created.stdout, `${token}\n`, 'stdout holds the token alone');
+    assert.match(created.stderr, /portal 7/);
+    const id = /(tok_[0-9a-f]+)/.exec(created.stderr)?.[1];
+    assert.ok(id, `no token id in: ${created.stderr}`);
+
+    const listed = await run(['tokens', 'list', '--json', '--database', database]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(!listed.stdout.includes(token), 'the secret is listed');
+    const rows = JSON.parse(listed.stdout) as TokenRow[];
+    assert.equal(rows.length, 1);
+    const row = rows[0];
+    assert.ok(row);
+    assert.equal(row.id, id);
+    assert.equal(row.portalId, 7);
+    assert.equal(row.userId, 9);
+    assert.deepEqual(row.scopes, ['a', 'b']);
+    assert.equal(row.revokedAt, null);
+    assert.ok(!('hash' in row), 'the hash is listed');
+    assert.ok(!('token' in row), 'the token is listed');
+    assert.ok(!/[0-9a-f]{64}/.test(listed.stdout), 'something hash-like is listed');
+
+    const revoked = await run(['tokens', 'revoke', id, '--database', database]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`Revoked ${id}`));
+
+    const again = await run(['tokens', 'revoke', id, '--database', database]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, new RegExp(id));
+  });
+
+  it('serve: first start prints an admin token once, answers /health, exits 0 on SIGTERM', async () => {
+    const database = tempDb();
+
+    async function serveOnce(): Promise<{ url: string; stderr: string; stop: () => Promise<Result> }> {
+      const child = start(['serve', '--port', '0', '--database', database]);
+      const io = collect(child);
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "serving on" line; stderr: ${io.err()}`)), 8000);
+        const check = () => {
+          for (const line of io.out().split('\n')) {
+            if (!line.startsWith('{')) continue;
+            const entry = JSON.parse(line) as { msg?: string };
+            const m = /serving on (http:\/\/\S+)/.exec(entry.msg ?? '');
+            if (m?.[1]) {
+              clearTimeout(timer);
+              child.stdout?.off('data', check);
+              resolveUrl(m[1]);
+              return;
+            }
+          }
+        };
+        child.stdout?.on('data', check);
+        void io.done.then((r) => reject(new Error(`exited early (${r.code}): ${r.stderr}`)));
+      });
+      return {
+        url,
+        stderr: io.err(),
+        stop: async () => {
+          child.kill('SIGTERM');
+          return io.done;
+        },
+      };
+    }
+
+    const first = await serveOnce();
+    const health = await fetch(`${first.url}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    const token = /\b(stl_[A-Za-z0-9_-]+)/.exec(first.stderr)?.[1];
+    assert.ok(token, `no admin token on stderr: ${first.stderr}`);
+    assert.match(first.stderr, /basePath/);
+    assert.ok(first.stderr.includes(`basePath: '${first.url}'`), first.stderr);
+    assert.equal(first.stderr.split(token).length - 1, 2, 'token shown once, plus once in the snippet');
+    const deals = await fetch(`${first.url}/crm/v3/pipelines/deals`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(deals.status, 200);
+    const denied = await fetch(`${first.url}/crm/v3/pipelines/deals`, {
+      headers: { authorization: 'Bearer nope' },
+    });
+    assert.equal(denied.status, 401);
+    const firstExit = await first.stop();
+    assert.equal(firstExit.code, 0, firstExit.stderr);
+    assert.ok(!firstExit.stdout.includes(token), 'the admin token reached the log on stdout');
+
+    const second = await serveOnce();
+    const health2 = await fetch(`${second.url}/health`);
+    assert.equal(health2.status, 200);
+    const stillValid = await fetch(`${second.url}/crm/v3/pipelines/deals`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(stillValid.status, 200);
+    const secondExit = await second.stop();
+    assert.equal(secondExit.code, 0, secondExit.stderr);
+    assert.ok(!/stl_/.test(secondExit.stderr), `second start printed a token: ${secondExit.stderr}`);
+    assert.ok(!secondExit.stdout.includes(token));
+  });
+
+  it('serve --auth foo fails with a useful message', async () => {
+    const r = await run(['serve', '--auth', 'foo', '--port', '0', '--database', tempDb()]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /foo/);
+    assert.match(r.stderr, /tokens/);
+    assert.match(r.stderr, /open/);
+  });
+
+  it('serve with a bad port fails with a useful message', async () => {
+    const r = await run(['serve', '--port', 'eighty', '--database', tempDb()]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /port/i);
+    assert.match(r.stderr, /eighty/);
+  });
+});

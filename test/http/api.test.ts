@@ -1,0 +1,768 @@
+// The happy paths of the 14 operations over `inject`: status codes, default pipelines, type ids,
+// ordering, PUT/PATCH semantics, delete and restore, audit, and the service endpoints.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import type { Stageline } from '../../src/stageline.js';
+import {
+  BASE,
+  ISO_UTC,
+  JSON_TYPE,
+  assertError,
+  buildStageline,
+  call,
+  createPipeline,
+  dealPipeline,
+  dealStage,
+  json,
+  must,
+  newToken,
+  type WireAudit,
+  type WirePipeline,
+  type WireStage,
+} from './support.js';
+
+interface Results<T> {
+  results: T[];
+}
+
+let s: Stageline;
+before(async () => {
+  s = await buildStageline();
+});
+after(async () => {
+  await s.close();
+});
+
+async function get<T>(token: string, path: string): Promise<T> {
+  const res = await call(s, 'GET', `${BASE}${path}`, { token });
+  assert.equal(res.statusCode, 200, `GET ${path}: ${res.body}`);
+  assert.equal(res.headers['content-type'], JSON_TYPE);
+  return json<T>(res);
+}
+
+const list = async (token: string, type = 'deals') =>
+  (await get<Results<WirePipeline>>(token, `/${type}`)).results;
+
+const audit = async (token: string, path: string) => (await get<Results<WireAudit>>(token, path)).results;
+
+const ids = (items: Array<{ id: string }>) => items.map((i) => i.id);
+const labels = (items: Array<{ label: string }>) => items.map((i) => i.label);
+
+describe('status codes', () => {
+  it('POST 201, GET/PUT/PATCH 200, DELETE 204 with an empty body', async () => {
+    const token = newToken();
+    const created = await call(s, 'POST', `${BASE}/deals`, { token, body: dealPipeline('Codes') });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.headers['content-type'], JSON_TYPE);
+    const p = json<WirePipeline>(created);
+    assert.match(p.id, /^\d+$/);
+    for (const st of p.stages) assert.match(st.id, /^\d+$/);
+    assert.equal(new Set([p.id, ...ids(p.stages)]).size, 3);
+
+    const steps: Array<[string, string, unknown, number]> = [
+      ['GET', `/deals/${p.id}`, undefined, 200],
+      ['GET', `/deals/${p.id}/stages`, undefined, 200],
+      ['GET', `/deals/${p.id}/audit`, undefined, 200],
+      ['PUT', `/deals/${p.id}`, dealPipeline('Codes 2'), 200],
+      ['PATCH', `/deals/${p.id}`, { label: 'Codes 3' }, 200],
+      ['POST', `/deals/${p.id}/stages`, dealStage('Extra', 5), 201],
+    ];
+    for (const [method, path, body, status] of steps) {
+      const res = await call(s, method as 'GET', `${BASE}${path}`, { token, body });
+      assert.equal(res.statusCode, status, `${method} ${path}: ${res.body}`);
+      assert.equal(res.headers['content-type'], JSON_TYPE);
+    }
+    const stage = must(
+      (await get<WirePipeline>(token, `/deals/${p.id}`)).stages.find((x) => x.label === 'Extra'),
+    );
+    const stageSteps: Array<[string, string, unknown, number]> = [
+      ['GET', `/deals/${p.id}/stages/${stage.id}`, undefined, 200],
+      ['PUT', `/deals/${p.id}/stages/${stage.id}`, dealStage('Extra 2', 6, 0.3), 200],
+      ['PATCH', `/deals/${p.id}/stages/${stage.id}`, { label: 'Extra 3' }, 200],
+      ['GET', `/deals/${p.id}/stages/${stage.id}/audit`, undefined, 200],
+    ];
+    for (const [method, path, body, status] of stageSteps) {
+      const res = await call(s, method as 'GET', `${BASE}${path}`, { token, body });
+      assert.equal(res.statusCode, status, `${method} ${path}: ${res.body}`);
+    }
+
+    const delStage = await call(s, 'DELETE', `${BASE}/deals/${p.id}/stages/${stage.id}`, { token });
+    assert.equal(delStage.statusCode, 204, delStage.body);
+    assert.equal(delStage.body, '');
+    const delPipeline = await call(s, 'DELETE', `${BASE}/deals/${p.id}`, { token });
+    assert.equal(delPipeline.statusCode, 204, delPipeline.body);
+    assert.equal(delPipeline.body, '');
+    assert.equal(delPipeline.headers['content-length'] ?? '0', '0');
+  });
+
+  it('a DELETE sent with a JSON content type and no body is fine', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Empty body'));
+    const res = await call(s, 'DELETE', `${BASE}/deals/${p.id}`, {
+      token,
+      raw: '',
+      contentType: 'application/json',
+    });
+    assert.equal(res.statusCode, 204, res.body);
+  });
+
+  it('responses carry the stored, normalised object', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', {
+      label: '  Trimmed  ',
+      displayOrder: 3,
+      stages: [
+        { label: ' Half ', displayOrder: 0, metadata: { probability: 0.5, isClosed: true, colour: 'red' } },
+        { label: 'Won', displayOrder: 1, metadata: { probability: '1' } },
+        { label: 'Lost', displayOrder: 2, metadata: { probability: 0 } },
+      ],
+    });
+    assert.equal(p.label, 'Trimmed');
+    assert.equal(p.displayOrder, 3);
+    assert.equal(p.archived, false);
+    assert.equal(p.archivedAt, undefined);
+    assert.match(p.createdAt, ISO_UTC);
+    assert.equal(p.createdAt, p.updatedAt);
+    assert.deepEqual(
+      p.stages.map((st) => [st.label, st.metadata]),
+      [
+        ['Half', { isClosed: 'false', probability: '0.5' }],
+        ['Won', { isClosed: 'true', probability: '1.0' }],
+        ['Lost', { isClosed: 'true', probability: '0.0' }],
+      ],
+    );
+    for (const st of p.stages) {
+      assert.equal(st.writePermissions, 'CRM_PERMISSIONS_ENFORCEMENT');
+      assert.equal(st.archived, false);
+      assert.match(st.createdAt, ISO_UTC);
+    }
+    assert.deepEqual(await get<WirePipeline>(token, `/deals/${p.id}`), p);
+  });
+});
+
+const DEAL_STAGES: Array<[string, string, string, string]> = [
+  ['appointmentscheduled', 'Appointment Scheduled', '0.2', 'false'],
+  ['qualifiedtobuy', 'Qualified To Buy', '0.4', 'false'],
+  ['presentationscheduled', 'Presentation Scheduled', '0.6', 'false'],
+  ['decisionmakerboughtin', 'Decision Maker Bought-In', '0.8', 'false'],
+  ['contractsent', 'Contract Sent', '0.9', 'false'],
+  ['closedwon', 'Closed Won', '1.0', 'true'],
+  ['closedlost', 'Closed Lost', '0.0', 'true'],
+];
+
+const LIFECYCLE = [
+  'subscriber',
+  'lead',
+  'marketingqualifiedlead',
+  'salesqualifiedlead',
+  'opportunity',
+  'customer',
+  'evangelist',
+  'other',
+];
+
+describe('default pipelines of a new portal', () => {
+  it('deals: `default`, Sales Pipeline, 7 stages with HubSpot’s probabilities', async () => {
+    const token = newToken();
+    const pipelines = await list(token, 'deals');
+    assert.equal(pipelines.length, 1);
+    const p = must(pipelines[0]);
+    assert.equal(p.id, 'default');
+    assert.equal(p.label, 'Sales Pipeline');
+    assert.equal(p.displayOrder, 0);
+    assert.equal(p.archived, false);
+    assert.equal(p.createdAt, '1970-01-01T00:00:00Z');
+    assert.equal(p.updatedAt, '1970-01-01T00:00:00Z');
+    assert.deepEqual(
+      p.stages.map((st) => [st.id, st.label, st.metadata.probability, st.metadata.isClosed]),
+      DEAL_STAGES,
+    );
+    assert.deepEqual(
+      p.stages.map((st) => st.displayOrder),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
+    for (const st of p.stages) {
+      assert.equal(st.writePermissions, 'CRM_PERMISSIONS_ENFORCEMENT');
+      assert.deepEqual(Object.keys(st.metadata).sort(), ['isClosed', 'probability']);
+      assert.equal(st.createdAt, '1970-01-01T00:00:00Z');
+    }
+    assert.deepEqual((await get<Results<WireStage>>(token, '/deals/default/stages')).results, p.stages);
+  });
+
+  it('tickets: `0`, Support Pipeline, stages 1-4', async () => {
+    const pipelines = await list(newToken(), 'tickets');
+    assert.deepEqual(ids(pipelines), ['0']);
+    const p = must(pipelines[0]);
+    assert.equal(p.label, 'Support Pipeline');
+    assert.deepEqual(
+      p.stages.map((st) => [st.id, st.label, st.metadata.ticketState, st.metadata.isClosed]),
+      [
+        ['1', 'New', 'OPEN', 'false'],
+        ['2', 'Waiting on contact', 'OPEN', 'false'],
+        ['3', 'Waiting on us', 'OPEN', 'false'],
+        ['4', 'Closed', 'CLOSED', 'true'],
+      ],
+    );
+  });
+
+  for (const [type, id] of [
+    ['contacts', 'contacts-lifecycle-pipeline'],
+    ['companies', 'companies-lifecycle-pipeline'],
+  ] as const) {
+    it(`${type}: the read-only lifecycle pipeline`, async () => {
+      const pipelines = await list(newToken(), type);
+      assert.deepEqual(ids(pipelines), [id]);
+      const p = must(pipelines[0]);
+      assert.equal(p.label, 'Lifecycle Stage Pipeline');
+      assert.deepEqual(ids(p.stages), LIFECYCLE);
+      for (const st of p.stages) {
+        const closed = st.id === 'other';
+        assert.deepEqual(st.metadata, { isClosed: String(closed), state: closed ? 'CLOSED' : 'OPEN' });
+      }
+    });
+  }
+
+  it('other types start empty', async () => {
+    const token = newToken();
+    for (const type of ['orders', 'leads', 'services', 'courses', 'listings', 'appointments', '2-77']) {
+      assert.deepEqual(await list(token, type), [], type);
+    }
+  });
+
+  it('a default pipeline has no audit history', async () => {
+    assert.deepEqual(await audit(newToken(), '/deals/default/audit'), []);
+  });
+});
+
+describe('object type ids and names', () => {
+  const pairs = [
+    ['deals', '0-3'],
+    ['tickets', '0-5'],
+    ['orders', '0-123'],
+    ['leads', '0-136'],
+    ['contacts', '0-1'],
+  ] as const;
+
+  it('a type id and its name address the same pipelines', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, '0-3', dealPipeline('Via id'));
+    assert.deepEqual(await get<WirePipeline>(token, `/deals/${p.id}`), p);
+    const q = await createPipeline(s, token, 'deals', dealPipeline('Via name'));
+    assert.deepEqual(await get<WirePipeline>(token, `/0-3/${q.id}`), q);
+    for (const [name, id] of pairs) assert.deepEqual(await list(token, id), await list(token, name), name);
+  });
+
+  it('a change through one spelling shows through the other', async () => {
+    const token = newToken();
+    const patched = await call(s, 'PATCH', `${BASE}/0-5/0`, { token, body: { label: 'Help desk' } });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.equal((await get<WirePipeline>(token, '/tickets/0')).label, 'Help desk');
+    const entries = await audit(token, '/tickets/0/audit');
+    assert.equal(entries.length, 1);
+  });
+
+  it('custom types are separate from each other', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, '2-10', {
+      label: 'Custom',
+      displayOrder: 0,
+      stages: [{ label: 'A', displayOrder: 0, metadata: { state: 'OPEN' } }],
+    });
+    assert.deepEqual(ids(await list(token, '2-10')), [p.id]);
+    assert.deepEqual(await list(token, '2-11'), []);
+    assertError(await call(s, 'GET', `${BASE}/2-11/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
+  });
+});
+
+describe('ordering', () => {
+  it('pipelines by displayOrder, then label', async () => {
+    const token = newToken();
+    for (const [label, order] of [
+      ['Zed', 1],
+      ['Late', 5],
+      ['Beta', 1],
+      ['Alpha', 1],
+      ['Early', 0],
+    ] as const) {
+      await createPipeline(s, token, 'deals', dealPipeline(label, order));
+    }
+    assert.deepEqual(labels(await list(token)), ['Early', 'Sales Pipeline', 'Alpha', 'Beta', 'Zed', 'Late']);
+  });
+
+  it('stages by displayOrder, then label, in every view', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', {
+      label: 'Ordered',
+      displayOrder: 1,
+      stages: [
+        dealStage('Zulu', 2),
+        dealStage('Mike', 1),
+        dealStage('Bravo', 2),
+        dealStage('Alpha', 2),
+        dealStage('First', 0),
+      ],
+    });
+    const expected = ['First', 'Mike', 'Alpha', 'Bravo', 'Zulu'];
+    assert.deepEqual(labels(p.stages), expected);
+    assert.deepEqual(labels((await get<WirePipeline>(token, `/deals/${p.id}`)).stages), expected);
+    assert.deepEqual(
+      labels((await get<Results<WireStage>>(token, `/deals/${p.id}/stages`)).results),
+      expected,
+    );
+
+    const moved = await call(s, 'PATCH', `${BASE}/deals/${p.id}/stages/${must(p.stages[4]).id}`, {
+      token,
+      body: { displayOrder: 0 },
+    });
+    assert.equal(moved.statusCode, 200);
+    assert.deepEqual(labels((await get<WirePipeline>(token, `/deals/${p.id}`)).stages), [
+      'First',
+      'Zulu',
+      'Mike',
+      'Alpha',
+      'Bravo',
+    ]);
+  });
+});
+
+describe('PUT replaces a pipeline', () => {
+  it('keeps stages named by stageId, creates the others, archives those left out', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Replace me', 1, ['A', 'B', 'C']));
+    const [a, b, c] = p.stages;
+    assert.ok(a && b && c);
+
+    const res = await call(s, 'PUT', `${BASE}/deals/${p.id}`, {
+      token,
+      raw: JSON.stringify({
+        label: 'Replaced',
+        displayOrder: 4,
+        stages: [
+          { stageId: a.id, label: 'A renamed', displayOrder: 1, metadata: { probability: 0.7 } },
+          { label: 'D', displayOrder: 0, metadata: { probability: 0.1 } },
+        ],
+      }),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const q = json<WirePipeline>(res);
+    assert.equal(q.id, p.id);
+    assert.equal(q.label, 'Replaced');
+    assert.equal(q.displayOrder, 4);
+    assert.equal(q.createdAt, p.createdAt);
+    assert.deepEqual(labels(q.stages), ['D', 'A renamed']);
+    const [d, kept] = q.stages;
+    assert.ok(d && kept);
+    assert.equal(kept.id, a.id);
+    assert.equal(kept.createdAt, a.createdAt);
+    assert.equal(kept.metadata.probability, '0.7');
+    assert.match(d.id, /^\d+$/);
+    assert.ok(![a.id, b.id, c.id].includes(d.id));
+
+    assert.deepEqual(await get<WirePipeline>(token, `/deals/${p.id}`), q);
+    for (const gone of [b, c]) {
+      assertError(
+        await call(s, 'GET', `${BASE}/deals/${p.id}/stages/${gone.id}`, { token }),
+        404,
+        'OBJECT_NOT_FOUND',
+      );
+      const entries = await audit(token, `/deals/${p.id}/stages/${gone.id}/audit`);
+      assert.deepEqual(
+        entries.map((e) => e.action),
+        ['DELETE', 'CREATE'],
+      );
+      const raw = JSON.parse(must(entries[0]).rawObject) as WireStage;
+      assert.equal(raw.id, gone.id);
+      assert.equal(raw.archived, true);
+      assert.match(must(raw.archivedAt), ISO_UTC);
+    }
+    const aAudit = await audit(token, `/deals/${p.id}/stages/${a.id}/audit`);
+    assert.deepEqual(
+      aAudit.map((e) => e.action),
+      ['UPDATE', 'CREATE'],
+    );
+    assert.equal((JSON.parse(must(aAudit[0]).rawObject) as WireStage).label, 'A renamed');
+    const dAudit = await audit(token, `/deals/${p.id}/stages/${d.id}/audit`);
+    assert.deepEqual(
+      dAudit.map((e) => e.action),
+      ['CREATE'],
+    );
+    const pAudit = await audit(token, `/deals/${p.id}/audit`);
+    assert.deepEqual(
+      pAudit.map((e) => e.action),
+      ['UPDATE', 'CREATE'],
+    );
+  });
+
+  it('a stage archived by PUT comes back when named again', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Comeback', 1, ['A', 'B']));
+    const [a, b] = p.stages;
+    assert.ok(a && b);
+    const drop = await call(s, 'PUT', `${BASE}/deals/${p.id}`, {
+      token,
+      raw: JSON.stringify({
+        label: 'Comeback',
+        displayOrder: 1,
+        stages: [{ ...dealStage('A', 0), stageId: a.id }],
+      }),
+    });
+    assert.equal(drop.statusCode, 200, drop.body);
+    assert.deepEqual(ids(json<WirePipeline>(drop).stages), [a.id]);
+    const back = await call(s, 'PUT', `${BASE}/deals/${p.id}`, {
+      token,
+      raw: JSON.stringify({
+        label: 'Comeback',
+        displayOrder: 1,
+        stages: [
+          { ...dealStage('A', 0), stageId: a.id },
+          { ...dealStage('B', 1), stageId: b.id },
+        ],
+      }),
+    });
+    assert.equal(back.statusCode, 200, back.body);
+    assert.deepEqual(ids(json<WirePipeline>(back).stages), [a.id, b.id]);
+    assert.equal((await get<WireStage>(token, `/deals/${p.id}/stages/${b.id}`)).archived, false);
+  });
+
+  it('PUT of a single stage replaces it and keeps its id', async () => {
+    const token = newToken();
+    const res = await call(s, 'PUT', `${BASE}/deals/default/stages/contractsent`, {
+      token,
+      raw: JSON.stringify({
+        stageId: 'ignored',
+        label: 'Contract out',
+        displayOrder: 9,
+        metadata: { probability: 0 },
+      }),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const st = json<WireStage>(res);
+    assert.equal(st.id, 'contractsent');
+    assert.equal(st.label, 'Contract out');
+    assert.equal(st.displayOrder, 9);
+    assert.deepEqual(st.metadata, { isClosed: 'true', probability: '0.0' });
+    assert.equal(st.createdAt, '1970-01-01T00:00:00Z');
+    assert.notEqual(st.updatedAt, st.createdAt);
+    assertError(
+      await call(s, 'GET', `${BASE}/deals/default/stages/ignored`, { token }),
+      404,
+      'OBJECT_NOT_FOUND',
+    );
+  });
+});
+
+describe('PATCH merges', () => {
+  it('a pipeline PATCH changes only the fields sent', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Patch me', 2));
+    const label = json<WirePipeline>(
+      await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Patched' } }),
+    );
+    assert.equal(label.label, 'Patched');
+    assert.equal(label.displayOrder, 2);
+    assert.deepEqual(label.stages, p.stages);
+    assert.equal(label.createdAt, p.createdAt);
+
+    const order = json<WirePipeline>(
+      await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { displayOrder: 7 } }),
+    );
+    assert.equal(order.label, 'Patched');
+    assert.equal(order.displayOrder, 7);
+
+    const empty = await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: {} });
+    assert.equal(empty.statusCode, 200);
+    assert.equal(json<WirePipeline>(empty).label, 'Patched');
+    assert.equal(json<WirePipeline>(empty).displayOrder, 7);
+  });
+
+  it('a pipeline PATCH never changes its id', async () => {
+    const token = newToken();
+    const res = await call(s, 'PATCH', `${BASE}/deals/default`, {
+      token,
+      raw: JSON.stringify({ pipelineId: 'other', id: 'other', label: 'Same id' }),
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(json<WirePipeline>(res).id, 'default');
+    assertError(await call(s, 'GET', `${BASE}/deals/other`, { token }), 404, 'OBJECT_NOT_FOUND');
+  });
+
+  it('a stage PATCH keeps what is not sent and merges metadata', async () => {
+    const token = newToken();
+    const url = `${BASE}/deals/default/stages/qualifiedtobuy`;
+    const renamed = json<WireStage>(await call(s, 'PATCH', url, { token, body: { label: 'Qualified' } }));
+    assert.equal(renamed.label, 'Qualified');
+    assert.equal(renamed.displayOrder, 1);
+    assert.deepEqual(renamed.metadata, { isClosed: 'false', probability: '0.4' });
+
+    // An empty metadata map keeps the stored probability (a replace would have failed).
+    const kept = await call(s, 'PATCH', url, { token, body: { metadata: {} } });
+    assert.equal(kept.statusCode, 200, kept.body);
+    assert.deepEqual(json<WireStage>(kept).metadata, { isClosed: 'false', probability: '0.4' });
+
+    const closed = json<WireStage>(
+      await call(s, 'PATCH', url, { token, body: { metadata: { probability: 1 } } }),
+    );
+    assert.deepEqual(closed.metadata, { isClosed: 'true', probability: '1.0' });
+    assert.equal(closed.label, 'Qualified');
+
+    const moved = json<WireStage>(await call(s, 'PATCH', url, { token, body: { displayOrder: 12 } }));
+    assert.equal(moved.displayOrder, 12);
+    assert.equal(moved.label, 'Qualified');
+    assert.deepEqual(moved.metadata, { isClosed: 'true', probability: '1.0' });
+    assert.deepEqual(await get<WireStage>(token, '/deals/default/stages/qualifiedtobuy'), moved);
+  });
+
+  it('a ticket stage PATCH merges ticketState', async () => {
+    const token = newToken();
+    const res = await call(s, 'PATCH', `${BASE}/tickets/0/stages/3`, {
+      token,
+      body: { metadata: { ticketState: 'CLOSED' } },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(json<WireStage>(res).metadata, { isClosed: 'true', ticketState: 'CLOSED' });
+    assert.equal(json<WireStage>(res).label, 'Waiting on us');
+  });
+});
+
+describe('delete and restore', () => {
+  it('a deleted pipeline leaves lists, answers 404, keeps its audit and can be restored', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Short-lived'));
+    assert.equal((await call(s, 'DELETE', `${BASE}/deals/${p.id}`, { token })).statusCode, 204);
+    assert.deepEqual(ids(await list(token)), ['default']);
+    assertError(await call(s, 'GET', `${BASE}/deals/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
+    assertError(await call(s, 'GET', `${BASE}/deals/${p.id}/stages`, { token }), 404, 'OBJECT_NOT_FOUND');
+
+    const entries = await audit(token, `/deals/${p.id}/audit`);
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ['DELETE', 'CREATE'],
+    );
+    const archived = JSON.parse(must(entries[0]).rawObject) as WirePipeline;
+    assert.equal(archived.archived, true);
+    assert.match(must(archived.archivedAt), ISO_UTC);
+
+    const restored = await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { archived: false } });
+    assert.equal(restored.statusCode, 200, restored.body);
+    const r = json<WirePipeline>(restored);
+    assert.equal(r.archived, false);
+    assert.equal(r.archivedAt, undefined);
+    assert.deepEqual(ids(r.stages), ids(p.stages));
+    assert.deepEqual(ids(await list(token)), ['default', p.id]);
+    assert.equal((await get<WirePipeline>(token, `/deals/${p.id}`)).label, 'Short-lived');
+    assert.deepEqual(
+      (await audit(token, `/deals/${p.id}/audit`)).map((e) => e.action),
+      ['UPDATE', 'DELETE', 'CREATE'],
+    );
+  });
+
+  it('a deleted stage leaves the pipeline, answers 404 and can be restored', async () => {
+    const token = newToken();
+    const del = await call(s, 'DELETE', `${BASE}/deals/default/stages/contractsent`, { token });
+    assert.equal(del.statusCode, 204, del.body);
+    assert.equal(del.body, '');
+    const p = await get<WirePipeline>(token, '/deals/default');
+    assert.ok(!ids(p.stages).includes('contractsent'));
+    assert.equal(p.stages.length, 6);
+    assertError(
+      await call(s, 'GET', `${BASE}/deals/default/stages/contractsent`, { token }),
+      404,
+      'OBJECT_NOT_FOUND',
+    );
+    const entries = await audit(token, '/deals/default/stages/contractsent/audit');
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ['DELETE'],
+    );
+
+    const restored = await call(s, 'PATCH', `${BASE}/deals/default/stages/contractsent`, {
+      token,
+      body: { archived: false },
+    });
+    assert.equal(restored.statusCode, 200, restored.body);
+    const st = json<WireStage>(restored);
+    assert.equal(st.archived, false);
+    assert.equal(st.archivedAt, undefined);
+    assert.equal(st.label, 'Contract Sent');
+    assert.equal((await get<WirePipeline>(token, '/deals/default')).stages.length, 7);
+  });
+
+  it('the default pipeline can be deleted like any other', async () => {
+    const token = newToken();
+    assert.equal((await call(s, 'DELETE', `${BASE}/deals/default`, { token })).statusCode, 204);
+    assert.deepEqual(await list(token), []);
+  });
+});
+
+describe('audit', () => {
+  it('pipeline audit: newest first, rawObject is the JSON state after each change', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Audit v1'));
+    await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Audit v2' } });
+    await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Audit v3', displayOrder: 9 } });
+
+    const entries = await audit(token, `/deals/${p.id}/audit`);
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.message]),
+      [
+        ['UPDATE', 'Pipeline update'],
+        ['UPDATE', 'Pipeline update'],
+        ['CREATE', 'User defined. pipeline created'],
+      ],
+    );
+    const raw = entries.map((e) => {
+      assert.equal(typeof e.rawObject, 'string');
+      return JSON.parse(e.rawObject) as WirePipeline;
+    });
+    assert.deepEqual(
+      raw.map((r) => [r.id, r.label, r.displayOrder]),
+      [
+        [p.id, 'Audit v3', 9],
+        [p.id, 'Audit v2', 1],
+        [p.id, 'Audit v1', 1],
+      ],
+    );
+    assert.deepEqual(must(raw[2]), p);
+    const portalId = must(entries[0]).portalId;
+    for (const e of entries) {
+      assert.ok(Number.isInteger(e.portalId));
+      assert.equal(e.portalId, portalId);
+      assert.equal(e.identifier, `${portalId}:${p.id}`);
+      assert.match(e.timestamp, ISO_UTC);
+      assert.ok(Number.isInteger(e.fromUserId));
+    }
+  });
+
+  it('stage audit: identifier, messages, and the SDK’s literal %7BpipelineId%7D path', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Stage audit', 1, ['One', 'Two']));
+    const st = must(p.stages[0]);
+    await call(s, 'PATCH', `${BASE}/deals/${p.id}/stages/${st.id}`, { token, body: { label: 'Uno' } });
+
+    const direct = await audit(token, `/deals/${p.id}/stages/${st.id}/audit`);
+    assert.deepEqual(
+      direct.map((e) => [e.action, e.message]),
+      [
+        ['UPDATE', 'Stage update'],
+        ['CREATE', 'User defined. stage created'],
+      ],
+    );
+    const first = must(direct[0]);
+    assert.equal(first.identifier, `${first.portalId}:${st.id}`);
+    assert.equal((JSON.parse(first.rawObject) as WireStage).label, 'Uno');
+
+    const viaSdkPath = await audit(token, `/deals/%7BpipelineId%7D/stages/${st.id}/audit`);
+    assert.deepEqual(viaSdkPath, direct);
+    const viaTypeId = await audit(token, `/0-3/%7BpipelineId%7D/stages/${st.id}/audit`);
+    assert.deepEqual(viaTypeId, direct);
+    assertError(
+      await call(s, 'GET', `${BASE}/deals/%7BpipelineId%7D/stages/nope/audit`, { token }),
+      404,
+      'OBJECT_NOT_FOUND',
+    );
+    assertError(
+      await call(s, 'GET', `${BASE}/deals/default/stages/${st.id}/audit`, { token }),
+      404,
+      'OBJECT_NOT_FOUND',
+    );
+  });
+
+  it('a default stage’s audit is reachable through the SDK path', async () => {
+    const token = newToken();
+    await call(s, 'PATCH', `${BASE}/deals/default/stages/closedwon`, { token, body: { label: 'Won' } });
+    const entries = await audit(token, '/deals/%7BpipelineId%7D/stages/closedwon/audit');
+    assert.equal(entries.length, 1);
+    assert.equal(must(entries[0]).action, 'UPDATE');
+  });
+});
+
+describe('delete-check flags', () => {
+  const flags = '?validateReferencesBeforeDelete=true&validateDealStageUsagesBeforeDelete=false';
+
+  it('are accepted on pipeline DELETE, PUT and PATCH and on stage DELETE', async () => {
+    const token = newToken();
+    const p = await createPipeline(s, token, 'deals', dealPipeline('Flags', 1, ['A', 'B']));
+    const put = await call(s, 'PUT', `${BASE}/deals/${p.id}${flags}`, {
+      token,
+      body: dealPipeline('Flags 2'),
+    });
+    assert.equal(put.statusCode, 200, put.body);
+    const patch = await call(s, 'PATCH', `${BASE}/deals/${p.id}${flags}`, {
+      token,
+      body: { label: 'Flags 3' },
+    });
+    assert.equal(patch.statusCode, 200, patch.body);
+    const stage = must(json<WirePipeline>(patch).stages[0]);
+    const delStage = await call(
+      s,
+      'DELETE',
+      `${BASE}/deals/${p.id}/stages/${stage.id}?validateReferencesBeforeDelete=false`,
+      {
+        token,
+      },
+    );
+    assert.equal(delStage.statusCode, 204, delStage.body);
+    const del = await call(s, 'DELETE', `${BASE}/deals/${p.id}?validateDealStageUsagesBeforeDelete=true`, {
+      token,
+    });
+    assert.equal(del.statusCode, 204, del.body);
+  });
+
+  it('a non-boolean value is a 400 naming the parameter', async () => {
+    const token = newToken();
+    const cases: Array<[string, string, unknown]> = [
+      ['DELETE', '/deals/default?validateReferencesBeforeDelete=maybe', undefined],
+      ['DELETE', '/deals/default?validateDealStageUsagesBeforeDelete=yes please', undefined],
+      ['PUT', '/deals/default?validateReferencesBeforeDelete=2', dealPipeline('Sales Pipeline', 0)],
+      ['PATCH', '/deals/default?validateDealStageUsagesBeforeDelete=nope', { label: 'X' }],
+      ['DELETE', '/deals/default/stages/closedwon?validateReferencesBeforeDelete=perhaps', undefined],
+    ];
+    for (const [method, path, body] of cases) {
+      const res = await call(s, method as 'GET', `${BASE}${encodeURI(path)}`, { token, body });
+      const err = assertError(res, 400, 'VALIDATION_ERROR');
+      assert.match(err.message, /validate(References|DealStageUsages)BeforeDelete/);
+      assert.match(must(err.errors?.[0]?.in), /^validate(References|DealStageUsages)BeforeDelete$/);
+    }
+    // Nothing was changed by the refused calls.
+    const p = await get<WirePipeline>(token, '/deals/default');
+    assert.equal(p.label, 'Sales Pipeline');
+    assert.equal(p.stages.length, 7);
+  });
+});
+
+describe('service endpoints', () => {
+  it('GET /health answers 200 without credentials', async () => {
+    const res = await call(s, 'GET', '/health', { token: null });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], JSON_TYPE);
+    assert.deepEqual(json(res), { status: 'ok' });
+  });
+
+  it('GET /openapi.json is an OpenAPI 3 document of the pipelines API', async () => {
+    const res = await call(s, 'GET', '/openapi.json', { token: null });
+    assert.equal(res.statusCode, 200);
+    const doc = json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>(res);
+    assert.match(doc.openapi, /^3\./);
+    const expected: Record<string, string[]> = {
+      '/crm/v3/pipelines/{objectType}': ['get', 'post'],
+      '/crm/v3/pipelines/{objectType}/{pipelineId}': ['delete', 'get', 'patch', 'put'],
+      '/crm/v3/pipelines/{objectType}/{pipelineId}/audit': ['get'],
+      '/crm/v3/pipelines/{objectType}/{pipelineId}/stages': ['get', 'post'],
+      '/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}': ['delete', 'get', 'patch', 'put'],
+      '/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}/audit': ['get'],
+    };
+    let operations = 0;
+    for (const [path, methods] of Object.entries(expected)) {
+      const item = must(doc.paths[path], path);
+      const present = Object.keys(item)
+        .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+        .sort();
+      assert.deepEqual(present, methods, path);
+      operations += present.length;
+    }
+    assert.equal(operations, 14);
+    assert.ok(!('/health' in doc.paths));
+  });
+});

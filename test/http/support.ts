@@ -1,0 +1,206 @@
+// Shared helpers of the HTTP tests: apps built through the composition root and driven with
+// `app.inject` (never listening), plus checks of HubSpot's error envelope.
+
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+
+import { loadConfig } from '../../src/config.js';
+import type { ConfigInput } from '../../src/config.js';
+import { createStageline } from '../../src/stageline.js';
+import type { BuildOverrides, Stageline } from '../../src/stageline.js';
+
+export const BASE = '/crm/v3/pipelines';
+export const JSON_TYPE = 'application/json;charset=utf-8';
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
+export const AUTH_PREFIX = 'Authentication credentials not found.';
+export const MISSING_SCOPES_MESSAGE =
+  "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.";
+
+export interface WireStage {
+  id: string;
+  label: string;
+  displayOrder: number;
+  metadata: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  archived: boolean;
+  archivedAt?: string;
+  writePermissions?: string;
+}
+
+export interface WirePipeline {
+  id: string;
+  label: string;
+  displayOrder: number;
+  stages: WireStage[];
+  createdAt: string;
+  updatedAt: string;
+  archived: boolean;
+  archivedAt?: string;
+}
+
+export interface WireAudit {
+  portalId: number;
+  identifier: string;
+  action: string;
+  timestamp: string;
+  message: string;
+  rawObject: string;
+  fromUserId: number;
+}
+
+export interface WireError {
+  status: string;
+  message: string;
+  correlationId: string;
+  category: string;
+  subCategory?: string;
+  context?: Record<string, string[]>;
+  links?: Record<string, string>;
+  errors?: Array<{
+    message: string;
+    in?: string;
+    code?: string;
+    subCategory?: string;
+    context?: Record<string, string[]>;
+  }>;
+}
+
+export async function buildStageline(
+  flags: ConfigInput = {},
+  overrides: BuildOverrides = {},
+): Promise<Stageline> {
+  const config = loadConfig({ database: ':memory:', auth: 'open', logLevel: 'silent', ...flags }, {});
+  return createStageline(config, overrides);
+}
+
+/** A fresh bearer token: in open mode, a fresh portal with the default pipelines. */
+export const newToken = (): string => `test-${randomUUID()}`;
+
+export interface CallOptions {
+  token?: string | null;
+  body?: unknown;
+  /** Sent as is, with the given content type (default application/json). */
+  raw?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+}
+
+/** One request through `inject`; `token: null` sends no Authorization header. */
+export function call(
+  s: Stageline,
+  method: InjectOptions['method'],
+  url: string,
+  options: CallOptions = {},
+): Promise<LightMyRequestResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== null && options.token !== undefined)
+    headers.authorization = `Bearer ${options.token}`;
+  let payload: string | undefined;
+  if (options.raw !== undefined) {
+    payload = options.raw;
+    headers['content-type'] = options.contentType ?? 'application/json';
+  } else if (options.body !== undefined) {
+    payload = JSON.stringify(options.body);
+    headers['content-type'] = options.contentType ?? 'application/json';
+  }
+  return s.app.inject({ method, url, headers, payload, query: options.query });
+}
+
+export function json<T>(res: LightMyRequestResponse): T {
+  return JSON.parse(res.body) as T;
+}
+
+/** Asserts HubSpot's error envelope and returns the parsed body. */
+export function assertError(
+  res: LightMyRequestResponse,
+  status: number,
+  category: string,
+  message?: string | RegExp,
+): WireError {
+  assert.equal(res.statusCode, status, `expected ${status}, got ${res.statusCode}: ${res.body}`);
+  assert.equal(res.headers['content-type'], JSON_TYPE);
+  const body = json<WireError>(res);
+  assert.equal(body.status, 'error');
+  assert.equal(typeof body.message, 'string');
+  assert.ok(body.message.length > 0, 'message is empty');
+  assert.match(body.correlationId, UUID);
+  assert.equal(res.headers['x-hubspot-correlation-id'], body.correlationId);
+  assert.equal(body.category, category, `category of ${res.body}`);
+  if (typeof message === 'string') assert.equal(body.message, message);
+  else if (message instanceof RegExp) assert.match(body.message, message);
+  return body;
+}
+
+export const dealStage = (label: string, displayOrder: number, probability: number | string = 0.5) => ({
+  label,
+  displayOrder,
+  metadata: { probability },
+});
+
+export const dealPipeline = (label: string, displayOrder = 1, stageLabels = ['Open', 'Won']) => ({
+  label,
+  displayOrder,
+  stages: stageLabels.map((l, i) => dealStage(l, i, i === stageLabels.length - 1 ? 1 : 0.5)),
+});
+
+export const ticketPipeline = (label: string) => ({
+  label,
+  displayOrder: 1,
+  stages: [
+    { label: 'Open', displayOrder: 0, metadata: { ticketState: 'OPEN' } },
+    { label: 'Done', displayOrder: 1, metadata: { ticketState: 'CLOSED' } },
+  ],
+});
+
+export const statePipeline = (label: string, count = 2) => ({
+  label,
+  displayOrder: 1,
+  stages: Array.from({ length: count }, (_, i) => ({
+    label: `Stage ${i}`,
+    displayOrder: i,
+    metadata: { state: i === count - 1 ? 'CLOSED' : 'OPEN' },
+  })),
+});
+
+/** Creates a pipeline and returns it, failing the test unless the answer is 201. */
+export async function createPipeline(
+  s: Stageline,
+  token: string,
+  objectType: string,
+  body: unknown,
+): Promise<WirePipeline> {
+  const res = await call(s, 'POST', `${BASE}/${objectType}`, { token, body });
+  assert.equal(res.statusCode, 201, res.body);
+  return json<WirePipeline>(res);
+}
+
+/** A Writable collecting every log line written to it. */
+export function logSink(): { stream: Writable; lines: string[] } {
+  const lines: string[] = [];
+  let pending = '';
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      pending += chunk.toString();
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      lines.push(...parts.filter((l) => l !== ''));
+      done();
+    },
+    final(done) {
+      if (pending !== '') lines.push(pending);
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+export function must<T>(value: T | undefined | null, what = 'value'): T {
+  assert.ok(value !== undefined && value !== null, `${what} is missing`);
+  return value;
+}
