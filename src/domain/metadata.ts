@@ -11,7 +11,10 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** `0.5` → "0.5", `1` → "1.0": the canonical form HubSpot returns. */
 export function canonicalNumber(n: number): string {
-  return Number.isInteger(n) ? n.toFixed(1) : String(n);
+  if (Number.isInteger(n)) return n.toFixed(1);
+  const text = String(n);
+  // Plain decimals only: 1e-7 is written 0.0000001.
+  return text.includes('e') ? n.toFixed(20).replace(/0+$/, '') : text;
 }
 
 function scalar(key: string, value: unknown): string | undefined {

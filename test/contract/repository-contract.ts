@@ -1,0 +1,706 @@
+// The storage contract of src/domain/ports.ts, as one suite every adapter runs.
+//
+// Usage: runRepositoryContract('SqliteStore', () => new SqliteStore(':memory:')).
+// `makeStore` is called once per test and must return an empty, migrated store; the suite closes
+// it after the test. Nothing here depends on how an adapter stores rows or numbers its ids.
+
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import type { AuditEntry, Pipeline, Stage } from '../../src/domain/model.js';
+import type { Repository, Store, TokenRecord } from '../../src/domain/ports.js';
+
+const P1 = 101;
+const P2 = 202;
+const DEALS = '0-3';
+const TICKETS = '0-5';
+const T0 = 1_767_225_600_123; // 2026-01-01T00:00:00.123Z: a realistic ms timestamp
+
+function stage(id: string, label: string, overrides: Partial<Stage> = {}): Stage {
+  return {
+    id,
+    label,
+    displayOrder: 0,
+    metadata: { isClosed: 'false', probability: '0.5' },
+    writePermissions: 'CRM_PERMISSIONS_ENFORCEMENT',
+    createdAt: T0,
+    updatedAt: T0,
+    archivedAt: null,
+    ...overrides,
+  };
+}
+
+function pipeline(id: string, label: string, stages: Stage[], overrides: Partial<Pipeline> = {}): Pipeline {
+  return {
+    id,
+    label,
+    displayOrder: 0,
+    createdAt: T0,
+    updatedAt: T0,
+    archivedAt: null,
+    stages,
+    ...overrides,
+  };
+}
+
+/** A deal pipeline with a live, a closed and an archived stage. */
+function salesPipeline(id = 'sales', label = 'Sales'): Pipeline {
+  return pipeline(
+    id,
+    label,
+    [
+      stage(`${id}-open`, 'Open', { displayOrder: 0, metadata: { isClosed: 'false', probability: '0.2' } }),
+      stage(`${id}-won`, 'Won', {
+        displayOrder: 1,
+        metadata: { isClosed: 'true', probability: '1.0' },
+        writePermissions: 'READ_ONLY',
+        updatedAt: T0 + 5,
+      }),
+      stage(`${id}-old`, 'Old', { displayOrder: 2, archivedAt: T0 + 9, updatedAt: T0 + 9 }),
+    ],
+    { displayOrder: 3, updatedAt: T0 + 9 },
+  );
+}
+
+function auditEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    portalId: P1,
+    objectTypeKey: DEALS,
+    kind: 'pipeline',
+    objectId: 'sales',
+    action: 'CREATE',
+    message: 'User defined. pipeline created',
+    rawObject: JSON.stringify({ id: 'sales', label: 'Sales' }),
+    userId: 7,
+    timestamp: T0,
+    ...overrides,
+  };
+}
+
+function token(id: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    id,
+    hash: `hash-of-${id}`.padEnd(64, '0'),
+    portalId: P1,
+    userId: 1,
+    scopes: null,
+    createdAt: T0,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+/** Stage order inside a pipeline is not part of the contract: compare by id. */
+const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const canonical = (p: Pipeline | undefined): Pipeline | undefined =>
+  p === undefined ? undefined : { ...p, stages: [...p.stages].sort(byId) };
+const canonicalAll = (ps: Pipeline[]): Pipeline[] => ps.map((p) => canonical(p)!).sort(byId);
+
+async function put(repo: Repository, portalId: number, typeKey: string, p: Pipeline): Promise<void> {
+  await repo.savePipeline(portalId, typeKey, p);
+  await repo.saveStages(portalId, typeKey, p.id, p.stages);
+}
+
+export function runRepositoryContract(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`Repository contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    /** Creates the portals and saves the pipelines in one committed write. */
+    const seed = (portalId: number, typeKey: string, ...pipelines: Pipeline[]) =>
+      store.write(async (repo) => {
+        await repo.ensurePortal(portalId, T0);
+        for (const p of pipelines) await put(repo, portalId, typeKey, p);
+      });
+
+    describe('store', () => {
+      it('answers ping', async () => {
+        await store.ping();
+      });
+
+      it('returns what the callbacks of write and read return', async () => {
+        assert.deepEqual(await store.write(async () => ({ answer: 42 })), { answer: 42 });
+        assert.equal(await store.read(async () => 'read'), 'read');
+      });
+
+      it('rejects write and read with the error their callbacks throw', async () => {
+        const boom = new Error('boom');
+        await assert.rejects(
+          store.write(async () => {
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+        await assert.rejects(
+          store.read(async () => {
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+      });
+    });
+
+    describe('portals', () => {
+      it('ensurePortal creates a portal once and reports whether it did', async () => {
+        assert.equal(await store.read((repo) => repo.portalExists(P1)), false);
+        assert.equal(await store.write((repo) => repo.ensurePortal(P1, T0)), true);
+        assert.equal(await store.write((repo) => repo.ensurePortal(P1, T0 + 1)), false);
+        assert.equal(
+          await store.write(
+            async (repo) => (await repo.ensurePortal(P2, T0)) && !(await repo.ensurePortal(P2, T0)),
+          ),
+          true,
+        );
+        assert.equal(await store.read((repo) => repo.portalExists(P1)), true);
+        assert.equal(await store.read((repo) => repo.portalExists(P2)), true);
+        assert.equal(await store.read((repo) => repo.portalExists(303)), false);
+      });
+    });
+
+    describe('allocateIds', () => {
+      it('returns the number of distinct numeric ids asked for, never twice', async () => {
+        await seed(P1, DEALS);
+        const first = await store.write((repo) => repo.allocateIds(P1, 40));
+        const second = await store.write((repo) => repo.allocateIds(P1, 40));
+        const third = await store.write(async (repo) => [
+          ...(await repo.allocateIds(P1, 1)),
+          ...(await repo.allocateIds(P1, 1)),
+        ]);
+        assert.equal(first.length, 40);
+        assert.equal(second.length, 40);
+        const all = [...first, ...second, ...third];
+        for (const id of all) assert.match(id, /^\d+$/);
+        assert.equal(new Set(all).size, all.length);
+        assert.deepEqual(await store.write((repo) => repo.allocateIds(P1, 0)), []);
+      });
+
+      it('skips ids that client-chosen pipeline and stage ids already use', async () => {
+        await seed(P1, DEALS);
+        const [probe] = await store.write((repo) => repo.allocateIds(P1, 1));
+        assert.ok(probe !== undefined && /^\d+$/.test(probe));
+        const n = Number(probe);
+        const used = Array.from({ length: 8 }, (_, i) => String(n + 1 + i));
+        const u = (i: number): string => used[i]!;
+        await store.write(async (repo) => {
+          await put(
+            repo,
+            P1,
+            DEALS,
+            pipeline(u(0), 'Numeric', [
+              stage(u(1), 'A'),
+              stage(u(2), 'B', { archivedAt: T0 }),
+              stage(u(3), 'C'),
+            ]),
+          );
+          await put(repo, P1, DEALS, pipeline(u(4), 'Archived', [stage(u(5), 'A')], { archivedAt: T0 }));
+          // Other object types of the same portal count too: ids are unique within the portal.
+          await put(repo, P1, TICKETS, pipeline(u(6), 'Tickets', [stage(u(7), 'Closed')]));
+        });
+        const fresh = await store.write((repo) => repo.allocateIds(P1, 12));
+        assert.equal(fresh.length, 12);
+        assert.equal(new Set(fresh).size, 12);
+        for (const id of fresh) {
+          assert.match(id, /^\d+$/);
+          assert.ok(!used.includes(id), `allocated ${id}, already used by a client-chosen id`);
+          assert.notEqual(id, probe);
+        }
+      });
+    });
+
+    describe('pipelines', () => {
+      it('saves and gets a pipeline with all its stages, archived ones included', async () => {
+        const sales = salesPipeline();
+        await seed(P1, DEALS, sales);
+        const got = await store.read((repo) => repo.getPipeline(P1, DEALS, 'sales'));
+        assert.deepEqual(canonical(got), canonical(sales));
+      });
+
+      it('answers undefined for an unknown pipeline, or one of another type or portal', async () => {
+        await seed(P1, DEALS, salesPipeline());
+        await seed(P2, DEALS);
+        await store.read(async (repo) => {
+          assert.equal(await repo.getPipeline(P1, DEALS, 'nope'), undefined);
+          assert.equal(await repo.getPipeline(P1, TICKETS, 'sales'), undefined);
+          assert.equal(await repo.getPipeline(P2, DEALS, 'sales'), undefined);
+        });
+      });
+
+      it('savePipeline writes the pipeline row only, never its stages', async () => {
+        await store.write(async (repo) => {
+          await repo.ensurePortal(P1, T0);
+          await repo.savePipeline(P1, DEALS, salesPipeline());
+        });
+        const got = await store.read((repo) => repo.getPipeline(P1, DEALS, 'sales'));
+        assert.deepEqual(got, { ...salesPipeline(), stages: [] });
+      });
+
+      it('lists the live pipelines of a type, each with all its stages', async () => {
+        const a = salesPipeline('a', 'Alpha');
+        const b = pipeline('b', 'Beta', [stage('b1', 'Only')], { displayOrder: 1 });
+        const gone = pipeline('gone', 'Gone', [stage('g1', 'G')], { archivedAt: T0 + 1 });
+        await seed(P1, DEALS, a, b, gone);
+        await seed(P1, TICKETS, pipeline('t', 'Tickets', [stage('t1', 'Closed')]));
+        const deals = await store.read((repo) => repo.listPipelines(P1, DEALS));
+        assert.deepEqual(canonicalAll(deals), canonicalAll([a, b]));
+        const tickets = await store.read((repo) => repo.listPipelines(P1, TICKETS));
+        assert.deepEqual(
+          tickets.map((p) => p.id),
+          ['t'],
+        );
+        assert.deepEqual(await store.read((repo) => repo.listPipelines(P1, '2-5')), []);
+      });
+
+      it('gets an archived pipeline, with archivedAt', async () => {
+        const gone = pipeline('gone', 'Gone', [stage('g1', 'G')], { archivedAt: T0 + 1, updatedAt: T0 + 1 });
+        await seed(P1, DEALS, gone);
+        assert.deepEqual(await store.read((repo) => repo.getPipeline(P1, DEALS, 'gone')), gone);
+      });
+
+      it('savePipeline updates an existing pipeline and keeps its stages', async () => {
+        const sales = salesPipeline();
+        await seed(P1, DEALS, sales);
+        const changed = { ...sales, label: 'Renamed', displayOrder: 8, updatedAt: T0 + 100 };
+        await store.write((repo) => repo.savePipeline(P1, DEALS, changed));
+        assert.deepEqual(
+          canonical(await store.read((repo) => repo.getPipeline(P1, DEALS, 'sales'))),
+          canonical(changed),
+        );
+
+        const archived = { ...changed, archivedAt: T0 + 200, updatedAt: T0 + 200 };
+        await store.write((repo) => repo.savePipeline(P1, DEALS, archived));
+        assert.deepEqual(await store.read((repo) => repo.listPipelines(P1, DEALS)), []);
+        assert.deepEqual(
+          canonical(await store.read((repo) => repo.getPipeline(P1, DEALS, 'sales'))),
+          canonical(archived),
+        );
+
+        const restored = { ...archived, archivedAt: null, updatedAt: T0 + 300 };
+        await store.write((repo) => repo.savePipeline(P1, DEALS, restored));
+        assert.deepEqual(canonicalAll(await store.read((repo) => repo.listPipelines(P1, DEALS))), [
+          canonical(restored),
+        ]);
+      });
+
+      it('finds a stage of the type in whichever pipeline holds it, archived or not', async () => {
+        await seed(P1, DEALS, salesPipeline('a', 'Alpha'), salesPipeline('b', 'Beta'));
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.findStage(P1, DEALS, 'b-won'), {
+            pipelineId: 'b',
+            stage: salesPipeline('b').stages[1],
+          });
+          assert.deepEqual(await repo.findStage(P1, DEALS, 'a-old'), {
+            pipelineId: 'a',
+            stage: salesPipeline('a').stages[2],
+          });
+          assert.equal(await repo.findStage(P1, DEALS, 'nope'), undefined);
+          assert.equal(await repo.findStage(P1, TICKETS, 'a-won'), undefined);
+          assert.equal(await repo.findStage(P2, DEALS, 'a-won'), undefined);
+        });
+      });
+
+      it('finds a live pipeline by its label key, ignoring archived ones', async () => {
+        await seed(
+          P1,
+          DEALS,
+          pipeline('old', 'Sales PIPELINE', [stage('o1', 'A')], { archivedAt: T0 }),
+          pipeline('live', 'Sales PIPELINE', [stage('l1', 'A')]),
+          pipeline('lonely', 'Only Archived', [stage('x1', 'A')], { archivedAt: T0 }),
+        );
+        await store.read(async (repo) => {
+          assert.equal(await repo.findLivePipelineByLabel(P1, DEALS, 'sales pipeline'), 'live');
+          assert.equal(await repo.findLivePipelineByLabel(P1, DEALS, 'only archived'), undefined);
+          assert.equal(await repo.findLivePipelineByLabel(P1, DEALS, 'sales'), undefined);
+          assert.equal(await repo.findLivePipelineByLabel(P1, TICKETS, 'sales pipeline'), undefined);
+          assert.equal(await repo.findLivePipelineByLabel(P2, DEALS, 'sales pipeline'), undefined);
+        });
+      });
+
+      it('follows a relabel and an archive in the label lookup', async () => {
+        const p = pipeline('p', 'First', [stage('p1', 'A')]);
+        await seed(P1, DEALS, p);
+        await store.write((repo) => repo.savePipeline(P1, DEALS, { ...p, label: 'Second Name' }));
+        await store.read(async (repo) => {
+          assert.equal(await repo.findLivePipelineByLabel(P1, DEALS, 'first'), undefined);
+          assert.equal(await repo.findLivePipelineByLabel(P1, DEALS, 'second name'), 'p');
+        });
+        await store.write((repo) =>
+          repo.savePipeline(P1, DEALS, { ...p, label: 'Second Name', archivedAt: T0 }),
+        );
+        assert.equal(
+          await store.read((repo) => repo.findLivePipelineByLabel(P1, DEALS, 'second name')),
+          undefined,
+        );
+      });
+
+      it('checks pipeline and stage ids within the portal and object type, archived ones included', async () => {
+        await seed(
+          P1,
+          DEALS,
+          salesPipeline(),
+          pipeline('gone', 'Gone', [stage('g1', 'G')], { archivedAt: T0 }),
+        );
+        await seed(P2, DEALS);
+        await store.read(async (repo) => {
+          assert.equal(await repo.pipelineIdExists(P1, DEALS, 'sales'), true);
+          assert.equal(await repo.pipelineIdExists(P1, DEALS, 'gone'), true);
+          assert.equal(await repo.pipelineIdExists(P1, DEALS, 'nope'), false);
+          assert.equal(await repo.pipelineIdExists(P1, TICKETS, 'sales'), false);
+          assert.equal(await repo.pipelineIdExists(P2, DEALS, 'sales'), false);
+
+          assert.equal(await repo.stageIdExists(P1, DEALS, 'sales-open'), true);
+          assert.equal(await repo.stageIdExists(P1, DEALS, 'sales-old'), true);
+          assert.equal(await repo.stageIdExists(P1, DEALS, 'g1'), true);
+          assert.equal(await repo.stageIdExists(P1, DEALS, 'sales'), false);
+          assert.equal(await repo.stageIdExists(P1, TICKETS, 'sales-open'), false);
+          assert.equal(await repo.stageIdExists(P2, DEALS, 'sales-open'), false);
+        });
+      });
+
+      it('keeps the same ids in different object types apart', async () => {
+        const deal = pipeline('same', 'Deal side', [stage('s', 'Deal stage')]);
+        const ticket = pipeline('same', 'Ticket side', [
+          stage('s', 'Ticket stage', { metadata: { isClosed: 'true', ticketState: 'CLOSED' } }),
+        ]);
+        await seed(P1, DEALS, deal);
+        await seed(P1, TICKETS, ticket);
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.getPipeline(P1, DEALS, 'same'), deal);
+          assert.deepEqual(await repo.getPipeline(P1, TICKETS, 'same'), ticket);
+          assert.equal((await repo.findStage(P1, TICKETS, 's'))?.stage.label, 'Ticket stage');
+        });
+      });
+    });
+
+    describe('saveStages', () => {
+      it('inserts new stages and updates existing ones in one call', async () => {
+        const sales = salesPipeline();
+        await seed(P1, DEALS, sales);
+        const [open, won, old] = sales.stages as [Stage, Stage, Stage];
+        const changedOpen: Stage = {
+          ...open,
+          label: 'Opened',
+          displayOrder: 5,
+          metadata: { isClosed: 'true', probability: '0.0' },
+          writePermissions: 'INTERNAL_ONLY',
+          updatedAt: T0 + 50,
+        };
+        const restoredOld: Stage = { ...old, archivedAt: null, updatedAt: T0 + 50 };
+        const archivedWon: Stage = { ...won, archivedAt: T0 + 50, updatedAt: T0 + 50 };
+        const added = stage('sales-new', 'New', { displayOrder: 9, createdAt: T0 + 50, updatedAt: T0 + 50 });
+        await store.write((repo) =>
+          repo.saveStages(P1, DEALS, 'sales', [changedOpen, restoredOld, archivedWon, added]),
+        );
+        const got = await store.read((repo) => repo.getPipeline(P1, DEALS, 'sales'));
+        assert.deepEqual(
+          canonical(got),
+          canonical({ ...sales, stages: [changedOpen, archivedWon, restoredOld, added] }),
+        );
+      });
+
+      it('keeps metadata keys and values exactly, including an empty map', async () => {
+        const odd = stage('odd', 'Odd', {
+          metadata: { state: 'CLOSED', isClosed: 'true', note: 'ünïcødé "q"' },
+        });
+        const empty = stage('empty', 'Empty', { metadata: {} });
+        await seed(P1, TICKETS, pipeline('t', 'T', [odd, empty]));
+        await store.read(async (repo) => {
+          assert.deepEqual((await repo.findStage(P1, TICKETS, 'odd'))?.stage, odd);
+          assert.deepEqual((await repo.findStage(P1, TICKETS, 'empty'))?.stage, empty);
+        });
+      });
+
+      it('refuses a stage id that belongs to another pipeline, and leaves that stage alone', async () => {
+        await seed(P1, DEALS, salesPipeline('a', 'Alpha'), salesPipeline('b', 'Beta'));
+        await assert.rejects(
+          store.write((repo) =>
+            repo.saveStages(P1, DEALS, 'b', [stage('a-open', 'Stolen', { updatedAt: T0 + 1 })]),
+          ),
+        );
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.findStage(P1, DEALS, 'a-open'), {
+            pipelineId: 'a',
+            stage: salesPipeline('a').stages[0],
+          });
+          assert.deepEqual(
+            canonical(await repo.getPipeline(P1, DEALS, 'b')),
+            canonical(salesPipeline('b', 'Beta')),
+          );
+        });
+      });
+    });
+
+    describe('audit', () => {
+      it('lists the entries of one object newest first, with every field intact', async () => {
+        await seed(P1, DEALS);
+        const created = auditEntry({ timestamp: T0 });
+        const updated1 = auditEntry({
+          action: 'UPDATE',
+          message: 'Pipeline update',
+          rawObject: '{"v":1}',
+          timestamp: T0 + 10,
+        });
+        const updated2 = auditEntry({
+          action: 'UPDATE',
+          message: 'Pipeline update',
+          rawObject: '{"v":2}',
+          timestamp: T0 + 20,
+        });
+        // Same timestamp: the one appended later is the newer.
+        const deleted = auditEntry({
+          action: 'DELETE',
+          message: 'Pipeline deleted',
+          timestamp: T0 + 20,
+          userId: 9,
+        });
+        await store.write((repo) => repo.appendAudit([created]));
+        await store.write((repo) => repo.appendAudit([updated1]));
+        await store.write((repo) => repo.appendAudit([updated2, deleted]));
+        assert.deepEqual(await store.read((repo) => repo.listAudit(P1, DEALS, 'pipeline', 'sales')), [
+          deleted,
+          updated2,
+          updated1,
+          created,
+        ]);
+      });
+
+      it('scopes entries by portal, object type, kind and object id', async () => {
+        await seed(P1, DEALS);
+        await seed(P2, DEALS);
+        const mine = auditEntry();
+        await store.write((repo) =>
+          repo.appendAudit([
+            mine,
+            auditEntry({ kind: 'stage', message: 'stage' }),
+            auditEntry({ objectTypeKey: TICKETS, message: 'tickets' }),
+            auditEntry({ portalId: P2, message: 'other portal' }),
+            auditEntry({ objectId: 'other', message: 'other object' }),
+          ]),
+        );
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.listAudit(P1, DEALS, 'pipeline', 'sales'), [mine]);
+          assert.deepEqual(
+            (await repo.listAudit(P1, DEALS, 'stage', 'sales')).map((e) => e.message),
+            ['stage'],
+          );
+          assert.deepEqual(
+            (await repo.listAudit(P1, TICKETS, 'pipeline', 'sales')).map((e) => e.message),
+            ['tickets'],
+          );
+          assert.deepEqual(
+            (await repo.listAudit(P2, DEALS, 'pipeline', 'sales')).map((e) => e.message),
+            ['other portal'],
+          );
+          assert.deepEqual(await repo.listAudit(P1, DEALS, 'pipeline', 'nothing'), []);
+        });
+      });
+
+      it('keeps the audit of a pipeline after it is archived', async () => {
+        const p = pipeline('p', 'P', [stage('s', 'S')]);
+        await seed(P1, DEALS, p);
+        const entry = auditEntry({ objectId: 'p' });
+        await store.write((repo) => repo.appendAudit([entry]));
+        await store.write((repo) => repo.savePipeline(P1, DEALS, { ...p, archivedAt: T0 + 1 }));
+        assert.deepEqual(await store.read((repo) => repo.listAudit(P1, DEALS, 'pipeline', 'p')), [entry]);
+      });
+    });
+
+    describe('tokens', () => {
+      it('inserts, finds by hash, lists and counts tokens', async () => {
+        const open = token('tok_a');
+        const scoped = token('tok_b', {
+          portalId: P2,
+          userId: 55,
+          scopes: ['crm.schemas.deals.read', 'tickets'],
+          createdAt: T0 + 1,
+        });
+        await store.write(async (repo) => {
+          await repo.insertToken(open);
+          await repo.insertToken(scoped);
+        });
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.findTokenByHash(open.hash), open);
+          assert.deepEqual(await repo.findTokenByHash(scoped.hash), scoped);
+          assert.equal(await repo.findTokenByHash('0'.repeat(64)), undefined);
+          assert.deepEqual((await repo.listTokens()).sort(byId), [open, scoped]);
+          assert.equal(await repo.countTokens(), 2);
+        });
+      });
+
+      it('keeps an empty scope list apart from "every scope"', async () => {
+        const none = token('tok_none', { scopes: [] });
+        await store.write((repo) => repo.insertToken(none));
+        assert.deepEqual(await store.read((repo) => repo.findTokenByHash(none.hash)), none);
+      });
+
+      it('revokes a live token once', async () => {
+        const t = token('tok_r');
+        await store.write((repo) => repo.insertToken(t));
+        assert.equal(await store.write((repo) => repo.revokeToken('tok_r', T0 + 10)), true);
+        assert.equal(await store.write((repo) => repo.revokeToken('tok_r', T0 + 20)), false);
+        assert.equal(await store.write((repo) => repo.revokeToken('tok_unknown', T0 + 20)), false);
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.findTokenByHash(t.hash), { ...t, revokedAt: T0 + 10 });
+          assert.deepEqual(await repo.listTokens(), [{ ...t, revokedAt: T0 + 10 }]);
+          assert.equal(await repo.countTokens(), 1);
+        });
+      });
+
+      it('starts with no tokens', async () => {
+        await store.read(async (repo) => {
+          assert.equal(await repo.countTokens(), 0);
+          assert.deepEqual(await repo.listTokens(), []);
+        });
+      });
+    });
+
+    describe('portal isolation', () => {
+      it("never shows one portal's pipelines, stages or labels to another", async () => {
+        const mine = pipeline('default', 'Mine', [
+          stage('closedwon', 'Won here', { metadata: { isClosed: 'true', probability: '1.0' } }),
+        ]);
+        const theirs = pipeline('default', 'Theirs', [
+          stage('closedwon', 'Won there', { metadata: { isClosed: 'false', probability: '0.9' } }),
+          stage('extra', 'Extra'),
+        ]);
+        await seed(P1, DEALS, mine);
+        await seed(P2, DEALS, theirs);
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.getPipeline(P1, DEALS, 'default'), mine);
+          assert.deepEqual(canonical(await repo.getPipeline(P2, DEALS, 'default')), canonical(theirs));
+          assert.deepEqual(await repo.listPipelines(P1, DEALS), [mine]);
+          assert.deepEqual(
+            (await repo.listPipelines(P2, DEALS)).map((p) => p.label),
+            ['Theirs'],
+          );
+          assert.equal((await repo.findStage(P1, DEALS, 'closedwon'))?.stage.label, 'Won here');
+          assert.equal(await repo.findStage(P1, DEALS, 'extra'), undefined);
+          assert.equal(await repo.stageIdExists(P1, DEALS, 'extra'), false);
+          assert.equal(await repo.findLivePipelineByLabel(P1, DEALS, 'theirs'), undefined);
+          assert.equal(await repo.findLivePipelineByLabel(P2, DEALS, 'theirs'), 'default');
+        });
+      });
+
+      it("writes to one portal's stages never touch another's", async () => {
+        await seed(P1, DEALS, pipeline('default', 'Mine', [stage('s', 'Mine')]));
+        await seed(P2, DEALS, pipeline('default', 'Theirs', [stage('s', 'Theirs')]));
+        await store.write((repo) =>
+          repo.saveStages(P2, DEALS, 'default', [stage('s', 'Theirs, changed', { archivedAt: T0 + 1 })]),
+        );
+        await store.write((repo) =>
+          repo.savePipeline(P2, DEALS, pipeline('default', 'Gone', [], { archivedAt: T0 })),
+        );
+        assert.deepEqual(
+          await store.read((repo) => repo.getPipeline(P1, DEALS, 'default')),
+          pipeline('default', 'Mine', [stage('s', 'Mine')]),
+        );
+      });
+    });
+
+    describe('transactions', () => {
+      it('leaves no trace of a write whose callback throws after writing', async () => {
+        const existing = salesPipeline();
+        await seed(P1, DEALS, existing);
+        const boom = new Error('after writing');
+        await assert.rejects(
+          store.write(async (repo) => {
+            await repo.ensurePortal(P2, T0);
+            await put(repo, P2, DEALS, pipeline('new', 'New', [stage('n1', 'N')]));
+            await put(repo, P1, DEALS, pipeline('also-new', 'Also new', [stage('n2', 'N')]));
+            await repo.savePipeline(P1, DEALS, { ...existing, label: 'Changed', archivedAt: T0 + 1 });
+            await repo.saveStages(P1, DEALS, 'sales', [{ ...existing.stages[0]!, label: 'Changed' }]);
+            await repo.appendAudit([auditEntry({ message: 'rolled back' })]);
+            await repo.insertToken(token('tok_rolled_back'));
+            await repo.allocateIds(P1, 3);
+            // The write saw its own changes before failing.
+            assert.equal((await repo.getPipeline(P1, DEALS, 'sales'))?.label, 'Changed');
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+        await store.read(async (repo) => {
+          assert.equal(await repo.portalExists(P2), false);
+          assert.equal(await repo.getPipeline(P2, DEALS, 'new'), undefined);
+          assert.equal(await repo.pipelineIdExists(P1, DEALS, 'also-new'), false);
+          assert.equal(await repo.stageIdExists(P1, DEALS, 'n2'), false);
+          assert.deepEqual(canonical(await repo.getPipeline(P1, DEALS, 'sales')), canonical(existing));
+          assert.deepEqual(await repo.listAudit(P1, DEALS, 'pipeline', 'sales'), []);
+          assert.equal(await repo.findTokenByHash(token('tok_rolled_back').hash), undefined);
+          assert.equal(await repo.countTokens(), 0);
+        });
+      });
+
+      it('rolls back the earlier writes of a transaction when a repository call fails', async () => {
+        await seed(P1, DEALS, salesPipeline('a', 'Alpha'), salesPipeline('b', 'Beta'));
+        await assert.rejects(
+          store.write(async (repo) => {
+            await put(repo, P1, DEALS, pipeline('c', 'Gamma', [stage('c1', 'C')]));
+            await repo.saveStages(P1, DEALS, 'b', [stage('a-open', 'Stolen')]);
+          }),
+        );
+        assert.equal(await store.read((repo) => repo.getPipeline(P1, DEALS, 'c')), undefined);
+      });
+
+      it('stays usable after a failed write', async () => {
+        await assert.rejects(
+          store.write(async (repo) => {
+            await repo.ensurePortal(P1, T0);
+            throw new Error('first');
+          }),
+        );
+        await seed(P1, DEALS, salesPipeline());
+        assert.equal(await store.read((repo) => repo.pipelineIdExists(P1, DEALS, 'sales')), true);
+      });
+
+      it('serialises concurrent writes that read, wait and then write', async () => {
+        const p = pipeline('counter', 'Counter', [stage('c1', 'C')], { displayOrder: 0 });
+        await seed(P1, DEALS, p);
+        const log: string[] = [];
+        const increment = (name: string) =>
+          store.write(async (repo) => {
+            log.push(`${name}:start`);
+            const current = await repo.getPipeline(P1, DEALS, 'counter');
+            assert.ok(current);
+            await delay(20);
+            await repo.savePipeline(P1, DEALS, { ...current, displayOrder: current.displayOrder + 1 });
+            log.push(`${name}:end`);
+            return current.displayOrder;
+          });
+        const seen = await Promise.all([increment('a'), increment('b'), increment('c')]);
+        assert.deepEqual([...seen].sort(), [0, 1, 2]);
+        assert.equal((await store.read((repo) => repo.getPipeline(P1, DEALS, 'counter')))?.displayOrder, 3);
+        for (let i = 0; i < log.length; i += 2) {
+          const [start, end] = [log[i], log[i + 1]];
+          assert.equal(start?.split(':')[0], end?.split(':')[0], `interleaved: ${log.join(', ')}`);
+        }
+      });
+
+      it('never lets a read see a write half done', async () => {
+        const p = pipeline('p', 'before', [stage('s', 'S')]);
+        await seed(P1, DEALS, p);
+        let started!: () => void;
+        const inside = new Promise<void>((resolve) => {
+          started = resolve;
+        });
+        const writing = store.write(async (repo) => {
+          await repo.savePipeline(P1, DEALS, { ...p, label: 'half done' });
+          started();
+          await delay(30);
+          await repo.savePipeline(P1, DEALS, { ...p, label: 'after' });
+        });
+        await inside;
+        const seen = await store.read(async (repo) => (await repo.getPipeline(P1, DEALS, 'p'))?.label);
+        await writing;
+        assert.ok(seen === 'before' || seen === 'after', `read saw ${String(seen)}`);
+        assert.equal((await store.read((repo) => repo.getPipeline(P1, DEALS, 'p')))?.label, 'after');
+      });
+    });
+  });
+}
