@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AuthService } from './app/auth-service.js';
 import { PipelineService } from './app/pipeline-service.js';
+import { RecordService } from './app/record-service.js';
 import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
 import type { Clock } from './domain/time.js';
@@ -15,6 +16,7 @@ export interface Stageline {
   readonly store: Store;
   readonly auth: AuthService;
   readonly service: PipelineService;
+  readonly records: RecordService;
   /** Stops accepting requests, drains in-flight ones, then closes the database. */
   close(): Promise<void>;
 }
@@ -51,8 +53,9 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
   try {
     const auth = new AuthService(store, config.auth, clock);
     const service = new PipelineService(store, clock);
+    const records = new RecordService(store, clock);
     const app = await buildApp(
-      { store, service, auth },
+      { store, service, records, auth },
       {
         logger: overrides.logger ?? loggerOptions(config.logLevel),
         bodyLimit: config.bodyLimit,
@@ -65,7 +68,7 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
         await app.close();
         await store.close();
       })());
-    return { config, app, store, auth, service, close };
+    return { config, app, store, auth, service, records, close };
   } catch (err) {
     await store.close();
     throw err;

@@ -5,7 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
-import type { ObjectType } from '../domain/object-types.js';
+import { scopesFor } from '../domain/object-types.js';
+import type { Access, ObjectType } from '../domain/object-types.js';
 import type { Repository, Store, TokenRecord } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
 import { seedPortal } from './seed-portal.js';
@@ -147,9 +148,9 @@ export const MISSING_SCOPES_MESSAGE =
   "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.";
 
 /** Throws MISSING_SCOPES unless the principal holds one of the scopes the operation accepts. */
-export function requireScope(principal: Principal, type: ObjectType, access: 'read' | 'write'): void {
+export function requireScope(principal: Principal, type: ObjectType, access: Access): void {
   if (principal.scopes === null) return;
-  const accepted = access === 'read' ? type.readScopes : type.writeScopes;
+  const accepted = scopesFor(type, access);
   if (accepted.some((s) => principal.scopes!.has(s))) return;
   throw new DomainError('MISSING_SCOPES', MISSING_SCOPES_MESSAGE, {
     errors: [

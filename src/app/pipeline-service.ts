@@ -24,10 +24,7 @@ import { formatTimestamp } from '../domain/time.js';
 import { pipelineView, stageView } from '../domain/views.js';
 import type { PipelineView, StageView } from '../domain/views.js';
 
-/**
- * `validateReferencesBeforeDelete` / `validateDealStageUsagesBeforeDelete`. Accepted now;
- * records (and so the checks they ask for) arrive with the records API.
- */
+/** `validateReferencesBeforeDelete` / `validateDealStageUsagesBeforeDelete`. */
 export interface DeleteChecks {
   readonly validateReferences: boolean;
   readonly validateDealStageUsages: boolean;
@@ -112,7 +109,7 @@ export class PipelineService {
     type: ObjectType,
     pipelineId: string,
     input: PipelineInput,
-    _checks: DeleteChecks,
+    checks: DeleteChecks,
   ): Promise<PipelineView> {
     rules.assertWritable(type);
     return this.store.write(async (repo) => {
@@ -122,6 +119,7 @@ export class PipelineService {
       const fresh = await repo.allocateIds(actor.portalId, rules.idsNeeded(input.stages));
       const { pipeline, changes } = rules.replacePipeline(type, current, input, fresh, now);
       await assertLabelFree(repo, actor, type, pipeline);
+      await assertStagesUnused(repo, actor, type, changes.archived, checks);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
       await repo.saveStages(actor.portalId, type.key, pipeline.id, [
         ...changes.archived,
@@ -158,11 +156,13 @@ export class PipelineService {
     });
   }
 
-  archivePipeline(actor: Actor, type: ObjectType, pipelineId: string, _checks: DeleteChecks): Promise<void> {
+  archivePipeline(actor: Actor, type: ObjectType, pipelineId: string, checks: DeleteChecks): Promise<void> {
     rules.assertWritable(type);
     return this.store.write(async (repo) => {
       const now = this.clock();
-      const pipeline = rules.archivePipeline(await livePipeline(repo, actor, type, pipelineId), now);
+      const current = await livePipeline(repo, actor, type, pipelineId);
+      await assertStagesUnused(repo, actor, type, current.stages.filter(isLive), checks);
+      const pipeline = rules.archivePipeline(current, now);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
       await repo.appendAudit([pipelineAudit(actor, type, pipeline, 'DELETE', now)]);
     });
@@ -226,12 +226,13 @@ export class PipelineService {
     });
   }
 
-  archiveStage(actor: Actor, type: ObjectType, pipelineId: string, stageId: string, _checks: DeleteChecks) {
+  archiveStage(actor: Actor, type: ObjectType, pipelineId: string, stageId: string, checks: DeleteChecks) {
     rules.assertWritable(type);
     return this.store.write(async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
       const { stage } = rules.archiveStage(type, current, stageId, now);
+      await assertStagesUnused(repo, actor, type, [stage], checks);
       await this.saveStage(repo, actor, type, pipelineId, stage, 'DELETE', now);
     });
   }
@@ -276,6 +277,28 @@ async function livePipeline(repo: Repository, actor: Actor, type: ObjectType, pi
   const pipeline = await repo.getPipeline(actor.portalId, type.key, pipelineId);
   if (pipeline === undefined || !isLive(pipeline)) throw rules.pipelineNotFound(type, pipelineId);
   return pipeline;
+}
+
+/** How many referencing record ids a STAGE_ID_IN_USE error lists at most. */
+export const MAX_LISTED_OBJECT_IDS = 100;
+
+/**
+ * The in-use check of deletes: when asked (any type: validateReferencesBeforeDelete; deals also
+ * validateDealStageUsagesBeforeDelete), removing stages that live records sit in is refused.
+ * It runs in the delete's own transaction, so no record can move in between.
+ */
+async function assertStagesUnused(
+  repo: Repository,
+  actor: Actor,
+  type: ObjectType,
+  removed: readonly Stage[],
+  checks: DeleteChecks,
+): Promise<void> {
+  const asked = checks.validateReferences || (type.rules === 'deal' && checks.validateDealStageUsages);
+  if (!asked || removed.length === 0) return;
+  const ids = removed.map((s) => s.id);
+  const used = await repo.stagesInUse(actor.portalId, type.key, ids, MAX_LISTED_OBJECT_IDS);
+  if (used.stageIds.length > 0) rules.stagesInUse(used.stageIds, used.objectIds);
 }
 
 async function assertLabelFree(repo: Repository, actor: Actor, type: ObjectType, pipeline: Pipeline) {

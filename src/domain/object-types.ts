@@ -16,7 +16,21 @@ export interface ObjectType {
   readonly readScopes: readonly string[];
   /** Any one of these grants write access. */
   readonly writeScopes: readonly string[];
+  /** The same for the type's records (the CRM objects API). */
+  readonly recordReadScopes: readonly string[];
+  readonly recordWriteScopes: readonly string[];
 }
+
+/** What an operation does, for the scope check. */
+export type Access = 'read' | 'write' | 'recordRead' | 'recordWrite';
+
+export const scopesFor = (type: ObjectType, access: Access): readonly string[] =>
+  ({
+    read: type.readScopes,
+    write: type.writeScopes,
+    recordRead: type.recordReadScopes,
+    recordWrite: type.recordWriteScopes,
+  })[access];
 
 interface StandardType {
   id: string;
@@ -26,6 +40,8 @@ interface StandardType {
   readOnly?: boolean;
   extraRead?: string[];
   extraWrite?: string[];
+  /** Scopes that also grant access to the type's records (`tickets`, `e-commerce`). */
+  extraRecord?: string[];
 }
 
 const STANDARD: StandardType[] = [
@@ -47,6 +63,7 @@ const STANDARD: StandardType[] = [
     rules: 'state',
     extraRead: ['crm.pipelines.orders.read', 'crm.pipelines.orders.write', 'e-commerce'],
     extraWrite: ['crm.pipelines.orders.write', 'e-commerce'],
+    extraRecord: ['e-commerce'],
   },
   { id: '0-136', name: 'leads', stageLimit: 30, rules: 'state' },
   { id: '0-162', name: 'services', stageLimit: 30, rules: 'state' },
@@ -71,6 +88,12 @@ const toObjectType = (t: StandardType): ObjectType =>
     readOnly: t.readOnly ?? false,
     readScopes: Object.freeze([...readScopesFor(t.name), ...(t.extraRead ?? [])]),
     writeScopes: Object.freeze([`crm.schemas.${t.name}.write`, ...(t.extraWrite ?? [])]),
+    recordReadScopes: Object.freeze([
+      `crm.objects.${t.name}.read`,
+      `crm.objects.${t.name}.write`,
+      ...(t.extraRecord ?? []),
+    ]),
+    recordWriteScopes: Object.freeze([`crm.objects.${t.name}.write`, ...(t.extraRecord ?? [])]),
   });
 
 const BY_NAME_OR_ID = new Map<string, ObjectType>();
@@ -95,6 +118,8 @@ const customType = (key: string): ObjectType =>
     readOnly: false,
     readScopes: Object.freeze(readScopesFor('custom')),
     writeScopes: Object.freeze(['crm.schemas.custom.write']),
+    recordReadScopes: Object.freeze(['crm.objects.custom.read', 'crm.objects.custom.write']),
+    recordWriteScopes: Object.freeze(['crm.objects.custom.write']),
   });
 
 /**

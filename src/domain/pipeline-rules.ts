@@ -76,6 +76,16 @@ export function pipelineLabelTaken(label: string): never {
   });
 }
 
+/** HubSpot's refusal to remove stages that records still sit in. */
+export function stagesInUse(stageIds: readonly string[], objectIds: readonly string[]): never {
+  const stages = `[${stageIds.join(', ')}]`;
+  const objects = `[${objectIds.join(', ')}]`;
+  throw invalid(`Stage IDs: ${stages} are being referenced by object IDs: ${objects}`, {
+    subCategory: 'PipelineError.STAGE_ID_IN_USE',
+    context: { stageIds: [stages], objectIds: [objects] },
+  });
+}
+
 export const idTaken = (what: 'pipeline' | 'stage', id: string): never => {
   throw alreadyExists(`A ${what} with id ${id} already exists`);
 };

@@ -3,6 +3,7 @@
  * proven by the same suite in test/contract/. Methods speak domain types only.
  */
 import type { AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
+import type { CrmRecord } from './records.js';
 
 export interface TokenRecord {
   /** Public identifier, safe to print and log (`tok_…`). */
@@ -47,6 +48,29 @@ export interface Repository {
   appendAudit(entries: readonly AuditEntry[]): Promise<void>;
   /** Newest first. */
   listAudit(portalId: number, typeKey: string, kind: AuditKind, objectId: string): Promise<AuditEntry[]>;
+
+  /** Inserts or updates a record. */
+  saveRecord(portalId: number, typeKey: string, record: CrmRecord): Promise<void>;
+  /** A record, archived or not. */
+  getRecord(portalId: number, typeKey: string, id: string): Promise<CrmRecord | undefined>;
+  /** One page of records in id order, live or archived ones, starting after `afterId`. */
+  listRecords(
+    portalId: number,
+    typeKey: string,
+    page: { archived: boolean; afterId: number; limit: number },
+  ): Promise<CrmRecord[]>;
+  /** Every live record of the type, in id order (search works over these). */
+  liveRecords(portalId: number, typeKey: string): Promise<CrmRecord[]>;
+  /**
+   * Which of the stages hold live records (all of them), and the ids of the first `limit` such
+   * records in id order.
+   */
+  stagesInUse(
+    portalId: number,
+    typeKey: string,
+    stageIds: readonly string[],
+    limit: number,
+  ): Promise<{ stageIds: string[]; objectIds: string[] }>;
 
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;

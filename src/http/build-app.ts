@@ -5,14 +5,17 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { AuthService } from '../app/auth-service.js';
 import type { PipelineService } from '../app/pipeline-service.js';
+import type { RecordService } from '../app/record-service.js';
 import type { Store } from '../domain/ports.js';
 import { CORRELATION_HEADER, JSON_TYPE, errorHandler, sendError } from './error-handler.js';
+import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 
 export interface AppDeps {
   readonly store: Store;
   readonly service: PipelineService;
+  readonly records: RecordService;
   readonly auth: AuthService;
 }
 
@@ -22,6 +25,17 @@ export interface AppOptions {
   readonly bodyLimit: number;
   readonly version: string;
 }
+
+/**
+ * Every path the Pipelines API is served under. The same portal data is visible through each;
+ * from 2026-09 the validate…BeforeDelete flags default to true.
+ */
+export const PIPELINE_API_VERSIONS = [
+  { name: 'v3', prefix: '/crm/v3/pipelines', deleteChecksDefault: false },
+  { name: '2025-09', prefix: '/crm/pipelines/2025-09', deleteChecksDefault: false },
+  { name: '2026-03', prefix: '/crm/pipelines/2026-03', deleteChecksDefault: false },
+  { name: '2026-09', prefix: '/crm/pipelines/2026-09', deleteChecksDefault: true },
+] as const;
 
 interface RoutePattern {
   readonly method: string;
@@ -129,13 +143,17 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     reply.type(JSON_TYPE).send(app.swagger()),
   );
 
-  await app.register(pipelineRoutes, {
-    prefix: '/crm/v3/pipelines',
-    service: deps.service,
-    auth: deps.auth,
-    deleteChecksDefault: false,
-    tag: 'Pipelines v3',
-  });
+  for (const version of PIPELINE_API_VERSIONS) {
+    await app.register(pipelineRoutes, {
+      prefix: version.prefix,
+      service: deps.service,
+      auth: deps.auth,
+      deleteChecksDefault: version.deleteChecksDefault,
+      tag: `Pipelines ${version.name}`,
+    });
+  }
+
+  await app.register(objectRoutes, { prefix: '/crm/v3/objects', records: deps.records, auth: deps.auth });
 
   return app;
 }

@@ -56,6 +56,7 @@ export const toStagePatch = (b: StagePatch): StagePatch => ({
   archived: b.archived,
 });
 
+/** Absent flags were filled with the API version's default by the query schema. */
 export const toDeleteChecks = (q: DeleteChecksQuery): DeleteChecks => ({
   validateReferences: q.validateReferencesBeforeDelete ?? false,
   validateDealStageUsages: q.validateDealStageUsagesBeforeDelete ?? false,

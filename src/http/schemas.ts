@@ -164,3 +164,196 @@ export const errorResponses = {
   '4xx': { $ref: 'Error#' },
   '5xx': { $ref: 'Error#' },
 } as const;
+
+// --- CRM objects (records) ---
+
+export const SimplePublicObject = {
+  $id: 'SimplePublicObject',
+  type: 'object',
+  required: ['id', 'properties', 'createdAt', 'updatedAt', 'archived'],
+  properties: {
+    id: { type: 'string' },
+    properties: { type: 'object', additionalProperties: { type: ['string', 'null'] } },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    archived: { type: 'boolean' },
+    archivedAt: timestamp,
+  },
+} as const;
+
+export const RECORD_SCHEMAS = [SimplePublicObject];
+
+const paging = {
+  type: 'object',
+  properties: {
+    next: {
+      type: 'object',
+      required: ['after'],
+      properties: { after: { type: 'string' }, link: { type: 'string' } },
+    },
+  },
+} as const;
+
+const objectList = { type: 'array', items: { $ref: 'SimplePublicObject#' } } as const;
+
+export const RecordPage = {
+  type: 'object',
+  required: ['results'],
+  properties: { results: objectList, paging },
+} as const;
+
+export const SearchPage = {
+  type: 'object',
+  required: ['total', 'results'],
+  properties: { total: { type: 'integer' }, results: objectList, paging },
+} as const;
+
+const standardError = {
+  type: 'object',
+  required: ['status', 'category', 'message', 'context', 'links', 'errors'],
+  properties: {
+    status: { type: 'string' },
+    id: { type: 'string' },
+    category: { type: 'string' },
+    subCategory: { type: 'string' },
+    message: { type: 'string' },
+    context: stringArrayMap,
+    links: { type: 'object', additionalProperties: { type: 'string' } },
+    errors: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  },
+} as const;
+
+export const BatchResponse = {
+  type: 'object',
+  required: ['status', 'results', 'startedAt', 'completedAt'],
+  properties: {
+    status: { type: 'string', enum: ['PENDING', 'PROCESSING', 'CANCELED', 'COMPLETE'] },
+    results: objectList,
+    numErrors: { type: 'integer' },
+    errors: { type: 'array', items: standardError },
+    requestedAt: timestamp,
+    startedAt: timestamp,
+    completedAt: timestamp,
+  },
+} as const;
+
+/** Property values: strings, numbers or booleans are stored as strings; null or "" clears. */
+const propertiesIn = {
+  type: 'object',
+  additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+} as const;
+
+const associationsIn = { type: 'array', maxItems: 0, items: {} } as const;
+
+export const RecordCreateInput = {
+  type: 'object',
+  required: ['properties'],
+  properties: { properties: propertiesIn, associations: associationsIn },
+} as const;
+
+export const RecordUpdateInput = {
+  type: 'object',
+  required: ['properties'],
+  properties: { properties: propertiesIn },
+} as const;
+
+const batch = (item: object) =>
+  ({
+    type: 'object',
+    required: ['inputs'],
+    properties: { inputs: { type: 'array', maxItems: 100, items: item } },
+  }) as const;
+
+const idInput = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+const propertyList = { type: 'array', items: { type: 'string' } } as const;
+
+export const BatchReadInput = {
+  type: 'object',
+  required: ['inputs'],
+  properties: {
+    inputs: { type: 'array', maxItems: 100, items: idInput },
+    properties: propertyList,
+    propertiesWithHistory: propertyList,
+    idProperty: { type: 'string', enum: ['hs_object_id'] },
+  },
+} as const;
+
+export const BatchCreateInput = batch(RecordCreateInput);
+export const BatchUpdateInput = batch({
+  type: 'object',
+  required: ['id', 'properties'],
+  properties: {
+    id: { type: 'string' },
+    properties: propertiesIn,
+    idProperty: { type: 'string', enum: ['hs_object_id'] },
+  },
+});
+export const BatchArchiveInput = batch(idInput);
+
+export const SearchInput = {
+  type: 'object',
+  properties: {
+    filterGroups: {
+      type: 'array',
+      maxItems: 5,
+      items: {
+        type: 'object',
+        required: ['filters'],
+        properties: {
+          filters: {
+            type: 'array',
+            maxItems: 6,
+            items: {
+              type: 'object',
+              required: ['propertyName', 'operator'],
+              properties: {
+                propertyName: { type: 'string' },
+                operator: {
+                  type: 'string',
+                  enum: [
+                    'EQ',
+                    'NEQ',
+                    'LT',
+                    'LTE',
+                    'GT',
+                    'GTE',
+                    'BETWEEN',
+                    'IN',
+                    'NOT_IN',
+                    'HAS_PROPERTY',
+                    'NOT_HAS_PROPERTY',
+                    'CONTAINS_TOKEN',
+                    'NOT_CONTAINS_TOKEN',
+                  ],
+                },
+                value: { type: 'string' },
+                highValue: { type: 'string' },
+                values: { type: 'array', items: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    },
+    sorts: {
+      type: 'array',
+      items: {
+        anyOf: [
+          { type: 'string' },
+          {
+            type: 'object',
+            required: ['propertyName'],
+            properties: {
+              propertyName: { type: 'string' },
+              direction: { type: 'string', enum: ['ASCENDING', 'DESCENDING'] },
+            },
+          },
+        ],
+      },
+    },
+    properties: propertyList,
+    limit: { type: 'integer', minimum: 0, maximum: 200, default: 10 },
+    after: { type: 'string', pattern: '^[0-9]{1,9}$' },
+    query: { type: 'string' },
+  },
+} as const;

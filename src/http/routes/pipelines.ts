@@ -1,30 +1,17 @@
 /**
- * The 14 Pipelines operations, mountable under any prefix (`/crm/v3/pipelines` today, the
- * date-versioned paths later). Auth runs on request, the object type and scope check before
+ * The 14 Pipelines operations, mountable under any prefix (`/crm/v3/pipelines` and the
+ * date-versioned paths). Auth runs on request, the object type and scope check before
  * body validation (as HubSpot answers 403 before 400), then the handler calls one use case.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { requireScope } from '../../app/auth-service.js';
-import type { AuthService, Principal } from '../../app/auth-service.js';
+import type { AuthService } from '../../app/auth-service.js';
 import type { PipelineService } from '../../app/pipeline-service.js';
-import { DomainError } from '../../domain/errors.js';
 import type { PipelinePatch, StagePatch } from '../../domain/model.js';
-import { resolveObjectType } from '../../domain/object-types.js';
-import type { ObjectType } from '../../domain/object-types.js';
-import { AUTH_MESSAGE, JSON_TYPE } from '../error-handler.js';
+import { JSON_TYPE } from '../error-handler.js';
+import { addGuards } from '../guards.js';
 import * as map from '../map-api.js';
 import type { DeleteChecksQuery, PipelineInputBody, StageInputBody } from '../map-api.js';
 import * as S from '../schemas.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal;
-    objectType: ObjectType;
-  }
-  interface FastifyContextConfig {
-    access?: 'read' | 'write';
-  }
-}
 
 export interface PipelineRoutesOptions {
   service: PipelineService;
@@ -40,23 +27,10 @@ interface Params {
   stageId: string;
 }
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
-
 export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesOptions): Promise<void> {
   const { service, auth } = opts;
 
-  app.addHook('onRequest', async (request) => {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    const principal = match ? await auth.authenticate(match[1]!) : undefined;
-    if (principal === undefined) throw new DomainError('INVALID_AUTHENTICATION', AUTH_MESSAGE);
-    request.principal = principal;
-  });
-
-  app.addHook('preValidation', async (request) => {
-    const { objectType } = request.params as Partial<Params>;
-    request.objectType = resolveObjectType(objectType ?? '', request.principal.portalId);
-    requireScope(request.principal, request.objectType, request.routeOptions.config.access ?? 'write');
-  });
+  addGuards(app, auth);
 
   const send = (reply: FastifyReply, status: number, body: unknown) =>
     reply.code(status).type(JSON_TYPE).send(body);

@@ -4,6 +4,7 @@ import type { Metadata } from '../../domain/metadata.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import type { Repository, Store, TokenRecord } from '../../domain/ports.js';
+import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import { Mutex } from '../mutex.js';
 
@@ -50,6 +51,26 @@ interface AuditRow {
   user_id: number;
   ts: number;
 }
+
+interface RecordRow {
+  id: number;
+  pipeline_id: string | null;
+  stage_id: string | null;
+  properties: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+const toRecord = (r: RecordRow): CrmRecord => ({
+  id: String(r.id),
+  properties: JSON.parse(r.properties) as Record<string, string>,
+  pipelineId: r.pipeline_id,
+  stageId: r.stage_id,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  archivedAt: r.archived_at,
+});
 
 interface TokenRow {
   id: string;
@@ -248,6 +269,40 @@ class SqliteRepository implements Repository {
       listAudit: db.prepare(
         `SELECT * FROM audit WHERE portal_id = ? AND object_type = ? AND kind = ? AND object_id = ? ORDER BY seq DESC`,
       ),
+      saveRecord: db.prepare(
+        `INSERT INTO records (portal_id, object_type, id, pipeline_id, stage_id, properties, created_at, updated_at, archived_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
+           pipeline_id = excluded.pipeline_id, stage_id = excluded.stage_id, properties = excluded.properties,
+           updated_at = excluded.updated_at, archived_at = excluded.archived_at`,
+      ),
+      getRecord: db.prepare('SELECT * FROM records WHERE portal_id = ? AND object_type = ? AND id = ?'),
+      listLiveRecords: db.prepare(
+        `SELECT * FROM records WHERE portal_id = ? AND object_type = ? AND id > ? AND archived_at IS NULL
+         ORDER BY id LIMIT ?`,
+      ),
+      listArchivedRecords: db.prepare(
+        `SELECT * FROM records WHERE portal_id = ? AND object_type = ? AND id > ? AND archived_at IS NOT NULL
+         ORDER BY id LIMIT ?`,
+      ),
+      liveRecords: db.prepare(
+        'SELECT * FROM records WHERE portal_id = ? AND object_type = ? AND archived_at IS NULL ORDER BY id',
+      ),
+      usedStages: db
+        .prepare(
+          `SELECT DISTINCT stage_id FROM records
+           WHERE portal_id = ? AND object_type = ? AND archived_at IS NULL
+             AND stage_id IN (SELECT value FROM json_each(?))`,
+        )
+        .pluck(),
+      recordsInStages: db
+        .prepare(
+          `SELECT id FROM records
+           WHERE portal_id = ? AND object_type = ? AND archived_at IS NULL
+             AND stage_id IN (SELECT value FROM json_each(?))
+           ORDER BY id LIMIT ?`,
+        )
+        .pluck(),
       insertToken: db.prepare(
         `INSERT INTO tokens (id, hash, portal_id, user_id, scopes, created_at, revoked_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -375,6 +430,46 @@ class SqliteRepository implements Repository {
       userId: r.user_id,
       timestamp: r.ts,
     }));
+  }
+
+  async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {
+    this.s.saveRecord.run(
+      portalId,
+      typeKey,
+      Number(r.id),
+      r.pipelineId,
+      r.stageId,
+      JSON.stringify(r.properties),
+      r.createdAt,
+      r.updatedAt,
+      r.archivedAt,
+    );
+  }
+
+  async getRecord(portalId: number, typeKey: string, id: string): Promise<CrmRecord | undefined> {
+    if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+    const row = this.s.getRecord.get(portalId, typeKey, Number(id)) as RecordRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async listRecords(
+    portalId: number,
+    typeKey: string,
+    page: { archived: boolean; afterId: number; limit: number },
+  ): Promise<CrmRecord[]> {
+    const statement = page.archived ? this.s.listArchivedRecords : this.s.listLiveRecords;
+    return (statement.all(portalId, typeKey, page.afterId, page.limit) as RecordRow[]).map(toRecord);
+  }
+
+  async liveRecords(portalId: number, typeKey: string): Promise<CrmRecord[]> {
+    return (this.s.liveRecords.all(portalId, typeKey) as RecordRow[]).map(toRecord);
+  }
+
+  async stagesInUse(portalId: number, typeKey: string, stageIds: readonly string[], limit: number) {
+    const wanted = JSON.stringify(stageIds);
+    const used = new Set(this.s.usedStages.all(portalId, typeKey, wanted) as string[]);
+    const objectIds = (this.s.recordsInStages.all(portalId, typeKey, wanted, limit) as number[]).map(String);
+    return { stageIds: stageIds.filter((id) => used.has(id)), objectIds };
   }
 
   async insertToken(t: TokenRecord): Promise<void> {

@@ -1,0 +1,131 @@
+/** HubSpot's CRM search semantics, evaluated over records: pure, the same for every backend. */
+import { invalid } from './errors.js';
+import type { CrmRecord } from './records.js';
+
+export const SEARCH_OPERATORS = [
+  'EQ',
+  'NEQ',
+  'LT',
+  'LTE',
+  'GT',
+  'GTE',
+  'BETWEEN',
+  'IN',
+  'NOT_IN',
+  'HAS_PROPERTY',
+  'NOT_HAS_PROPERTY',
+  'CONTAINS_TOKEN',
+  'NOT_CONTAINS_TOKEN',
+] as const;
+export type SearchOperator = (typeof SEARCH_OPERATORS)[number];
+
+export interface SearchFilter {
+  readonly propertyName: string;
+  readonly operator: SearchOperator;
+  readonly value?: string;
+  readonly highValue?: string;
+  readonly values?: readonly string[];
+}
+
+export interface SearchSort {
+  readonly propertyName: string;
+  readonly direction: 'ASCENDING' | 'DESCENDING';
+}
+
+export interface SearchQuery {
+  /** OR of groups, AND within a group; no groups matches everything. */
+  readonly filterGroups: readonly { readonly filters: readonly SearchFilter[] }[];
+  readonly sorts: readonly SearchSort[];
+  readonly limit: number;
+  /** Offset into the sorted matches, as HubSpot's search paging uses. */
+  readonly after: number;
+}
+
+export interface SearchPage {
+  readonly total: number;
+  readonly results: readonly CrmRecord[];
+  readonly nextAfter: string | undefined;
+}
+
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
+/** Numbers compare as numbers, everything else as case-insensitive text. */
+function compareValues(a: string, b: string): number {
+  if (NUMBER.test(a) && NUMBER.test(b)) return Number(a) - Number(b);
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function need(filter: SearchFilter, key: 'value' | 'highValue'): string {
+  const v = filter[key];
+  if (v === undefined)
+    throw invalid(`Filter on ${filter.propertyName} with ${filter.operator} needs a ${key}`);
+  return v;
+}
+
+function matchesFilter(record: CrmRecord, f: SearchFilter): boolean {
+  const actual = record.properties[f.propertyName];
+  switch (f.operator) {
+    case 'HAS_PROPERTY':
+      return actual !== undefined;
+    case 'NOT_HAS_PROPERTY':
+      return actual === undefined;
+    case 'IN':
+    case 'NOT_IN': {
+      if (f.values === undefined)
+        throw invalid(`Filter on ${f.propertyName} with ${f.operator} needs values`);
+      const found = actual !== undefined && f.values.some((v) => compareValues(actual, v) === 0);
+      return f.operator === 'IN' ? found : !found;
+    }
+    case 'NEQ':
+      return actual === undefined || compareValues(actual, need(f, 'value')) !== 0;
+    case 'NOT_CONTAINS_TOKEN':
+      return actual === undefined || !actual.toLowerCase().includes(need(f, 'value').toLowerCase());
+  }
+  if (actual === undefined) return false;
+  switch (f.operator) {
+    case 'EQ':
+      return compareValues(actual, need(f, 'value')) === 0;
+    case 'LT':
+      return compareValues(actual, need(f, 'value')) < 0;
+    case 'LTE':
+      return compareValues(actual, need(f, 'value')) <= 0;
+    case 'GT':
+      return compareValues(actual, need(f, 'value')) > 0;
+    case 'GTE':
+      return compareValues(actual, need(f, 'value')) >= 0;
+    case 'BETWEEN':
+      return compareValues(actual, need(f, 'value')) >= 0 && compareValues(actual, need(f, 'highValue')) <= 0;
+    case 'CONTAINS_TOKEN':
+      return actual.toLowerCase().includes(need(f, 'value').toLowerCase());
+  }
+}
+
+export const matchesQuery = (record: CrmRecord, query: Pick<SearchQuery, 'filterGroups'>): boolean =>
+  query.filterGroups.length === 0 ||
+  query.filterGroups.some((g) => g.filters.every((f) => matchesFilter(record, f)));
+
+function sorter(sorts: readonly SearchSort[]) {
+  const keys = [...sorts, { propertyName: 'hs_object_id', direction: 'ASCENDING' as const }];
+  return (a: CrmRecord, b: CrmRecord): number => {
+    for (const s of keys) {
+      const x = a.properties[s.propertyName];
+      const y = b.properties[s.propertyName];
+      // Records without the property sort last, whatever the direction.
+      const order =
+        x === undefined || y === undefined
+          ? Number(x === undefined) - Number(y === undefined)
+          : compareValues(x, y) * (s.direction === 'DESCENDING' ? -1 : 1);
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
+}
+
+export function searchRecords(records: readonly CrmRecord[], query: SearchQuery): SearchPage {
+  const matched = records.filter((r) => matchesQuery(r, query)).sort(sorter(query.sorts));
+  const results = matched.slice(query.after, query.after + query.limit);
+  const end = query.after + results.length;
+  return { total: matched.length, results, nextAfter: end < matched.length ? String(end) : undefined };
+}

@@ -1,0 +1,42 @@
+/**
+ * The checks every API route runs before its handler: the bearer token on request (401), then
+ * the object type and the operation's scope (400, 403) before body validation, as HubSpot
+ * answers 403 before 400.
+ */
+import type { FastifyInstance } from 'fastify';
+import { requireScope } from '../app/auth-service.js';
+import type { AuthService, Principal } from '../app/auth-service.js';
+import { DomainError } from '../domain/errors.js';
+import { resolveObjectType } from '../domain/object-types.js';
+import type { Access, ObjectType } from '../domain/object-types.js';
+import { AUTH_MESSAGE } from './error-handler.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+    objectType: ObjectType;
+  }
+  interface FastifyContextConfig {
+    /** Which scopes the route needs; every API route sets it. */
+    access?: Access;
+  }
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export function addGuards(app: FastifyInstance, auth: AuthService): void {
+  app.addHook('onRequest', async (request) => {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    const principal = match ? await auth.authenticate(match[1]!) : undefined;
+    if (principal === undefined) throw new DomainError('INVALID_AUTHENTICATION', AUTH_MESSAGE);
+    request.principal = principal;
+  });
+
+  app.addHook('preValidation', async (request) => {
+    const { objectType } = request.params as { objectType?: string };
+    request.objectType = resolveObjectType(objectType ?? '', request.principal.portalId);
+    const access = request.routeOptions.config.access;
+    if (access === undefined) throw new Error(`route ${request.routeOptions.url} declares no access`);
+    requireScope(request.principal, request.objectType, access);
+  });
+}
