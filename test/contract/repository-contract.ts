@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import type { AuditEntry, Pipeline, Stage } from '../../src/domain/model.js';
 import type { Repository, Store, TokenRecord } from '../../src/domain/ports.js';
+import { modelBuilders } from '../helpers/model-builders.js';
 
 const P1 = 101;
 const P2 = 202;
@@ -17,31 +18,11 @@ const DEALS = '0-3';
 const TICKETS = '0-5';
 const T0 = 1_767_225_600_123; // 2026-01-01T00:00:00.123Z: a realistic ms timestamp
 
-function stage(id: string, label: string, overrides: Partial<Stage> = {}): Stage {
-  return {
-    id,
-    label,
-    displayOrder: 0,
-    metadata: { isClosed: 'false', probability: '0.5' },
-    writePermissions: 'CRM_PERMISSIONS_ENFORCEMENT',
-    createdAt: T0,
-    updatedAt: T0,
-    archivedAt: null,
-    ...overrides,
-  };
-}
+const build = modelBuilders(T0);
+const { pipeline } = build;
 
-function pipeline(id: string, label: string, stages: Stage[], overrides: Partial<Pipeline> = {}): Pipeline {
-  return {
-    id,
-    label,
-    displayOrder: 0,
-    createdAt: T0,
-    updatedAt: T0,
-    archivedAt: null,
-    stages,
-    ...overrides,
-  };
+function stage(id: string, label: string, overrides: Partial<Stage> = {}): Stage {
+  return build.stage(id, label, 0, { isClosed: 'false', probability: '0.5' }, overrides);
 }
 
 /** A deal pipeline with a live, a closed and an archived stage. */

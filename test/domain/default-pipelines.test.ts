@@ -5,6 +5,7 @@ import { DEFAULT_PIPELINES } from '../../src/domain/default-pipelines.js';
 import type { Pipeline } from '../../src/domain/model.js';
 import { checkPipelineInvariants } from '../../src/domain/pipeline-rules.js';
 import { pipelineView } from '../../src/domain/views.js';
+import { HUBSPOT_DEFAULTS } from '../helpers/hubspot-defaults.js';
 
 function defaultOf(typeKey: string): Pipeline {
   const found = DEFAULT_PIPELINES.find((d) => d.type.key === typeKey);
@@ -15,22 +16,14 @@ function defaultOf(typeKey: string): Pipeline {
 describe('default pipelines', () => {
   it('gives deals the Sales Pipeline of FIDELITY §4', () => {
     const view = pipelineView(defaultOf('0-3'));
-    assert.equal(view.id, 'default');
-    assert.equal(view.label, 'Sales Pipeline');
-    assert.equal(view.displayOrder, 0);
-    assert.equal(view.createdAt, '1970-01-01T00:00:00Z');
-    assert.equal(view.updatedAt, '1970-01-01T00:00:00Z');
+    assert.equal(view.id, HUBSPOT_DEFAULTS.deals.id);
+    assert.equal(view.label, HUBSPOT_DEFAULTS.deals.label);
+    assert.equal(view.displayOrder, HUBSPOT_DEFAULTS.deals.displayOrder);
+    assert.equal(view.createdAt, HUBSPOT_DEFAULTS.timestamp);
+    assert.equal(view.updatedAt, HUBSPOT_DEFAULTS.timestamp);
     assert.deepEqual(
       view.stages.map((s) => [s.id, s.label, s.metadata.probability, s.metadata.isClosed, s.displayOrder]),
-      [
-        ['appointmentscheduled', 'Appointment Scheduled', '0.2', 'false', 0],
-        ['qualifiedtobuy', 'Qualified To Buy', '0.4', 'false', 1],
-        ['presentationscheduled', 'Presentation Scheduled', '0.6', 'false', 2],
-        ['decisionmakerboughtin', 'Decision Maker Bought-In', '0.8', 'false', 3],
-        ['contractsent', 'Contract Sent', '0.9', 'false', 4],
-        ['closedwon', 'Closed Won', '1.0', 'true', 5],
-        ['closedlost', 'Closed Lost', '0.0', 'true', 6],
-      ],
+      HUBSPOT_DEFAULTS.deals.stages.map((row, displayOrder) => [...row, displayOrder]),
     );
     for (const s of view.stages) {
       assert.equal(s.writePermissions, 'CRM_PERMISSIONS_ENFORCEMENT');
@@ -40,35 +33,21 @@ describe('default pipelines', () => {
 
   it('gives tickets the Support Pipeline', () => {
     const view = pipelineView(defaultOf('0-5'));
-    assert.equal(view.id, '0');
-    assert.equal(view.label, 'Support Pipeline');
+    assert.equal(view.id, HUBSPOT_DEFAULTS.tickets.id);
+    assert.equal(view.label, HUBSPOT_DEFAULTS.tickets.label);
     assert.deepEqual(
       view.stages.map((s) => [s.id, s.label, s.metadata.ticketState, s.metadata.isClosed]),
-      [
-        ['1', 'New', 'OPEN', 'false'],
-        ['2', 'Waiting on contact', 'OPEN', 'false'],
-        ['3', 'Waiting on us', 'OPEN', 'false'],
-        ['4', 'Closed', 'CLOSED', 'true'],
-      ],
+      HUBSPOT_DEFAULTS.tickets.stages,
     );
   });
 
   it('gives contacts the lifecycle pipeline with state metadata, only `other` closed', () => {
     const view = pipelineView(defaultOf('0-1'));
-    assert.equal(view.id, 'contacts-lifecycle-pipeline');
-    assert.equal(view.label, 'Lifecycle Stage Pipeline');
+    assert.equal(view.id, HUBSPOT_DEFAULTS.lifecycle.ids.contacts);
+    assert.equal(view.label, HUBSPOT_DEFAULTS.lifecycle.label);
     assert.deepEqual(
       view.stages.map((s) => s.id),
-      [
-        'subscriber',
-        'lead',
-        'marketingqualifiedlead',
-        'salesqualifiedlead',
-        'opportunity',
-        'customer',
-        'evangelist',
-        'other',
-      ],
+      HUBSPOT_DEFAULTS.lifecycle.stageIds,
     );
     for (const s of view.stages) {
       const closed = s.id === 'other';

@@ -6,6 +6,7 @@ import type { ErrorCategory } from '../../src/domain/errors.js';
 import type { Metadata } from '../../src/domain/metadata.js';
 import type { Pipeline, Stage } from '../../src/domain/model.js';
 import { resolveObjectType } from '../../src/domain/object-types.js';
+import { modelBuilders } from '../helpers/model-builders.js';
 
 export const PORTAL = 123;
 export const DEALS = resolveObjectType('deals', PORTAL);
@@ -27,43 +28,7 @@ export const ticketMeta = (state: 'OPEN' | 'CLOSED'): Metadata => ({
   ticketState: state,
 });
 
-export function stage(
-  id: string,
-  label: string,
-  displayOrder: number,
-  metadata: Metadata,
-  overrides: Partial<Stage> = {},
-): Stage {
-  return {
-    id,
-    label,
-    displayOrder,
-    metadata,
-    writePermissions: 'CRM_PERMISSIONS_ENFORCEMENT',
-    createdAt: T0,
-    updatedAt: T0,
-    archivedAt: null,
-    ...overrides,
-  };
-}
-
-export function pipeline(
-  id: string,
-  label: string,
-  stages: Stage[],
-  overrides: Partial<Pipeline> = {},
-): Pipeline {
-  return {
-    id,
-    label,
-    displayOrder: 0,
-    createdAt: T0,
-    updatedAt: T0,
-    archivedAt: null,
-    stages,
-    ...overrides,
-  };
-}
+export const { stage, pipeline } = modelBuilders(T0);
 
 /** A deal pipeline `p1`: s1 "Open" 0.2, s2 "Won" 1.0, s3 "Lost" 0.0 (archived at T0 + 10). */
 export function dealPipeline(): Pipeline {

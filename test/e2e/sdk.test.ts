@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Pipeline, PipelineStage } from '@hubspot/api-client/lib/codegen/crm/pipelines/index.js';
 
 import { startStageline, type RunningStageline } from '../../src/index.js';
+import { HUBSPOT_DEFAULTS } from '../helpers/hubspot-defaults.js';
 import { schemaValidationCount, specSkipReason } from '../helpers/openapi.js';
 import {
   assertIsoTimestamp,
@@ -21,39 +22,8 @@ import {
   parseRawObject,
   rawRequest,
   type Portal,
-  type RawAuditEntry,
-  type RawCollection,
-  type RawPipeline,
-  type RawStage,
 } from '../helpers/wire.js';
-
-const DEAL_DEFAULT_STAGES: ReadonlyArray<readonly [string, string, string, string]> = [
-  ['appointmentscheduled', 'Appointment Scheduled', '0.2', 'false'],
-  ['qualifiedtobuy', 'Qualified To Buy', '0.4', 'false'],
-  ['presentationscheduled', 'Presentation Scheduled', '0.6', 'false'],
-  ['decisionmakerboughtin', 'Decision Maker Bought-In', '0.8', 'false'],
-  ['contractsent', 'Contract Sent', '0.9', 'false'],
-  ['closedwon', 'Closed Won', '1.0', 'true'],
-  ['closedlost', 'Closed Lost', '0.0', 'true'],
-];
-
-const TICKET_DEFAULT_STAGES: ReadonlyArray<readonly [string, string, string, string]> = [
-  ['1', 'New', 'OPEN', 'false'],
-  ['2', 'Waiting on contact', 'OPEN', 'false'],
-  ['3', 'Waiting on us', 'OPEN', 'false'],
-  ['4', 'Closed', 'CLOSED', 'true'],
-];
-
-const CONTACT_LIFECYCLE_STAGES = [
-  'subscriber',
-  'lead',
-  'marketingqualifiedlead',
-  'salesqualifiedlead',
-  'opportunity',
-  'customer',
-  'evangelist',
-  'other',
-];
+import type { WireAudit, WireCollection, WirePipeline, WireStage } from '../helpers/wire-types.js';
 
 const NUMERIC_ID = /^\d+$/;
 
@@ -102,26 +72,26 @@ describe('default pipelines', () => {
   it('seeds the deal pipeline "default" exactly as FIDELITY §4 lists it', async () => {
     const p = portal();
     const list = await p.pipelines.getAll('deals', p.wire());
-    const rawList = p.lastJson<RawCollection<RawPipeline>>();
+    const rawList = p.lastJson<WireCollection<WirePipeline>>();
     assert.deepEqual(
       list.results.map((x) => x.id),
-      ['default'],
+      [HUBSPOT_DEFAULTS.deals.id],
       'a new portal has exactly one deal pipeline',
     );
     const def = must(list.results[0], 'default pipeline');
-    assert.equal(def.label, 'Sales Pipeline');
-    assert.equal(def.displayOrder, 0);
+    assert.equal(def.label, HUBSPOT_DEFAULTS.deals.label);
+    assert.equal(def.displayOrder, HUBSPOT_DEFAULTS.deals.displayOrder);
     assert.equal(def.archived, false);
     assert.equal(def.createdAt.getTime(), 0);
     assert.equal(def.updatedAt.getTime(), 0);
     const rawDef = must(rawList.results[0], 'raw default pipeline');
-    assert.equal(rawDef.createdAt, '1970-01-01T00:00:00Z');
-    assert.equal(rawDef.updatedAt, '1970-01-01T00:00:00Z');
+    assert.equal(rawDef.createdAt, HUBSPOT_DEFAULTS.timestamp);
+    assert.equal(rawDef.updatedAt, HUBSPOT_DEFAULTS.timestamp);
     assert.equal('archivedAt' in rawDef, false);
 
     assert.deepEqual(
       def.stages.map((s) => [s.id, s.label, s.metadata?.probability, s.metadata?.isClosed]),
-      DEAL_DEFAULT_STAGES.map((s) => [...s]),
+      HUBSPOT_DEFAULTS.deals.stages.map((s) => [...s]),
     );
     assert.deepEqual(
       def.stages.map((s) => s.displayOrder),
@@ -133,19 +103,19 @@ describe('default pipelines', () => {
       assert.deepEqual(Object.keys(stage.metadata ?? {}).sort(), ['isClosed', 'probability']);
     }
 
-    const byId = await p.pipelines.getById('deals', 'default', p.wire());
-    assert.deepEqual(p.lastJson<RawPipeline>(), rawDef, 'GET by id returns the same object as the list');
-    assert.equal(byId.label, 'Sales Pipeline');
+    const byId = await p.pipelines.getById('deals', HUBSPOT_DEFAULTS.deals.id, p.wire());
+    assert.deepEqual(p.lastJson<WirePipeline>(), rawDef, 'GET by id returns the same object as the list');
+    assert.equal(byId.label, HUBSPOT_DEFAULTS.deals.label);
 
-    const stages = await p.stages.getAll('deals', 'default', p.wire());
+    const stages = await p.stages.getAll('deals', HUBSPOT_DEFAULTS.deals.id, p.wire());
     assert.deepEqual(
       stages.results.map((s) => s.id),
-      DEAL_DEFAULT_STAGES.map((s) => s[0]),
+      HUBSPOT_DEFAULTS.deals.stages.map((s) => s[0]),
     );
-    const won = await p.stages.getById('deals', 'default', 'closedwon', p.wire());
+    const won = await p.stages.getById('deals', HUBSPOT_DEFAULTS.deals.id, 'closedwon', p.wire());
     assert.equal(won.label, 'Closed Won');
     assert.deepEqual(won.metadata, { probability: '1.0', isClosed: 'true' });
-    assert.equal(p.lastJson<RawStage>().createdAt, '1970-01-01T00:00:00Z');
+    assert.equal(p.lastJson<WireStage>().createdAt, HUBSPOT_DEFAULTS.timestamp);
   });
 
   it('seeds the ticket pipeline "0" (Support Pipeline) with stages 1..4', async () => {
@@ -153,24 +123,24 @@ describe('default pipelines', () => {
     const list = await p.pipelines.getAll('tickets', p.wire());
     assert.deepEqual(
       list.results.map((x) => [x.id, x.label]),
-      [['0', 'Support Pipeline']],
+      [[HUBSPOT_DEFAULTS.tickets.id, HUBSPOT_DEFAULTS.tickets.label]],
     );
-    const support = await p.pipelines.getById('tickets', '0', p.wire());
+    const support = await p.pipelines.getById('tickets', HUBSPOT_DEFAULTS.tickets.id, p.wire());
     assert.deepEqual(
       support.stages.map((s) => [s.id, s.label, s.metadata?.ticketState, s.metadata?.isClosed]),
-      TICKET_DEFAULT_STAGES.map((s) => [...s]),
+      HUBSPOT_DEFAULTS.tickets.stages.map((s) => [...s]),
     );
-    const closed = await p.stages.getById('tickets', '0', '4', p.wire());
+    const closed = await p.stages.getById('tickets', HUBSPOT_DEFAULTS.tickets.id, '4', p.wire());
     assert.deepEqual(closed.metadata, { ticketState: 'CLOSED', isClosed: 'true' });
   });
 
   it('serves the read-only contact and company lifecycle pipelines and refuses writes with 400', async () => {
     const p = portal();
-    const contacts = await p.pipelines.getById('contacts', 'contacts-lifecycle-pipeline', p.wire());
-    assert.equal(contacts.label, 'Lifecycle Stage Pipeline');
+    const contacts = await p.pipelines.getById('contacts', HUBSPOT_DEFAULTS.lifecycle.ids.contacts, p.wire());
+    assert.equal(contacts.label, HUBSPOT_DEFAULTS.lifecycle.label);
     assert.deepEqual(
       contacts.stages.map((s) => s.id),
-      CONTACT_LIFECYCLE_STAGES,
+      HUBSPOT_DEFAULTS.lifecycle.stageIds,
     );
     const other = must(
       contacts.stages.find((s) => s.id === 'other'),
@@ -180,7 +150,7 @@ describe('default pipelines', () => {
     assert.equal(other.metadata?.state, 'CLOSED');
 
     const companies = await p.pipelines.getAll('companies', p.wire());
-    assert.ok(companies.results.some((x) => x.id === 'companies-lifecycle-pipeline'));
+    assert.ok(companies.results.some((x) => x.id === HUBSPOT_DEFAULTS.lifecycle.ids.companies));
 
     await expectApiError(
       p.pipelines.create(
@@ -193,7 +163,7 @@ describe('default pipelines', () => {
     await expectApiError(
       p.pipelines.update(
         'contacts',
-        'contacts-lifecycle-pipeline',
+        HUBSPOT_DEFAULTS.lifecycle.ids.contacts,
         { label: 'Renamed' },
         undefined,
         undefined,
@@ -204,14 +174,14 @@ describe('default pipelines', () => {
     await expectApiError(
       p.stages.create(
         'companies',
-        'companies-lifecycle-pipeline',
+        HUBSPOT_DEFAULTS.lifecycle.ids.companies,
         { label: 'Extra', displayOrder: 99, metadata: {} },
         p.wire(),
       ),
       400,
     );
-    const again = await p.pipelines.getById('contacts', 'contacts-lifecycle-pipeline', p.wire());
-    assert.equal(again.label, 'Lifecycle Stage Pipeline', 'the refused writes changed nothing');
+    const again = await p.pipelines.getById('contacts', HUBSPOT_DEFAULTS.lifecycle.ids.contacts, p.wire());
+    assert.equal(again.label, HUBSPOT_DEFAULTS.lifecycle.label, 'the refused writes changed nothing');
   });
 });
 
@@ -239,7 +209,7 @@ describe('pipelines API', () => {
     );
     assert.equal(info.httpStatusCode, 201);
     const created = info.data;
-    const rawCreated = p.lastJson<RawPipeline>();
+    const rawCreated = p.lastJson<WirePipeline>();
     assert.match(created.id, NUMERIC_ID);
     assert.equal(created.label, 'Enterprise');
     assert.equal(created.displayOrder, 3);
@@ -262,7 +232,7 @@ describe('pipelines API', () => {
     }
 
     await p.pipelines.getById('deals', created.id, p.wire());
-    assert.deepEqual(p.lastJson<RawPipeline>(), rawCreated, 'create returns the stored object');
+    assert.deepEqual(p.lastJson<WirePipeline>(), rawCreated, 'create returns the stored object');
 
     const list = await p.pipelines.getAll('deals', p.wire());
     assert.deepEqual(
@@ -326,7 +296,7 @@ describe('pipelines API', () => {
   it('PATCH changes only the fields sent', async () => {
     const p = portal();
     const created = await createDealPipeline(p, 'Patch me', 1);
-    const rawCreated = p.lastJson<RawPipeline>();
+    const rawCreated = p.lastJson<WirePipeline>();
 
     const renamed = await p.pipelines.update(
       'deals',
@@ -336,7 +306,7 @@ describe('pipelines API', () => {
       undefined,
       p.wire(),
     );
-    const rawRenamed = p.lastJson<RawPipeline>();
+    const rawRenamed = p.lastJson<WirePipeline>();
     assert.equal(renamed.id, created.id);
     assert.equal(renamed.label, 'Patched');
     assert.equal(renamed.displayOrder, 1);
@@ -352,12 +322,12 @@ describe('pipelines API', () => {
       undefined,
       p.wire(),
     );
-    const rawMoved = p.lastJson<RawPipeline>();
+    const rawMoved = p.lastJson<WirePipeline>();
     assert.equal(moved.label, 'Patched');
     assert.equal(moved.displayOrder, 4);
 
     const fetched = await p.pipelines.getById('deals', created.id, p.wire());
-    assert.deepEqual(p.lastJson<RawPipeline>(), rawMoved, 'PATCH returns the stored object');
+    assert.deepEqual(p.lastJson<WirePipeline>(), rawMoved, 'PATCH returns the stored object');
     assert.equal(fetched.label, 'Patched');
 
     await expectApiError(
@@ -392,14 +362,14 @@ describe('pipelines API', () => {
     const a = findStage(created, 'A');
     const b = findStage(created, 'B');
     const c = findStage(created, 'C');
-    const rawCreated = p.lastJson<RawPipeline>();
+    const rawCreated = p.lastJson<WirePipeline>();
     const rawA = must(
       rawCreated.stages.find((s) => s.id === a.id),
       'raw stage A',
     );
 
     // SDK 13.5 cannot send stageId (its serializer drops unknown keys), so this PUT is plain HTTP.
-    const put = await p.raw<RawPipeline>('PUT', `/crm/v3/pipelines/deals/${created.id}`, {
+    const put = await p.raw<WirePipeline>('PUT', `/crm/v3/pipelines/deals/${created.id}`, {
       label: 'Replaced',
       displayOrder: 2,
       stages: [
@@ -482,7 +452,7 @@ describe('pipelines API', () => {
   it('DELETE archives: 404 afterwards, gone from lists, restorable with PATCH {archived:false}', async () => {
     const p = portal();
     const created = await createDealPipeline(p, 'Temporary', 2);
-    const rawCreated = p.lastJson<RawPipeline>();
+    const rawCreated = p.lastJson<WirePipeline>();
 
     const deleted = await p.pipelines.archiveWithHttpInfo('deals', created.id, true, true, p.wire());
     assert.equal(deleted.httpStatusCode, 204);
@@ -504,7 +474,7 @@ describe('pipelines API', () => {
       undefined,
       p.wire(),
     );
-    const rawRestored = p.lastJson<RawPipeline>();
+    const rawRestored = p.lastJson<WirePipeline>();
     assert.equal(restored.archived, false);
     assert.equal(restored.archivedAt, undefined);
     assert.equal(restored.label, 'Temporary');
@@ -549,9 +519,9 @@ describe('pipelines API', () => {
   it('accepts object type ids (0-3 deals, 0-5 tickets) exactly like names', async () => {
     const p = portal();
     await p.pipelines.getAll('deals', p.wire());
-    const byName = p.lastJson<RawCollection<RawPipeline>>();
+    const byName = p.lastJson<WireCollection<WirePipeline>>();
     await p.pipelines.getAll('0-3', p.wire());
-    assert.deepEqual(p.lastJson<RawCollection<RawPipeline>>(), byName);
+    assert.deepEqual(p.lastJson<WireCollection<WirePipeline>>(), byName);
 
     const viaId = await createDealPipeline(p, 'Made via 0-3');
     const dealsList = await p.pipelines.getAll('0-3', p.wire());
@@ -589,7 +559,7 @@ describe('pipelines API', () => {
   });
   it('honours client-chosen pipelineId/stageId (plain HTTP: SDK 13.5 cannot send them)', async () => {
     const p = portal();
-    const created = await p.raw<RawPipeline>('POST', '/crm/v3/pipelines/deals', {
+    const created = await p.raw<WirePipeline>('POST', '/crm/v3/pipelines/deals', {
       pipelineId: 'my-pipeline',
       label: 'Chosen ids',
       displayOrder: 1,
@@ -658,7 +628,7 @@ describe('pipeline stages API', () => {
     );
     assert.equal(createdInfo.httpStatusCode, 201);
     const middle = createdInfo.data;
-    const rawMiddle = p.lastJson<RawStage>();
+    const rawMiddle = p.lastJson<WireStage>();
     assert.match(middle.id, NUMERIC_ID);
     assert.ok(!pipeline.stages.some((s) => s.id === middle.id));
     assert.equal(middle.label, 'Middle');
@@ -668,7 +638,7 @@ describe('pipeline stages API', () => {
     assert.equal(middle.archived, false);
 
     await p.stages.getById('deals', pipeline.id, middle.id, p.wire());
-    assert.deepEqual(p.lastJson<RawStage>(), rawMiddle, 'create returns the stored stage');
+    assert.deepEqual(p.lastJson<WireStage>(), rawMiddle, 'create returns the stored stage');
 
     let list = await p.stages.getAll('deals', pipeline.id, p.wire());
     assert.deepEqual(
@@ -841,7 +811,7 @@ describe('pipeline stages API', () => {
     const pipeline = await createDealPipeline(p, 'Stage delete');
     const open = findStage(pipeline, 'Open');
     const rawOpen = must(
-      p.lastJson<RawPipeline>().stages.find((s) => s.id === open.id),
+      p.lastJson<WirePipeline>().stages.find((s) => s.id === open.id),
       'raw Open stage',
     );
 
@@ -859,7 +829,7 @@ describe('pipeline stages API', () => {
     assert.ok(!parent.stages.some((s) => s.id === open.id), 'the archived stage drops out of its pipeline');
 
     const restored = await p.stages.update('deals', pipeline.id, open.id, { archived: false }, p.wire());
-    const rawRestored = p.lastJson<RawStage>();
+    const rawRestored = p.lastJson<WireStage>();
     assert.equal(restored.archived, false);
     assert.equal(restored.archivedAt, undefined);
     assert.deepEqual(
@@ -950,7 +920,7 @@ describe('audit', () => {
     await p.pipelines.archive('deals', created.id, undefined, undefined, p.wire());
 
     const audit = await p.audits.getAudit('deals', created.id, p.wire());
-    const raw = p.lastJson<RawCollection<RawAuditEntry>>();
+    const raw = p.lastJson<WireCollection<WireAudit>>();
     assert.deepEqual(
       audit.results.map((e) => e.action),
       ['DELETE', 'UPDATE', 'UPDATE', 'CREATE'],
@@ -1004,7 +974,7 @@ describe('audit', () => {
     const viaSdk = await p.stageAudits.getAudit('deals', stage.id, p.wire());
     const sdkExchange = must(p.exchanges[p.exchanges.length - 1], 'stage audit exchange');
     assert.match(sdkExchange.url, /\/%7BpipelineId%7D\/stages\//);
-    const rawSdk = p.lastJson<RawCollection<RawAuditEntry>>();
+    const rawSdk = p.lastJson<WireCollection<WireAudit>>();
     assert.deepEqual(
       viaSdk.results.map((e) => e.action),
       ['DELETE', 'UPDATE', 'UPDATE', 'CREATE'],
@@ -1027,7 +997,7 @@ describe('audit', () => {
     assert.equal(states[0]?.archived, true);
 
     // The same history through the documented path with the real pipeline id.
-    const direct = await p.raw<RawCollection<RawAuditEntry>>(
+    const direct = await p.raw<WireCollection<WireAudit>>(
       'GET',
       `/crm/v3/pipelines/deals/${pipeline.id}/stages/${stage.id}/audit`,
     );
@@ -1119,7 +1089,7 @@ describe('errors through the SDK', () => {
       'failed writes leave nothing behind',
     );
     const stages = await p.stages.getAll('deals', 'default', p.wire());
-    assert.equal(stages.results.length, DEAL_DEFAULT_STAGES.length);
+    assert.equal(stages.results.length, HUBSPOT_DEFAULTS.deals.stages.length);
   });
 });
 

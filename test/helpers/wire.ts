@@ -14,63 +14,7 @@ import type {
 } from '@hubspot/api-client/lib/codegen/crm/pipelines/index.js';
 
 import { assertMatchesSchema, specAvailable, type SchemaName } from './openapi.js';
-
-// ---------------------------------------------------------------------------------------------
-// Raw wire shapes (what the server sends, before the SDK turns dates into Date objects)
-
-export interface RawStage {
-  id: string;
-  label: string;
-  displayOrder: number;
-  metadata: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
-  writePermissions?: string;
-}
-
-export interface RawPipeline {
-  id: string;
-  label: string;
-  displayOrder: number;
-  stages: RawStage[];
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
-}
-
-export interface RawAuditEntry {
-  portalId: number;
-  identifier: string;
-  action: string;
-  timestamp?: string;
-  message?: string;
-  rawObject?: string;
-  fromUserId?: number;
-}
-
-export interface RawCollection<T> {
-  results: T[];
-}
-
-export interface ErrorBody {
-  status: string;
-  message: string;
-  correlationId: string;
-  category: string;
-  subCategory?: string;
-  context?: Record<string, string[]>;
-  links?: Record<string, string>;
-  errors?: Array<{
-    message: string;
-    in?: string;
-    code?: string;
-    subCategory?: string;
-    context?: Record<string, string[]>;
-  }>;
-}
+import type { WireError } from './wire-types.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** ISO-8601 UTC with `Z`; milliseconds (three digits) only when present. */
@@ -384,7 +328,7 @@ export async function expectApiError(
   call: Promise<unknown>,
   status: number,
   message?: string | RegExp,
-): Promise<ErrorBody> {
+): Promise<WireError> {
   let failed = false;
   let caught: unknown;
   try {
@@ -400,7 +344,7 @@ export async function expectApiError(
   assert.equal(exception.code, status, `HTTP status (body: ${JSON.stringify(body)})`);
   assert.ok(isRecord(body), `ApiException.body should be the parsed error JSON, got ${JSON.stringify(body)}`);
   if (specAvailable) assertMatchesSchema('Error', body, 'ApiException.body');
-  const error = body as unknown as ErrorBody;
+  const error = body as unknown as WireError;
   assert.equal(error.status, 'error');
   assert.match(error.correlationId, UUID_RE);
   assert.equal(exception.headers['x-hubspot-correlation-id'], error.correlationId);

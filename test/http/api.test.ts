@@ -2,50 +2,37 @@
 // ordering, PUT/PATCH semantics, delete and restore, audit, and the service endpoints.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import type { Stageline } from '../../src/stageline.js';
+import { HUBSPOT_DEFAULTS } from '../helpers/hubspot-defaults.js';
+import type { WireAudit, WireCollection, WirePipeline, WireStage } from '../helpers/wire-types.js';
 import {
   BASE,
   ISO_UTC,
   JSON_TYPE,
   assertError,
-  buildStageline,
-  call,
-  createPipeline,
   dealPipeline,
   dealStage,
   json,
   must,
   newToken,
-  type WireAudit,
-  type WirePipeline,
-  type WireStage,
+  useStageline,
 } from './support.js';
 
-interface Results<T> {
-  results: T[];
-}
-
-let s: Stageline;
-before(async () => {
-  s = await buildStageline();
-});
-after(async () => {
-  await s.close();
-});
+const server = useStageline();
 
 async function get<T>(token: string, path: string): Promise<T> {
-  const res = await call(s, 'GET', `${BASE}${path}`, { token });
+  const res = await server.call('GET', `${BASE}${path}`, { token });
   assert.equal(res.statusCode, 200, `GET ${path}: ${res.body}`);
   assert.equal(res.headers['content-type'], JSON_TYPE);
   return json<T>(res);
 }
 
 const list = async (token: string, type = 'deals') =>
-  (await get<Results<WirePipeline>>(token, `/${type}`)).results;
+  (await get<WireCollection<WirePipeline>>(token, `/${type}`)).results;
 
-const audit = async (token: string, path: string) => (await get<Results<WireAudit>>(token, path)).results;
+const audit = async (token: string, path: string) =>
+  (await get<WireCollection<WireAudit>>(token, path)).results;
 
 const ids = (items: Array<{ id: string }>) => items.map((i) => i.id);
 const labels = (items: Array<{ label: string }>) => items.map((i) => i.label);
@@ -53,7 +40,7 @@ const labels = (items: Array<{ label: string }>) => items.map((i) => i.label);
 describe('status codes', () => {
   it('POST 201, GET/PUT/PATCH 200, DELETE 204 with an empty body', async () => {
     const token = newToken();
-    const created = await call(s, 'POST', `${BASE}/deals`, { token, body: dealPipeline('Codes') });
+    const created = await server.call('POST', `${BASE}/deals`, { token, body: dealPipeline('Codes') });
     assert.equal(created.statusCode, 201, created.body);
     assert.equal(created.headers['content-type'], JSON_TYPE);
     const p = json<WirePipeline>(created);
@@ -70,7 +57,7 @@ describe('status codes', () => {
       ['POST', `/deals/${p.id}/stages`, dealStage('Extra', 5), 201],
     ];
     for (const [method, path, body, status] of steps) {
-      const res = await call(s, method as 'GET', `${BASE}${path}`, { token, body });
+      const res = await server.call(method as 'GET', `${BASE}${path}`, { token, body });
       assert.equal(res.statusCode, status, `${method} ${path}: ${res.body}`);
       assert.equal(res.headers['content-type'], JSON_TYPE);
     }
@@ -84,14 +71,14 @@ describe('status codes', () => {
       ['GET', `/deals/${p.id}/stages/${stage.id}/audit`, undefined, 200],
     ];
     for (const [method, path, body, status] of stageSteps) {
-      const res = await call(s, method as 'GET', `${BASE}${path}`, { token, body });
+      const res = await server.call(method as 'GET', `${BASE}${path}`, { token, body });
       assert.equal(res.statusCode, status, `${method} ${path}: ${res.body}`);
     }
 
-    const delStage = await call(s, 'DELETE', `${BASE}/deals/${p.id}/stages/${stage.id}`, { token });
+    const delStage = await server.call('DELETE', `${BASE}/deals/${p.id}/stages/${stage.id}`, { token });
     assert.equal(delStage.statusCode, 204, delStage.body);
     assert.equal(delStage.body, '');
-    const delPipeline = await call(s, 'DELETE', `${BASE}/deals/${p.id}`, { token });
+    const delPipeline = await server.call('DELETE', `${BASE}/deals/${p.id}`, { token });
     assert.equal(delPipeline.statusCode, 204, delPipeline.body);
     assert.equal(delPipeline.body, '');
     assert.equal(delPipeline.headers['content-length'] ?? '0', '0');
@@ -99,8 +86,8 @@ describe('status codes', () => {
 
   it('a DELETE sent with a JSON content type and no body is fine', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Empty body'));
-    const res = await call(s, 'DELETE', `${BASE}/deals/${p.id}`, {
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Empty body'));
+    const res = await server.call('DELETE', `${BASE}/deals/${p.id}`, {
       token,
       raw: '',
       contentType: 'application/json',
@@ -110,7 +97,7 @@ describe('status codes', () => {
 
   it('responses carry the stored, normalised object', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', {
+    const p = await server.createPipeline(token, 'deals', {
       label: '  Trimmed  ',
       displayOrder: 3,
       stages: [
@@ -142,42 +129,21 @@ describe('status codes', () => {
   });
 });
 
-const DEAL_STAGES: Array<[string, string, string, string]> = [
-  ['appointmentscheduled', 'Appointment Scheduled', '0.2', 'false'],
-  ['qualifiedtobuy', 'Qualified To Buy', '0.4', 'false'],
-  ['presentationscheduled', 'Presentation Scheduled', '0.6', 'false'],
-  ['decisionmakerboughtin', 'Decision Maker Bought-In', '0.8', 'false'],
-  ['contractsent', 'Contract Sent', '0.9', 'false'],
-  ['closedwon', 'Closed Won', '1.0', 'true'],
-  ['closedlost', 'Closed Lost', '0.0', 'true'],
-];
-
-const LIFECYCLE = [
-  'subscriber',
-  'lead',
-  'marketingqualifiedlead',
-  'salesqualifiedlead',
-  'opportunity',
-  'customer',
-  'evangelist',
-  'other',
-];
-
 describe('default pipelines of a new portal', () => {
   it('deals: `default`, Sales Pipeline, 7 stages with HubSpot’s probabilities', async () => {
     const token = newToken();
     const pipelines = await list(token, 'deals');
     assert.equal(pipelines.length, 1);
     const p = must(pipelines[0]);
-    assert.equal(p.id, 'default');
-    assert.equal(p.label, 'Sales Pipeline');
-    assert.equal(p.displayOrder, 0);
+    assert.equal(p.id, HUBSPOT_DEFAULTS.deals.id);
+    assert.equal(p.label, HUBSPOT_DEFAULTS.deals.label);
+    assert.equal(p.displayOrder, HUBSPOT_DEFAULTS.deals.displayOrder);
     assert.equal(p.archived, false);
-    assert.equal(p.createdAt, '1970-01-01T00:00:00Z');
-    assert.equal(p.updatedAt, '1970-01-01T00:00:00Z');
+    assert.equal(p.createdAt, HUBSPOT_DEFAULTS.timestamp);
+    assert.equal(p.updatedAt, HUBSPOT_DEFAULTS.timestamp);
     assert.deepEqual(
       p.stages.map((st) => [st.id, st.label, st.metadata.probability, st.metadata.isClosed]),
-      DEAL_STAGES,
+      HUBSPOT_DEFAULTS.deals.stages,
     );
     assert.deepEqual(
       p.stages.map((st) => st.displayOrder),
@@ -186,37 +152,32 @@ describe('default pipelines of a new portal', () => {
     for (const st of p.stages) {
       assert.equal(st.writePermissions, 'CRM_PERMISSIONS_ENFORCEMENT');
       assert.deepEqual(Object.keys(st.metadata).sort(), ['isClosed', 'probability']);
-      assert.equal(st.createdAt, '1970-01-01T00:00:00Z');
+      assert.equal(st.createdAt, HUBSPOT_DEFAULTS.timestamp);
     }
-    assert.deepEqual((await get<Results<WireStage>>(token, '/deals/default/stages')).results, p.stages);
+    assert.deepEqual(
+      (await get<WireCollection<WireStage>>(token, '/deals/default/stages')).results,
+      p.stages,
+    );
   });
 
   it('tickets: `0`, Support Pipeline, stages 1-4', async () => {
     const pipelines = await list(newToken(), 'tickets');
-    assert.deepEqual(ids(pipelines), ['0']);
+    assert.deepEqual(ids(pipelines), [HUBSPOT_DEFAULTS.tickets.id]);
     const p = must(pipelines[0]);
-    assert.equal(p.label, 'Support Pipeline');
+    assert.equal(p.label, HUBSPOT_DEFAULTS.tickets.label);
     assert.deepEqual(
       p.stages.map((st) => [st.id, st.label, st.metadata.ticketState, st.metadata.isClosed]),
-      [
-        ['1', 'New', 'OPEN', 'false'],
-        ['2', 'Waiting on contact', 'OPEN', 'false'],
-        ['3', 'Waiting on us', 'OPEN', 'false'],
-        ['4', 'Closed', 'CLOSED', 'true'],
-      ],
+      HUBSPOT_DEFAULTS.tickets.stages,
     );
   });
 
-  for (const [type, id] of [
-    ['contacts', 'contacts-lifecycle-pipeline'],
-    ['companies', 'companies-lifecycle-pipeline'],
-  ] as const) {
+  for (const type of ['contacts', 'companies'] as const) {
     it(`${type}: the read-only lifecycle pipeline`, async () => {
       const pipelines = await list(newToken(), type);
-      assert.deepEqual(ids(pipelines), [id]);
+      assert.deepEqual(ids(pipelines), [HUBSPOT_DEFAULTS.lifecycle.ids[type]]);
       const p = must(pipelines[0]);
-      assert.equal(p.label, 'Lifecycle Stage Pipeline');
-      assert.deepEqual(ids(p.stages), LIFECYCLE);
+      assert.equal(p.label, HUBSPOT_DEFAULTS.lifecycle.label);
+      assert.deepEqual(ids(p.stages), HUBSPOT_DEFAULTS.lifecycle.stageIds);
       for (const st of p.stages) {
         const closed = st.id === 'other';
         assert.deepEqual(st.metadata, { isClosed: String(closed), state: closed ? 'CLOSED' : 'OPEN' });
@@ -247,16 +208,16 @@ describe('object type ids and names', () => {
 
   it('a type id and its name address the same pipelines', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, '0-3', dealPipeline('Via id'));
+    const p = await server.createPipeline(token, '0-3', dealPipeline('Via id'));
     assert.deepEqual(await get<WirePipeline>(token, `/deals/${p.id}`), p);
-    const q = await createPipeline(s, token, 'deals', dealPipeline('Via name'));
+    const q = await server.createPipeline(token, 'deals', dealPipeline('Via name'));
     assert.deepEqual(await get<WirePipeline>(token, `/0-3/${q.id}`), q);
     for (const [name, id] of pairs) assert.deepEqual(await list(token, id), await list(token, name), name);
   });
 
   it('a change through one spelling shows through the other', async () => {
     const token = newToken();
-    const patched = await call(s, 'PATCH', `${BASE}/0-5/0`, { token, body: { label: 'Help desk' } });
+    const patched = await server.call('PATCH', `${BASE}/0-5/0`, { token, body: { label: 'Help desk' } });
     assert.equal(patched.statusCode, 200, patched.body);
     assert.equal((await get<WirePipeline>(token, '/tickets/0')).label, 'Help desk');
     const entries = await audit(token, '/tickets/0/audit');
@@ -265,14 +226,14 @@ describe('object type ids and names', () => {
 
   it('custom types are separate from each other', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, '2-10', {
+    const p = await server.createPipeline(token, '2-10', {
       label: 'Custom',
       displayOrder: 0,
       stages: [{ label: 'A', displayOrder: 0, metadata: { state: 'OPEN' } }],
     });
     assert.deepEqual(ids(await list(token, '2-10')), [p.id]);
     assert.deepEqual(await list(token, '2-11'), []);
-    assertError(await call(s, 'GET', `${BASE}/2-11/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
+    assertError(await server.call('GET', `${BASE}/2-11/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
   });
 });
 
@@ -286,14 +247,14 @@ describe('ordering', () => {
       ['Alpha', 1],
       ['Early', 0],
     ] as const) {
-      await createPipeline(s, token, 'deals', dealPipeline(label, order));
+      await server.createPipeline(token, 'deals', dealPipeline(label, order));
     }
     assert.deepEqual(labels(await list(token)), ['Early', 'Sales Pipeline', 'Alpha', 'Beta', 'Zed', 'Late']);
   });
 
   it('stages by displayOrder, then label, in every view', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', {
+    const p = await server.createPipeline(token, 'deals', {
       label: 'Ordered',
       displayOrder: 1,
       stages: [
@@ -308,11 +269,11 @@ describe('ordering', () => {
     assert.deepEqual(labels(p.stages), expected);
     assert.deepEqual(labels((await get<WirePipeline>(token, `/deals/${p.id}`)).stages), expected);
     assert.deepEqual(
-      labels((await get<Results<WireStage>>(token, `/deals/${p.id}/stages`)).results),
+      labels((await get<WireCollection<WireStage>>(token, `/deals/${p.id}/stages`)).results),
       expected,
     );
 
-    const moved = await call(s, 'PATCH', `${BASE}/deals/${p.id}/stages/${must(p.stages[4]).id}`, {
+    const moved = await server.call('PATCH', `${BASE}/deals/${p.id}/stages/${must(p.stages[4]).id}`, {
       token,
       body: { displayOrder: 0 },
     });
@@ -330,11 +291,11 @@ describe('ordering', () => {
 describe('PUT replaces a pipeline', () => {
   it('keeps stages named by stageId, creates the others, archives those left out', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Replace me', 1, ['A', 'B', 'C']));
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Replace me', 1, ['A', 'B', 'C']));
     const [a, b, c] = p.stages;
     assert.ok(a && b && c);
 
-    const res = await call(s, 'PUT', `${BASE}/deals/${p.id}`, {
+    const res = await server.call('PUT', `${BASE}/deals/${p.id}`, {
       token,
       raw: JSON.stringify({
         label: 'Replaced',
@@ -363,7 +324,7 @@ describe('PUT replaces a pipeline', () => {
     assert.deepEqual(await get<WirePipeline>(token, `/deals/${p.id}`), q);
     for (const gone of [b, c]) {
       assertError(
-        await call(s, 'GET', `${BASE}/deals/${p.id}/stages/${gone.id}`, { token }),
+        await server.call('GET', `${BASE}/deals/${p.id}/stages/${gone.id}`, { token }),
         404,
         'OBJECT_NOT_FOUND',
       );
@@ -397,10 +358,10 @@ describe('PUT replaces a pipeline', () => {
 
   it('a stage archived by PUT comes back when named again', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Comeback', 1, ['A', 'B']));
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Comeback', 1, ['A', 'B']));
     const [a, b] = p.stages;
     assert.ok(a && b);
-    const drop = await call(s, 'PUT', `${BASE}/deals/${p.id}`, {
+    const drop = await server.call('PUT', `${BASE}/deals/${p.id}`, {
       token,
       raw: JSON.stringify({
         label: 'Comeback',
@@ -410,7 +371,7 @@ describe('PUT replaces a pipeline', () => {
     });
     assert.equal(drop.statusCode, 200, drop.body);
     assert.deepEqual(ids(json<WirePipeline>(drop).stages), [a.id]);
-    const back = await call(s, 'PUT', `${BASE}/deals/${p.id}`, {
+    const back = await server.call('PUT', `${BASE}/deals/${p.id}`, {
       token,
       raw: JSON.stringify({
         label: 'Comeback',
@@ -428,7 +389,7 @@ describe('PUT replaces a pipeline', () => {
 
   it('PUT of a single stage replaces it and keeps its id', async () => {
     const token = newToken();
-    const res = await call(s, 'PUT', `${BASE}/deals/default/stages/contractsent`, {
+    const res = await server.call('PUT', `${BASE}/deals/default/stages/contractsent`, {
       token,
       raw: JSON.stringify({
         stageId: 'ignored',
@@ -446,7 +407,7 @@ describe('PUT replaces a pipeline', () => {
     assert.equal(st.createdAt, '1970-01-01T00:00:00Z');
     assert.notEqual(st.updatedAt, st.createdAt);
     assertError(
-      await call(s, 'GET', `${BASE}/deals/default/stages/ignored`, { token }),
+      await server.call('GET', `${BASE}/deals/default/stages/ignored`, { token }),
       404,
       'OBJECT_NOT_FOUND',
     );
@@ -456,9 +417,9 @@ describe('PUT replaces a pipeline', () => {
 describe('PATCH merges', () => {
   it('a pipeline PATCH changes only the fields sent', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Patch me', 2));
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Patch me', 2));
     const label = json<WirePipeline>(
-      await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Patched' } }),
+      await server.call('PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Patched' } }),
     );
     assert.equal(label.label, 'Patched');
     assert.equal(label.displayOrder, 2);
@@ -466,12 +427,12 @@ describe('PATCH merges', () => {
     assert.equal(label.createdAt, p.createdAt);
 
     const order = json<WirePipeline>(
-      await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { displayOrder: 7 } }),
+      await server.call('PATCH', `${BASE}/deals/${p.id}`, { token, body: { displayOrder: 7 } }),
     );
     assert.equal(order.label, 'Patched');
     assert.equal(order.displayOrder, 7);
 
-    const empty = await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: {} });
+    const empty = await server.call('PATCH', `${BASE}/deals/${p.id}`, { token, body: {} });
     assert.equal(empty.statusCode, 200);
     assert.equal(json<WirePipeline>(empty).label, 'Patched');
     assert.equal(json<WirePipeline>(empty).displayOrder, 7);
@@ -479,35 +440,35 @@ describe('PATCH merges', () => {
 
   it('a pipeline PATCH never changes its id', async () => {
     const token = newToken();
-    const res = await call(s, 'PATCH', `${BASE}/deals/default`, {
+    const res = await server.call('PATCH', `${BASE}/deals/default`, {
       token,
       raw: JSON.stringify({ pipelineId: 'other', id: 'other', label: 'Same id' }),
     });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(json<WirePipeline>(res).id, 'default');
-    assertError(await call(s, 'GET', `${BASE}/deals/other`, { token }), 404, 'OBJECT_NOT_FOUND');
+    assertError(await server.call('GET', `${BASE}/deals/other`, { token }), 404, 'OBJECT_NOT_FOUND');
   });
 
   it('a stage PATCH keeps what is not sent and merges metadata', async () => {
     const token = newToken();
     const url = `${BASE}/deals/default/stages/qualifiedtobuy`;
-    const renamed = json<WireStage>(await call(s, 'PATCH', url, { token, body: { label: 'Qualified' } }));
+    const renamed = json<WireStage>(await server.call('PATCH', url, { token, body: { label: 'Qualified' } }));
     assert.equal(renamed.label, 'Qualified');
     assert.equal(renamed.displayOrder, 1);
     assert.deepEqual(renamed.metadata, { isClosed: 'false', probability: '0.4' });
 
     // An empty metadata map keeps the stored probability (a replace would have failed).
-    const kept = await call(s, 'PATCH', url, { token, body: { metadata: {} } });
+    const kept = await server.call('PATCH', url, { token, body: { metadata: {} } });
     assert.equal(kept.statusCode, 200, kept.body);
     assert.deepEqual(json<WireStage>(kept).metadata, { isClosed: 'false', probability: '0.4' });
 
     const closed = json<WireStage>(
-      await call(s, 'PATCH', url, { token, body: { metadata: { probability: 1 } } }),
+      await server.call('PATCH', url, { token, body: { metadata: { probability: 1 } } }),
     );
     assert.deepEqual(closed.metadata, { isClosed: 'true', probability: '1.0' });
     assert.equal(closed.label, 'Qualified');
 
-    const moved = json<WireStage>(await call(s, 'PATCH', url, { token, body: { displayOrder: 12 } }));
+    const moved = json<WireStage>(await server.call('PATCH', url, { token, body: { displayOrder: 12 } }));
     assert.equal(moved.displayOrder, 12);
     assert.equal(moved.label, 'Qualified');
     assert.deepEqual(moved.metadata, { isClosed: 'true', probability: '1.0' });
@@ -516,7 +477,7 @@ describe('PATCH merges', () => {
 
   it('a ticket stage PATCH merges ticketState', async () => {
     const token = newToken();
-    const res = await call(s, 'PATCH', `${BASE}/tickets/0/stages/3`, {
+    const res = await server.call('PATCH', `${BASE}/tickets/0/stages/3`, {
       token,
       body: { metadata: { ticketState: 'CLOSED' } },
     });
@@ -529,11 +490,11 @@ describe('PATCH merges', () => {
 describe('delete and restore', () => {
   it('a deleted pipeline leaves lists, answers 404, keeps its audit and can be restored', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Short-lived'));
-    assert.equal((await call(s, 'DELETE', `${BASE}/deals/${p.id}`, { token })).statusCode, 204);
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Short-lived'));
+    assert.equal((await server.call('DELETE', `${BASE}/deals/${p.id}`, { token })).statusCode, 204);
     assert.deepEqual(ids(await list(token)), ['default']);
-    assertError(await call(s, 'GET', `${BASE}/deals/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
-    assertError(await call(s, 'GET', `${BASE}/deals/${p.id}/stages`, { token }), 404, 'OBJECT_NOT_FOUND');
+    assertError(await server.call('GET', `${BASE}/deals/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
+    assertError(await server.call('GET', `${BASE}/deals/${p.id}/stages`, { token }), 404, 'OBJECT_NOT_FOUND');
 
     const entries = await audit(token, `/deals/${p.id}/audit`);
     assert.deepEqual(
@@ -544,7 +505,10 @@ describe('delete and restore', () => {
     assert.equal(archived.archived, true);
     assert.match(must(archived.archivedAt), ISO_UTC);
 
-    const restored = await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { archived: false } });
+    const restored = await server.call('PATCH', `${BASE}/deals/${p.id}`, {
+      token,
+      body: { archived: false },
+    });
     assert.equal(restored.statusCode, 200, restored.body);
     const r = json<WirePipeline>(restored);
     assert.equal(r.archived, false);
@@ -560,14 +524,14 @@ describe('delete and restore', () => {
 
   it('a deleted stage leaves the pipeline, answers 404 and can be restored', async () => {
     const token = newToken();
-    const del = await call(s, 'DELETE', `${BASE}/deals/default/stages/contractsent`, { token });
+    const del = await server.call('DELETE', `${BASE}/deals/default/stages/contractsent`, { token });
     assert.equal(del.statusCode, 204, del.body);
     assert.equal(del.body, '');
     const p = await get<WirePipeline>(token, '/deals/default');
     assert.ok(!ids(p.stages).includes('contractsent'));
     assert.equal(p.stages.length, 6);
     assertError(
-      await call(s, 'GET', `${BASE}/deals/default/stages/contractsent`, { token }),
+      await server.call('GET', `${BASE}/deals/default/stages/contractsent`, { token }),
       404,
       'OBJECT_NOT_FOUND',
     );
@@ -577,7 +541,7 @@ describe('delete and restore', () => {
       ['DELETE'],
     );
 
-    const restored = await call(s, 'PATCH', `${BASE}/deals/default/stages/contractsent`, {
+    const restored = await server.call('PATCH', `${BASE}/deals/default/stages/contractsent`, {
       token,
       body: { archived: false },
     });
@@ -591,7 +555,7 @@ describe('delete and restore', () => {
 
   it('the default pipeline can be deleted like any other', async () => {
     const token = newToken();
-    assert.equal((await call(s, 'DELETE', `${BASE}/deals/default`, { token })).statusCode, 204);
+    assert.equal((await server.call('DELETE', `${BASE}/deals/default`, { token })).statusCode, 204);
     assert.deepEqual(await list(token), []);
   });
 });
@@ -599,9 +563,12 @@ describe('delete and restore', () => {
 describe('audit', () => {
   it('pipeline audit: newest first, rawObject is the JSON state after each change', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Audit v1'));
-    await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Audit v2' } });
-    await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Audit v3', displayOrder: 9 } });
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Audit v1'));
+    await server.call('PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Audit v2' } });
+    await server.call('PATCH', `${BASE}/deals/${p.id}`, {
+      token,
+      body: { label: 'Audit v3', displayOrder: 9 },
+    });
 
     const entries = await audit(token, `/deals/${p.id}/audit`);
     assert.deepEqual(
@@ -637,9 +604,9 @@ describe('audit', () => {
 
   it('stage audit: identifier, messages, and the SDK’s literal %7BpipelineId%7D path', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Stage audit', 1, ['One', 'Two']));
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Stage audit', 1, ['One', 'Two']));
     const st = must(p.stages[0]);
-    await call(s, 'PATCH', `${BASE}/deals/${p.id}/stages/${st.id}`, { token, body: { label: 'Uno' } });
+    await server.call('PATCH', `${BASE}/deals/${p.id}/stages/${st.id}`, { token, body: { label: 'Uno' } });
 
     const direct = await audit(token, `/deals/${p.id}/stages/${st.id}/audit`);
     assert.deepEqual(
@@ -658,12 +625,12 @@ describe('audit', () => {
     const viaTypeId = await audit(token, `/0-3/%7BpipelineId%7D/stages/${st.id}/audit`);
     assert.deepEqual(viaTypeId, direct);
     assertError(
-      await call(s, 'GET', `${BASE}/deals/%7BpipelineId%7D/stages/nope/audit`, { token }),
+      await server.call('GET', `${BASE}/deals/%7BpipelineId%7D/stages/nope/audit`, { token }),
       404,
       'OBJECT_NOT_FOUND',
     );
     assertError(
-      await call(s, 'GET', `${BASE}/deals/default/stages/${st.id}/audit`, { token }),
+      await server.call('GET', `${BASE}/deals/default/stages/${st.id}/audit`, { token }),
       404,
       'OBJECT_NOT_FOUND',
     );
@@ -671,7 +638,7 @@ describe('audit', () => {
 
   it('a default stage’s audit is reachable through the SDK path', async () => {
     const token = newToken();
-    await call(s, 'PATCH', `${BASE}/deals/default/stages/closedwon`, { token, body: { label: 'Won' } });
+    await server.call('PATCH', `${BASE}/deals/default/stages/closedwon`, { token, body: { label: 'Won' } });
     const entries = await audit(token, '/deals/%7BpipelineId%7D/stages/closedwon/audit');
     assert.equal(entries.length, 1);
     assert.equal(must(entries[0]).action, 'UPDATE');
@@ -683,20 +650,19 @@ describe('delete-check flags', () => {
 
   it('are accepted on pipeline DELETE, PUT and PATCH and on stage DELETE', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Flags', 1, ['A', 'B']));
-    const put = await call(s, 'PUT', `${BASE}/deals/${p.id}${flags}`, {
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Flags', 1, ['A', 'B']));
+    const put = await server.call('PUT', `${BASE}/deals/${p.id}${flags}`, {
       token,
       body: dealPipeline('Flags 2'),
     });
     assert.equal(put.statusCode, 200, put.body);
-    const patch = await call(s, 'PATCH', `${BASE}/deals/${p.id}${flags}`, {
+    const patch = await server.call('PATCH', `${BASE}/deals/${p.id}${flags}`, {
       token,
       body: { label: 'Flags 3' },
     });
     assert.equal(patch.statusCode, 200, patch.body);
     const stage = must(json<WirePipeline>(patch).stages[0]);
-    const delStage = await call(
-      s,
+    const delStage = await server.call(
       'DELETE',
       `${BASE}/deals/${p.id}/stages/${stage.id}?validateReferencesBeforeDelete=false`,
       {
@@ -704,9 +670,13 @@ describe('delete-check flags', () => {
       },
     );
     assert.equal(delStage.statusCode, 204, delStage.body);
-    const del = await call(s, 'DELETE', `${BASE}/deals/${p.id}?validateDealStageUsagesBeforeDelete=true`, {
-      token,
-    });
+    const del = await server.call(
+      'DELETE',
+      `${BASE}/deals/${p.id}?validateDealStageUsagesBeforeDelete=true`,
+      {
+        token,
+      },
+    );
     assert.equal(del.statusCode, 204, del.body);
   });
 
@@ -720,7 +690,7 @@ describe('delete-check flags', () => {
       ['DELETE', '/deals/default/stages/closedwon?validateReferencesBeforeDelete=perhaps', undefined],
     ];
     for (const [method, path, body] of cases) {
-      const res = await call(s, method as 'GET', `${BASE}${encodeURI(path)}`, { token, body });
+      const res = await server.call(method as 'GET', `${BASE}${encodeURI(path)}`, { token, body });
       const err = assertError(res, 400, 'VALIDATION_ERROR');
       assert.match(err.message, /validate(References|DealStageUsages)BeforeDelete/);
       assert.match(must(err.errors?.[0]?.in), /^validate(References|DealStageUsages)BeforeDelete$/);
@@ -734,14 +704,14 @@ describe('delete-check flags', () => {
 
 describe('service endpoints', () => {
   it('GET /health answers 200 without credentials', async () => {
-    const res = await call(s, 'GET', '/health', { token: null });
+    const res = await server.call('GET', '/health', { token: null });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-type'], JSON_TYPE);
     assert.deepEqual(json(res), { status: 'ok' });
   });
 
   it('GET /openapi.json is an OpenAPI 3 document of the pipelines API', async () => {
-    const res = await call(s, 'GET', '/openapi.json', { token: null });
+    const res = await server.call('GET', '/openapi.json', { token: null });
     assert.equal(res.statusCode, 200);
     const doc = json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>(res);
     assert.match(doc.openapi, /^3\./);

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { loggerOptions } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';
+import type { WireAudit, WireCollection, WirePipeline } from '../helpers/wire-types.js';
 import {
   AUTH_PREFIX,
   BASE,
@@ -21,13 +22,7 @@ import {
   newToken,
   statePipeline,
   ticketPipeline,
-  type WireAudit,
-  type WirePipeline,
 } from './support.js';
-
-interface Results<T> {
-  results: T[];
-}
 
 function assertUnauthenticated(res: Awaited<ReturnType<typeof call>>): void {
   const body = assertError(res, 401, 'INVALID_AUTHENTICATION');
@@ -109,8 +104,8 @@ describe('open mode', () => {
     );
     assertError(await call(s, 'DELETE', `${BASE}/deals/${p.id}`, { token: b }), 404, 'OBJECT_NOT_FOUND');
 
-    const listA = json<Results<WirePipeline>>(await call(s, 'GET', `${BASE}/deals`, { token: a }));
-    const listB = json<Results<WirePipeline>>(await call(s, 'GET', `${BASE}/deals`, { token: b }));
+    const listA = json<WireCollection<WirePipeline>>(await call(s, 'GET', `${BASE}/deals`, { token: a }));
+    const listB = json<WireCollection<WirePipeline>>(await call(s, 'GET', `${BASE}/deals`, { token: b }));
     assert.deepEqual(
       listA.results.map((x) => x.label),
       ['Sales Pipeline', 'Only in A'],
@@ -138,7 +133,9 @@ describe('open mode', () => {
       body: { label: 'Stable 2' },
     });
     assert.equal(patched.statusCode, 200);
-    const audit = json<Results<WireAudit>>(await call(s, 'GET', `${BASE}/deals/${p.id}/audit`, { token: a }));
+    const audit = json<WireCollection<WireAudit>>(
+      await call(s, 'GET', `${BASE}/deals/${p.id}/audit`, { token: a }),
+    );
     assert.equal(audit.results.length, 2);
     const [update, create] = audit.results;
     assert.ok(update && create);
@@ -148,7 +145,7 @@ describe('open mode', () => {
     assert.equal(create.identifier, `${create.portalId}:${p.id}`);
 
     const q = await createPipeline(s, b, 'deals', dealPipeline('Other portal'));
-    const auditB = json<Results<WireAudit>>(
+    const auditB = json<WireCollection<WireAudit>>(
       await call(s, 'GET', `${BASE}/deals/${q.id}/audit`, { token: b }),
     );
     assert.notEqual(must(auditB.results[0]).portalId, create.portalId);
@@ -227,7 +224,9 @@ describe('tokens mode', () => {
     const two = await s.auth.issueToken({ portalId });
     await createPipeline(s, one.token, 'deals', dealPipeline('Shared'));
     await s.auth.revokeToken(one.record.id);
-    const list = json<Results<WirePipeline>>(await call(s, 'GET', `${BASE}/deals`, { token: two.token }));
+    const list = json<WireCollection<WirePipeline>>(
+      await call(s, 'GET', `${BASE}/deals`, { token: two.token }),
+    );
     assert.ok(list.results.some((p) => p.label === 'Shared'));
   });
 
@@ -259,7 +258,7 @@ describe('tokens mode', () => {
       it(`${c.type}: a token holding only ${scope} can create, read and delete`, async () => {
         const { token } = await s.auth.issueToken({ portalId: nextPortal(), scopes: [scope] });
         const p = await createPipeline(s, token, c.type, c.body);
-        const list = json<Results<WirePipeline>>(await call(s, 'GET', `${BASE}/${c.type}`, { token }));
+        const list = json<WireCollection<WirePipeline>>(await call(s, 'GET', `${BASE}/${c.type}`, { token }));
         assert.ok(list.results.some((x) => x.id === p.id));
         assert.equal((await call(s, 'DELETE', `${BASE}/${c.type}/${p.id}`, { token })).statusCode, 204);
       });
@@ -281,7 +280,7 @@ describe('tokens mode', () => {
       assert.equal(res.headers['x-hubspot-auth-failure'], undefined);
 
       // Nothing was created.
-      const after = json<Results<WirePipeline>>(await call(s, 'GET', `${BASE}/${c.type}`, { token }));
+      const after = json<WireCollection<WirePipeline>>(await call(s, 'GET', `${BASE}/${c.type}`, { token }));
       assert.ok(!after.results.some((p) => p.label === 'Scoped'));
     });
   }
@@ -349,7 +348,9 @@ describe('tokens mode', () => {
       body: { label: 'Audited 2' },
     });
     assert.equal(patched.statusCode, 200);
-    const audit = json<Results<WireAudit>>(await call(s, 'GET', `${BASE}/deals/${p.id}/audit`, { token }));
+    const audit = json<WireCollection<WireAudit>>(
+      await call(s, 'GET', `${BASE}/deals/${p.id}/audit`, { token }),
+    );
     assert.deepEqual(
       audit.results.map((e) => [e.action, e.fromUserId, e.portalId, e.identifier]),
       [
@@ -358,7 +359,7 @@ describe('tokens mode', () => {
       ],
     );
     const stage = must(p.stages[0]);
-    const stageAudit = json<Results<WireAudit>>(
+    const stageAudit = json<WireCollection<WireAudit>>(
       await call(s, 'GET', `${BASE}/deals/${p.id}/stages/${stage.id}/audit`, { token }),
     );
     assert.equal(must(stageAudit.results[0]).fromUserId, 4242);
@@ -367,7 +368,9 @@ describe('tokens mode', () => {
   it('the default user id is an integer', async () => {
     const { token, record } = await s.auth.issueToken({ portalId: nextPortal() });
     const p = await createPipeline(s, token, 'deals', dealPipeline('Default user'));
-    const audit = json<Results<WireAudit>>(await call(s, 'GET', `${BASE}/deals/${p.id}/audit`, { token }));
+    const audit = json<WireCollection<WireAudit>>(
+      await call(s, 'GET', `${BASE}/deals/${p.id}/audit`, { token }),
+    );
     assert.equal(must(audit.results[0]).fromUserId, record.userId);
     assert.ok(Number.isInteger(record.userId));
   });

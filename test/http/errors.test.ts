@@ -2,42 +2,35 @@
 // FIDELITY §5, driven through `inject` on an app built by the composition root.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import type { Stageline } from '../../src/stageline.js';
+import type { WirePipeline } from '../helpers/wire-types.js';
 import {
   BASE,
   assertError,
   buildStageline,
   call,
-  createPipeline,
   dealPipeline,
   dealStage,
   json,
   newToken,
   statePipeline,
   ticketPipeline,
-  type WirePipeline,
+  useStageline,
 } from './support.js';
 
-let s: Stageline;
-before(async () => {
-  s = await buildStageline();
-});
-after(async () => {
-  await s.close();
-});
+const server = useStageline();
 
 describe('the error envelope', () => {
   it('carries a fresh correlation id per error, equal to the header', async () => {
     const token = newToken();
-    const a = assertError(await call(s, 'GET', `${BASE}/deals/nope`, { token }), 404, 'OBJECT_NOT_FOUND');
-    const b = assertError(await call(s, 'GET', `${BASE}/deals/nope`, { token }), 404, 'OBJECT_NOT_FOUND');
+    const a = assertError(await server.call('GET', `${BASE}/deals/nope`, { token }), 404, 'OBJECT_NOT_FOUND');
+    const b = assertError(await server.call('GET', `${BASE}/deals/nope`, { token }), 404, 'OBJECT_NOT_FOUND');
     assert.notEqual(a.correlationId, b.correlationId);
   });
 
   it('sends the correlation id header on successes too', async () => {
-    const res = await call(s, 'GET', `${BASE}/deals`, { token: newToken() });
+    const res = await server.call('GET', `${BASE}/deals`, { token: newToken() });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['x-hubspot-correlation-id']), /^[0-9a-f-]{36}$/);
   });
@@ -47,7 +40,7 @@ describe('deal stage probability', () => {
   it('is required', async () => {
     const token = newToken();
     for (const metadata of [{}, { probability: '' }, { probability: '  ' }, { probability: null }]) {
-      const res = await call(s, 'POST', `${BASE}/deals`, {
+      const res = await server.call('POST', `${BASE}/deals`, {
         token,
         body: { label: 'P', displayOrder: 1, stages: [{ label: 'A', displayOrder: 0, metadata }] },
       });
@@ -56,7 +49,7 @@ describe('deal stage probability', () => {
   });
 
   it('is required when adding a stage to an existing deal pipeline', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals/default/stages`, {
+    const res = await server.call('POST', `${BASE}/deals/default/stages`, {
       token: newToken(),
       body: { label: 'New', displayOrder: 9, metadata: {} },
     });
@@ -66,7 +59,7 @@ describe('deal stage probability', () => {
   it('must lie in 0.0..1.0', async () => {
     const token = newToken();
     for (const probability of [1.5, -0.1, '1.01', 'abc', '0x1', 'Infinity', 2]) {
-      const res = await call(s, 'POST', `${BASE}/deals`, {
+      const res = await server.call('POST', `${BASE}/deals`, {
         token,
         body: { label: 'P', displayOrder: 1, stages: [dealStage('A', 0, probability)] },
       });
@@ -81,7 +74,7 @@ describe('deal stage probability', () => {
 
   it('accepts the bounds and any value in between', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', {
+    const p = await server.createPipeline(token, 'deals', {
       label: 'Bounds',
       displayOrder: 1,
       stages: [dealStage('Zero', 0, 0), dealStage('Quarter', 1, 0.25), dealStage('One', 2, '1')],
@@ -94,12 +87,12 @@ describe('deal stage probability', () => {
 
   it('is rejected out of range in a stage PATCH and PUT too', async () => {
     const token = newToken();
-    const patch = await call(s, 'PATCH', `${BASE}/deals/default/stages/closedwon`, {
+    const patch = await server.call('PATCH', `${BASE}/deals/default/stages/closedwon`, {
       token,
       body: { metadata: { probability: 3 } },
     });
     assertError(patch, 400, 'VALIDATION_ERROR', /^dealstage probability is not valid/);
-    const put = await call(s, 'PUT', `${BASE}/deals/default/stages/closedwon`, {
+    const put = await server.call('PUT', `${BASE}/deals/default/stages/closedwon`, {
       token,
       body: { label: 'Closed Won', displayOrder: 5, metadata: {} },
     });
@@ -109,7 +102,7 @@ describe('deal stage probability', () => {
 
 describe('stage labels', () => {
   it('must be unique within a pipeline, case-insensitively after trimming', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals`, {
+    const res = await server.call('POST', `${BASE}/deals`, {
       token: newToken(),
       body: { label: 'Dup', displayOrder: 1, stages: [dealStage('Won', 0), dealStage('  wON ', 1)] },
     });
@@ -118,7 +111,7 @@ describe('stage labels', () => {
   });
 
   it('clash with an existing stage when a stage is added, naming the label sent', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals/default/stages`, {
+    const res = await server.call('POST', `${BASE}/deals/default/stages`, {
       token: newToken(),
       body: dealStage('closed WON', 9, 1),
     });
@@ -127,7 +120,7 @@ describe('stage labels', () => {
   });
 
   it('clash when a stage is renamed by PATCH', async () => {
-    const res = await call(s, 'PATCH', `${BASE}/deals/default/stages/closedlost`, {
+    const res = await server.call('PATCH', `${BASE}/deals/default/stages/closedlost`, {
       token: newToken(),
       body: { label: 'Closed Won' },
     });
@@ -137,14 +130,14 @@ describe('stage labels', () => {
 
   it('may repeat across pipelines', async () => {
     const token = newToken();
-    await createPipeline(s, token, 'deals', dealPipeline('Other', 1, ['Closed Won']));
+    await server.createPipeline(token, 'deals', dealPipeline('Other', 1, ['Closed Won']));
   });
 });
 
 describe('pipeline labels', () => {
   it('must be unique among active pipelines of a type', async () => {
     const token = newToken();
-    const res = await call(s, 'POST', `${BASE}/deals`, { token, body: dealPipeline('Sales Pipeline') });
+    const res = await server.call('POST', `${BASE}/deals`, { token, body: dealPipeline('Sales Pipeline') });
     const body = assertError(
       res,
       400,
@@ -155,7 +148,7 @@ describe('pipeline labels', () => {
   });
 
   it('are compared case-insensitively after trimming', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals`, {
+    const res = await server.call('POST', `${BASE}/deals`, {
       token: newToken(),
       body: dealPipeline('  sales PIPELINE '),
     });
@@ -164,8 +157,8 @@ describe('pipeline labels', () => {
 
   it('clash on rename by PATCH and PUT', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Second'));
-    const patch = await call(s, 'PATCH', `${BASE}/deals/${p.id}`, {
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Second'));
+    const patch = await server.call('PATCH', `${BASE}/deals/${p.id}`, {
       token,
       body: { label: 'Sales Pipeline' },
     });
@@ -175,7 +168,7 @@ describe('pipeline labels', () => {
       'VALIDATION_ERROR',
       'An active pipeline with label Sales Pipeline already exists.',
     );
-    const put = await call(s, 'PUT', `${BASE}/deals/${p.id}`, {
+    const put = await server.call('PUT', `${BASE}/deals/${p.id}`, {
       token,
       body: dealPipeline('Sales Pipeline'),
     });
@@ -184,19 +177,22 @@ describe('pipeline labels', () => {
 
   it('are free again once the holder is archived, and block its restore', async () => {
     const token = newToken();
-    const first = await createPipeline(s, token, 'deals', dealPipeline('Recycled'));
-    assert.equal((await call(s, 'DELETE', `${BASE}/deals/${first.id}`, { token })).statusCode, 204);
-    await createPipeline(s, token, 'deals', dealPipeline('Recycled'));
-    const restore = await call(s, 'PATCH', `${BASE}/deals/${first.id}`, { token, body: { archived: false } });
+    const first = await server.createPipeline(token, 'deals', dealPipeline('Recycled'));
+    assert.equal((await server.call('DELETE', `${BASE}/deals/${first.id}`, { token })).statusCode, 204);
+    await server.createPipeline(token, 'deals', dealPipeline('Recycled'));
+    const restore = await server.call('PATCH', `${BASE}/deals/${first.id}`, {
+      token,
+      body: { archived: false },
+    });
     assertError(restore, 400, 'VALIDATION_ERROR', 'An active pipeline with label Recycled already exists.');
   });
 
   it('may repeat across object types', async () => {
-    await createPipeline(s, newToken(), 'orders', statePipeline('Sales Pipeline'));
+    await server.createPipeline(newToken(), 'orders', statePipeline('Sales Pipeline'));
   });
 
   it('cannot be empty', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals`, { token: newToken(), body: dealPipeline('   ') });
+    const res = await server.call('POST', `${BASE}/deals`, { token: newToken(), body: dealPipeline('   ') });
     assertError(res, 400, 'VALIDATION_ERROR', /label/i);
   });
 });
@@ -204,12 +200,12 @@ describe('pipeline labels', () => {
 describe('pipeline shape rules', () => {
   it('a pipeline needs at least one stage', async () => {
     const token = newToken();
-    const res = await call(s, 'POST', `${BASE}/deals`, {
+    const res = await server.call('POST', `${BASE}/deals`, {
       token,
       body: { label: 'Empty', displayOrder: 1, stages: [] },
     });
     assertError(res, 400, 'VALIDATION_ERROR', 'Pipeline must have at least one stage');
-    const put = await call(s, 'PUT', `${BASE}/deals/default`, {
+    const put = await server.call('PUT', `${BASE}/deals/default`, {
       token,
       body: { label: 'Sales Pipeline', displayOrder: 0, stages: [] },
     });
@@ -218,29 +214,29 @@ describe('pipeline shape rules', () => {
 
   it('the last live stage cannot be deleted', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Single', 1, ['Only']));
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Single', 1, ['Only']));
     const stage = p.stages[0];
     assert.ok(stage);
-    const res = await call(s, 'DELETE', `${BASE}/deals/${p.id}/stages/${stage.id}`, { token });
+    const res = await server.call('DELETE', `${BASE}/deals/${p.id}/stages/${stage.id}`, { token });
     assertError(res, 400, 'VALIDATION_ERROR', 'Pipeline must have at least one stage');
     assert.equal(
-      (await call(s, 'GET', `${BASE}/deals/${p.id}/stages/${stage.id}`, { token })).statusCode,
+      (await server.call('GET', `${BASE}/deals/${p.id}/stages/${stage.id}`, { token })).statusCode,
       200,
     );
   });
 
   it('pipeline displayOrder cannot be negative (create, PUT, PATCH)', async () => {
     const token = newToken();
-    const create = await call(s, 'POST', `${BASE}/deals`, { token, body: dealPipeline('Neg', -1) });
+    const create = await server.call('POST', `${BASE}/deals`, { token, body: dealPipeline('Neg', -1) });
     assertError(create, 400, 'VALIDATION_ERROR', 'Pipeline display order cannot be negative');
-    const put = await call(s, 'PUT', `${BASE}/deals/default`, { token, body: dealPipeline('Sales', -5) });
+    const put = await server.call('PUT', `${BASE}/deals/default`, { token, body: dealPipeline('Sales', -5) });
     assertError(put, 400, 'VALIDATION_ERROR', 'Pipeline display order cannot be negative');
-    const patch = await call(s, 'PATCH', `${BASE}/deals/default`, { token, body: { displayOrder: -1 } });
+    const patch = await server.call('PATCH', `${BASE}/deals/default`, { token, body: { displayOrder: -1 } });
     assertError(patch, 400, 'VALIDATION_ERROR', 'Pipeline display order cannot be negative');
   });
 
   it('stage displayOrder cannot be negative', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals/default/stages`, {
+    const res = await server.call('POST', `${BASE}/deals/default/stages`, {
       token: newToken(),
       body: dealStage('Neg', -1),
     });
@@ -248,7 +244,7 @@ describe('pipeline shape rules', () => {
   });
 
   it('a ticket pipeline keeps at least one CLOSED stage', async () => {
-    const res = await call(s, 'POST', `${BASE}/tickets`, {
+    const res = await server.call('POST', `${BASE}/tickets`, {
       token: newToken(),
       body: {
         label: 'No close',
@@ -264,7 +260,7 @@ describe('pipeline shape rules', () => {
     const stage = body.stages[1];
     assert.ok(stage);
     stage.metadata.ticketState = 'closed';
-    const res = await call(s, 'POST', `${BASE}/tickets`, { token: newToken(), body });
+    const res = await server.call('POST', `${BASE}/tickets`, { token: newToken(), body });
     assertError(res, 400, 'VALIDATION_ERROR');
   });
 });
@@ -276,18 +272,18 @@ describe('stage limits', () => {
   for (const type of ['orders', '0-123', 'leads', 'appointments']) {
     it(`${type}: 30 stages are fine, 31 are not`, async () => {
       const token = newToken();
-      const ok = await createPipeline(s, token, type, {
+      const ok = await server.createPipeline(token, type, {
         label: 'Max',
         displayOrder: 1,
         stages: stages(30, {}),
       });
       assert.equal(ok.stages.length, 30);
-      const over = await call(s, 'POST', `${BASE}/${type}`, {
+      const over = await server.call('POST', `${BASE}/${type}`, {
         token,
         body: { label: 'Over', displayOrder: 2, stages: stages(31, {}) },
       });
       assertError(over, 400, 'VALIDATION_ERROR', /at most 30 stages/);
-      const add = await call(s, 'POST', `${BASE}/${type}/${ok.id}/stages`, {
+      const add = await server.call('POST', `${BASE}/${type}/${ok.id}/stages`, {
         token,
         body: { label: 'Thirty-first', displayOrder: 31, metadata: {} },
       });
@@ -297,13 +293,13 @@ describe('stage limits', () => {
 
   it('deals: 100 stages are fine, 101 are not', async () => {
     const token = newToken();
-    const ok = await createPipeline(s, token, 'deals', {
+    const ok = await server.createPipeline(token, 'deals', {
       label: 'Max',
       displayOrder: 1,
       stages: stages(100, { probability: 0.5 }),
     });
     assert.equal(ok.stages.length, 100);
-    const over = await call(s, 'POST', `${BASE}/deals`, {
+    const over = await server.call('POST', `${BASE}/deals`, {
       token,
       body: { label: 'Over', displayOrder: 2, stages: stages(101, { probability: 0.5 }) },
     });
@@ -312,8 +308,8 @@ describe('stage limits', () => {
 
   it('custom objects: 100 stages', async () => {
     const token = newToken();
-    await createPipeline(s, token, '2-123', { label: 'Max', displayOrder: 1, stages: stages(100, {}) });
-    const over = await call(s, 'POST', `${BASE}/2-123`, {
+    await server.createPipeline(token, '2-123', { label: 'Max', displayOrder: 1, stages: stages(100, {}) });
+    const over = await server.call('POST', `${BASE}/2-123`, {
       token,
       body: { label: 'Over', displayOrder: 2, stages: stages(101, {}) },
     });
@@ -324,15 +320,15 @@ describe('stage limits', () => {
 describe('archived in PATCH', () => {
   it('archived:true in a pipeline PATCH is a 400 and changes nothing', async () => {
     const token = newToken();
-    const res = await call(s, 'PATCH', `${BASE}/deals/default`, { token, body: { archived: true } });
+    const res = await server.call('PATCH', `${BASE}/deals/default`, { token, body: { archived: true } });
     assertError(res, 400, 'VALIDATION_ERROR');
-    const get = await call(s, 'GET', `${BASE}/deals/default`, { token });
+    const get = await server.call('GET', `${BASE}/deals/default`, { token });
     assert.equal(get.statusCode, 200);
     assert.equal(json<WirePipeline>(get).archived, false);
   });
 
   it('archived:false on a live pipeline is a 400 too', async () => {
-    const res = await call(s, 'PATCH', `${BASE}/deals/default`, {
+    const res = await server.call('PATCH', `${BASE}/deals/default`, {
       token: newToken(),
       body: { archived: false, label: 'Renamed' },
     });
@@ -340,7 +336,7 @@ describe('archived in PATCH', () => {
   });
 
   it('archived:true in a stage PATCH is a 400', async () => {
-    const res = await call(s, 'PATCH', `${BASE}/deals/default/stages/closedwon`, {
+    const res = await server.call('PATCH', `${BASE}/deals/default/stages/closedwon`, {
       token: newToken(),
       body: { archived: true },
     });
@@ -358,7 +354,7 @@ describe('object types', () => {
     ['GET', '/x/default/audit'],
   ] as const) {
     it(`unknown type: ${method} ${path} answers 400`, async () => {
-      const res = await call(s, method, `${BASE}${path}`, {
+      const res = await server.call(method, `${BASE}${path}`, {
         token: newToken(),
         body: method === 'POST' ? dealPipeline('X') : undefined,
       });
@@ -367,7 +363,7 @@ describe('object types', () => {
   }
 
   it('another portal’s fully qualified custom name is unknown', async () => {
-    const res = await call(s, 'GET', `${BASE}/p1_cars`, { token: newToken() });
+    const res = await server.call('GET', `${BASE}/p1_cars`, { token: newToken() });
     assertError(res, 400, 'VALIDATION_ERROR', 'Unable to infer object type from: p1_cars');
   });
 
@@ -389,10 +385,10 @@ describe('object types', () => {
         ['DELETE', `/${type}/${id}/stages/lead`, undefined],
       ];
       for (const [method, path, body] of attempts) {
-        const res = await call(s, method as 'POST', `${BASE}${path}`, { token, body });
+        const res = await server.call(method as 'POST', `${BASE}${path}`, { token, body });
         assertError(res, 400, 'VALIDATION_ERROR', /read-only/);
       }
-      const after = json<WirePipeline>(await call(s, 'GET', `${BASE}/${type}/${id}`, { token }));
+      const after = json<WirePipeline>(await server.call('GET', `${BASE}/${type}/${id}`, { token }));
       assert.equal(after.label, 'Lifecycle Stage Pipeline');
       assert.equal(after.stages.length, 8);
     });
@@ -408,7 +404,7 @@ describe('schema validation', () => {
       ['stages', { label: 'L', displayOrder: 1 }],
       ['stages[0].metadata', { label: 'L', displayOrder: 1, stages: [{ label: 'A', displayOrder: 0 }] }],
     ] as const) {
-      const res = await call(s, 'POST', `${BASE}/deals`, { token, body });
+      const res = await server.call('POST', `${BASE}/deals`, { token, body });
       const err = assertError(res, 400, 'VALIDATION_ERROR');
       const detail = err.errors?.[0];
       assert.ok(detail, `errors[] for missing ${field}: ${res.body}`);
@@ -439,7 +435,7 @@ describe('schema validation', () => {
         },
       ],
     ] as const) {
-      const res = await call(s, 'POST', `${BASE}/deals`, { token, body });
+      const res = await server.call('POST', `${BASE}/deals`, { token, body });
       const err = assertError(res, 400, 'VALIDATION_ERROR');
       const detail = err.errors?.[0];
       assert.ok(detail, `errors[] for ${field}: ${res.body}`);
@@ -449,7 +445,7 @@ describe('schema validation', () => {
   });
 
   it('a PATCH body of the wrong type is a 400', async () => {
-    const res = await call(s, 'PATCH', `${BASE}/deals/default`, {
+    const res = await server.call('PATCH', `${BASE}/deals/default`, {
       token: newToken(),
       body: { displayOrder: 'top' },
     });
@@ -460,13 +456,13 @@ describe('schema validation', () => {
 
 describe('transport errors', () => {
   it('malformed JSON is a 400', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals`, { token: newToken(), raw: '{"label": "x", ' });
+    const res = await server.call('POST', `${BASE}/deals`, { token: newToken(), raw: '{"label": "x", ' });
     assertError(res, 400, 'VALIDATION_ERROR', /JSON/);
   });
 
   it('a non-JSON content type is a 415', async () => {
     for (const contentType of ['application/xml', 'application/x-www-form-urlencoded']) {
-      const res = await call(s, 'POST', `${BASE}/deals`, {
+      const res = await server.call('POST', `${BASE}/deals`, {
         token: newToken(),
         raw: JSON.stringify(dealPipeline('Other')),
         contentType,
@@ -478,7 +474,7 @@ describe('transport errors', () => {
   // Fastify parses text/plain by default: the body reaches validation as a string (400 "body must be
   // object") instead of the 415 the error handler promises for anything but application/json.
   it('a text/plain body is a 415', async () => {
-    const res = await call(s, 'POST', `${BASE}/deals`, {
+    const res = await server.call('POST', `${BASE}/deals`, {
       token: newToken(),
       raw: JSON.stringify(dealPipeline('Plain')),
       contentType: 'text/plain',
@@ -507,7 +503,7 @@ describe('transport errors', () => {
       '/crm/v3/pipelines/deals/default/stages/a/b/c',
       '/crm/v4/x',
     ]) {
-      const res = await call(s, 'GET', url, { token: newToken() });
+      const res = await server.call('GET', url, { token: newToken() });
       const err = assertError(res, 404, 'OBJECT_NOT_FOUND');
       assert.equal(res.headers.allow, undefined);
       assert.ok(err.message.length > 0);
@@ -515,7 +511,7 @@ describe('transport errors', () => {
   });
 
   it('an unknown route is a 404 even without credentials', async () => {
-    assertError(await call(s, 'GET', '/nope', { token: null }), 404, 'OBJECT_NOT_FOUND');
+    assertError(await server.call('GET', '/nope', { token: null }), 404, 'OBJECT_NOT_FOUND');
   });
 
   it('a known path with the wrong method is a 405 with Allow', async () => {
@@ -527,7 +523,7 @@ describe('transport errors', () => {
       ['POST', `${BASE}/deals/default/stages/closedwon`, ['GET', 'PUT', 'PATCH', 'DELETE'], ['POST']],
     ];
     for (const [method, url, allowed, refused] of cases) {
-      const res = await call(s, method as 'GET', url, { token: newToken() });
+      const res = await server.call(method as 'GET', url, { token: newToken() });
       assertError(res, 405, 'VALIDATION_ERROR');
       const allow = String(res.headers.allow ?? '')
         .split(',')
@@ -542,7 +538,7 @@ describe('transport errors', () => {
   // Fastify answers FST_ERR_BAD_URL itself (frameworkErrors), with its own body and a bare
   // application/json content type, bypassing the error handler.
   it('a malformed percent-encoding in the path is answered with the envelope', async () => {
-    const res = await call(s, 'GET', `${BASE}/deals/%E0%A4%A`, { token: newToken() });
+    const res = await server.call('GET', `${BASE}/deals/%E0%A4%A`, { token: newToken() });
     assert.ok(res.statusCode >= 400 && res.statusCode < 500, `status ${res.statusCode}`);
     assertError(res, 400, 'VALIDATION_ERROR');
   });
@@ -564,10 +560,10 @@ describe('missing pipelines and stages', () => {
       ['GET', '/orders/default', undefined],
     ];
     for (const [method, path, body] of attempts) {
-      const res = await call(s, method as 'GET', `${BASE}${path}`, { token, body });
+      const res = await server.call(method as 'GET', `${BASE}${path}`, { token, body });
       assertError(res, 404, 'OBJECT_NOT_FOUND');
     }
-    const res = await call(s, 'GET', `${BASE}/deals/nope`, { token });
+    const res = await server.call('GET', `${BASE}/deals/nope`, { token });
     assertError(res, 404, 'OBJECT_NOT_FOUND', 'Unable to find pipeline nope for object type deals');
   });
 
@@ -580,11 +576,11 @@ describe('missing pipelines and stages', () => {
       ['DELETE', undefined],
     ];
     for (const [method, body] of attempts) {
-      const res = await call(s, method as 'GET', `${BASE}/deals/default/stages/nope`, { token, body });
+      const res = await server.call(method as 'GET', `${BASE}/deals/default/stages/nope`, { token, body });
       assertError(res, 404, 'OBJECT_NOT_FOUND');
     }
     assertError(
-      await call(s, 'GET', `${BASE}/deals/default/stages/nope/audit`, { token }),
+      await server.call('GET', `${BASE}/deals/default/stages/nope/audit`, { token }),
       404,
       'OBJECT_NOT_FOUND',
     );
@@ -592,14 +588,14 @@ describe('missing pipelines and stages', () => {
 
   it('a stage of another pipeline is 404 under the wrong pipeline', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Elsewhere'));
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Elsewhere'));
     assertError(
-      await call(s, 'GET', `${BASE}/deals/${p.id}/stages/closedwon`, { token }),
+      await server.call('GET', `${BASE}/deals/${p.id}/stages/closedwon`, { token }),
       404,
       'OBJECT_NOT_FOUND',
     );
     assertError(
-      await call(s, 'GET', `${BASE}/deals/${p.id}/stages/closedwon/audit`, { token }),
+      await server.call('GET', `${BASE}/deals/${p.id}/stages/closedwon/audit`, { token }),
       404,
       'OBJECT_NOT_FOUND',
     );
@@ -607,17 +603,17 @@ describe('missing pipelines and stages', () => {
 
   it('an archived pipeline is 404 on GET, PUT and DELETE', async () => {
     const token = newToken();
-    const p = await createPipeline(s, token, 'deals', dealPipeline('Gone'));
-    assert.equal((await call(s, 'DELETE', `${BASE}/deals/${p.id}`, { token })).statusCode, 204);
-    assertError(await call(s, 'GET', `${BASE}/deals/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
-    assertError(await call(s, 'DELETE', `${BASE}/deals/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
+    const p = await server.createPipeline(token, 'deals', dealPipeline('Gone'));
+    assert.equal((await server.call('DELETE', `${BASE}/deals/${p.id}`, { token })).statusCode, 204);
+    assertError(await server.call('GET', `${BASE}/deals/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
+    assertError(await server.call('DELETE', `${BASE}/deals/${p.id}`, { token }), 404, 'OBJECT_NOT_FOUND');
     assertError(
-      await call(s, 'PUT', `${BASE}/deals/${p.id}`, { token, body: dealPipeline('Gone') }),
+      await server.call('PUT', `${BASE}/deals/${p.id}`, { token, body: dealPipeline('Gone') }),
       404,
       'OBJECT_NOT_FOUND',
     );
     assertError(
-      await call(s, 'PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Back' } }),
+      await server.call('PATCH', `${BASE}/deals/${p.id}`, { token, body: { label: 'Back' } }),
       404,
       'OBJECT_NOT_FOUND',
     );
@@ -628,27 +624,31 @@ describe('client-chosen ids', () => {
   it('a taken pipelineId is a 409 OBJECT_ALREADY_EXISTS', async () => {
     const token = newToken();
     const raw = (id: string, label: string) => JSON.stringify({ ...dealPipeline(label), pipelineId: id });
-    const first = await call(s, 'POST', `${BASE}/deals`, { token, raw: raw('my-pipe', 'First') });
+    const first = await server.call('POST', `${BASE}/deals`, { token, raw: raw('my-pipe', 'First') });
     assert.equal(first.statusCode, 201, first.body);
     assert.equal(json<WirePipeline>(first).id, 'my-pipe');
-    const again = await call(s, 'POST', `${BASE}/deals`, { token, raw: raw('my-pipe', 'Second') });
+    const again = await server.call('POST', `${BASE}/deals`, { token, raw: raw('my-pipe', 'Second') });
     assertError(again, 409, 'OBJECT_ALREADY_EXISTS', /my-pipe/);
-    const seeded = await call(s, 'POST', `${BASE}/deals`, { token, raw: raw('default', 'Third') });
+    const seeded = await server.call('POST', `${BASE}/deals`, { token, raw: raw('default', 'Third') });
     assertError(seeded, 409, 'OBJECT_ALREADY_EXISTS', /default/);
   });
 
   it('a pipelineId stays taken after its pipeline is archived', async () => {
     const token = newToken();
     const raw = JSON.stringify({ ...dealPipeline('Once'), pipelineId: 'once' });
-    assert.equal((await call(s, 'POST', `${BASE}/deals`, { token, raw })).statusCode, 201);
-    assert.equal((await call(s, 'DELETE', `${BASE}/deals/once`, { token })).statusCode, 204);
+    assert.equal((await server.call('POST', `${BASE}/deals`, { token, raw })).statusCode, 201);
+    assert.equal((await server.call('DELETE', `${BASE}/deals/once`, { token })).statusCode, 204);
     const raw2 = JSON.stringify({ ...dealPipeline('Twice'), pipelineId: 'once' });
-    assertError(await call(s, 'POST', `${BASE}/deals`, { token, raw: raw2 }), 409, 'OBJECT_ALREADY_EXISTS');
+    assertError(
+      await server.call('POST', `${BASE}/deals`, { token, raw: raw2 }),
+      409,
+      'OBJECT_ALREADY_EXISTS',
+    );
   });
 
   it('a taken stageId is a 409, on pipeline create and on stage create', async () => {
     const token = newToken();
-    const onCreate = await call(s, 'POST', `${BASE}/deals`, {
+    const onCreate = await server.call('POST', `${BASE}/deals`, {
       token,
       raw: JSON.stringify({
         label: 'Ids',
@@ -657,7 +657,7 @@ describe('client-chosen ids', () => {
       }),
     });
     assertError(onCreate, 409, 'OBJECT_ALREADY_EXISTS', /closedwon/);
-    const onStage = await call(s, 'POST', `${BASE}/deals/default/stages`, {
+    const onStage = await server.call('POST', `${BASE}/deals/default/stages`, {
       token,
       raw: JSON.stringify({
         stageId: 'contractsent',
@@ -672,7 +672,7 @@ describe('client-chosen ids', () => {
   it('a client id of the wrong form is a 400', async () => {
     const token = newToken();
     for (const id of ['x'.repeat(37), '../etc', '', ' spaced']) {
-      const res = await call(s, 'POST', `${BASE}/deals`, {
+      const res = await server.call('POST', `${BASE}/deals`, {
         token,
         raw: JSON.stringify({ ...dealPipeline('Form'), pipelineId: id }),
       });
@@ -736,7 +736,7 @@ describe('odd inputs never cause a 5xx', () => {
   it('POST bodies', async () => {
     const token = newToken();
     for (const [name, raw] of bodies) {
-      const res = await call(s, 'POST', `${BASE}/deals`, { token, raw });
+      const res = await server.call('POST', `${BASE}/deals`, { token, raw });
       assert.ok(res.statusCode < 500, `${name}: ${res.statusCode} ${res.body.slice(0, 300)}`);
       if (res.statusCode >= 400) assertError(res, res.statusCode, json<{ category: string }>(res).category);
     }
@@ -752,7 +752,7 @@ describe('odd inputs never cause a 5xx', () => {
         ['PUT', `${BASE}/deals/default/stages/closedwon`],
         ['POST', `${BASE}/deals/default/stages`],
       ] as const) {
-        const res = await call(s, method, url, { token, raw });
+        const res = await server.call(method, url, { token, raw });
         assert.ok(
           res.statusCode < 500,
           `${method} ${url} ${name}: ${res.statusCode} ${res.body.slice(0, 300)}`,
@@ -764,13 +764,13 @@ describe('odd inputs never cause a 5xx', () => {
   it('unicode labels round-trip', async () => {
     const token = newToken();
     const label = 'Übersicht 💼 パイプライン';
-    const p = await createPipeline(s, token, 'deals', dealPipeline(label, 1, ['Ωmega', '✓ Done']));
+    const p = await server.createPipeline(token, 'deals', dealPipeline(label, 1, ['Ωmega', '✓ Done']));
     assert.equal(p.label, label);
     assert.deepEqual(
       p.stages.map((st) => st.label),
       ['Ωmega', '✓ Done'],
     );
-    const got = json<WirePipeline>(await call(s, 'GET', `${BASE}/deals/${p.id}`, { token }));
+    const got = json<WirePipeline>(await server.call('GET', `${BASE}/deals/${p.id}`, { token }));
     assert.equal(got.label, label);
   });
 
@@ -789,7 +789,7 @@ describe('odd inputs never cause a 5xx', () => {
     ];
     for (const url of urls) {
       for (const method of ['GET', 'DELETE', 'PATCH'] as const) {
-        const res = await call(s, method, url, {
+        const res = await server.call(method, url, {
           token,
           body: method === 'PATCH' ? { label: 'x' } : undefined,
         });

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { after, before } from 'node:test';
 import { Writable } from 'node:stream';
 
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -11,6 +12,7 @@ import { loadConfig } from '../../src/config.js';
 import type { ConfigInput } from '../../src/config.js';
 import { createStageline } from '../../src/stageline.js';
 import type { BuildOverrides, Stageline } from '../../src/stageline.js';
+import type { WireError, WirePipeline } from '../helpers/wire-types.js';
 
 export const BASE = '/crm/v3/pipelines';
 export const JSON_TYPE = 'application/json;charset=utf-8';
@@ -20,62 +22,37 @@ export const AUTH_PREFIX = 'Authentication credentials not found.';
 export const MISSING_SCOPES_MESSAGE =
   "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.";
 
-export interface WireStage {
-  id: string;
-  label: string;
-  displayOrder: number;
-  metadata: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
-  writePermissions?: string;
-}
-
-export interface WirePipeline {
-  id: string;
-  label: string;
-  displayOrder: number;
-  stages: WireStage[];
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
-}
-
-export interface WireAudit {
-  portalId: number;
-  identifier: string;
-  action: string;
-  timestamp: string;
-  message: string;
-  rawObject: string;
-  fromUserId: number;
-}
-
-export interface WireError {
-  status: string;
-  message: string;
-  correlationId: string;
-  category: string;
-  subCategory?: string;
-  context?: Record<string, string[]>;
-  links?: Record<string, string>;
-  errors?: Array<{
-    message: string;
-    in?: string;
-    code?: string;
-    subCategory?: string;
-    context?: Record<string, string[]>;
-  }>;
-}
-
 export async function buildStageline(
   flags: ConfigInput = {},
   overrides: BuildOverrides = {},
 ): Promise<Stageline> {
   const config = loadConfig({ database: ':memory:', auth: 'open', logLevel: 'silent', ...flags }, {});
   return createStageline(config, overrides);
+}
+
+/** A Stageline shared by the tests of one file or suite, with `call` and `createPipeline` bound to it. */
+export interface SharedStageline {
+  call(method: InjectOptions['method'], url: string, options?: CallOptions): Promise<LightMyRequestResponse>;
+  createPipeline(token: string, objectType: string, body: unknown): Promise<WirePipeline>;
+}
+
+/**
+ * Builds a Stageline in a `before` hook of the enclosing file or suite and closes it in `after`.
+ * Call it at the top level of a test file (or of a describe), never inside a test.
+ */
+export function useStageline(flags: ConfigInput = {}): SharedStageline {
+  let shared: Stageline | undefined;
+  before(async () => {
+    shared = await buildStageline(flags);
+  });
+  after(async () => {
+    await shared?.close();
+  });
+  const current = (): Stageline => must(shared, 'the shared Stageline (used outside its suite)');
+  return {
+    call: (method, url, options) => call(current(), method, url, options),
+    createPipeline: (token, objectType, body) => createPipeline(current(), token, objectType, body),
+  };
 }
 
 /** A fresh bearer token: in open mode, a fresh portal with the default pipelines. */
