@@ -273,7 +273,7 @@ export const BatchReadInput = {
   properties: {
     inputs: { type: 'array', maxItems: 100, items: idInput },
     properties: propertyList,
-    propertiesWithHistory: propertyList,
+    propertiesWithHistory: { ...propertyList, maxItems: 0 },
     idProperty: { type: 'string', enum: ['hs_object_id'] },
   },
 } as const;

@@ -28,6 +28,8 @@ interface RecordQuery {
   limit?: number;
   after?: string;
   idProperty?: string;
+  propertiesWithHistory?: string | string[];
+  associations?: string | string[];
 }
 
 /** `?properties=a,b` and `?properties=a&properties=b` both work, as on HubSpot. */
@@ -39,6 +41,13 @@ function propertySelection(value: string | readonly string[] | undefined): Prope
     .map((v) => v.trim())
     .filter((v) => v !== '');
   return names.length === 0 ? undefined : [...new Set(names)];
+}
+
+/** Features Stageline does not have are refused, never silently ignored. */
+function rejectUnsupported(query: RecordQuery): void {
+  for (const name of ['propertiesWithHistory', 'associations'] as const) {
+    if (propertySelection(query[name]) !== undefined) throw invalid(`${name} is not supported by Stageline`);
+  }
 }
 
 function rejectIdProperty(idProperty: string | undefined): void {
@@ -132,12 +141,15 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
           limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
           after: { type: 'string' },
           properties,
+          propertiesWithHistory: properties,
+          associations: properties,
           archived: { type: 'boolean', default: false },
         },
       },
       response: ok(200, S.RecordPage),
     },
     handler: async (req: Req, reply) => {
+      rejectUnsupported(req.query);
       const page = await records.list(
         req.principal,
         req.objectType,
@@ -190,6 +202,7 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
     },
     handler: async (req: Req, reply) => {
       rejectIdProperty(req.query.idProperty);
+      rejectUnsupported(req.query);
       const view = await records.get(
         req.principal,
         req.objectType,
