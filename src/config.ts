@@ -11,6 +11,10 @@ export interface Config {
   readonly auth: AuthMode;
   readonly logLevel: LogLevel;
   readonly bodyLimit: number;
+  /** PostgreSQL only: connections per process. */
+  readonly poolSize: number;
+  /** PostgreSQL only: connect and statement timeout; past it a request answers 503. */
+  readonly dbTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -20,6 +24,8 @@ export const DEFAULTS: Config = Object.freeze({
   auth: 'tokens',
   logLevel: 'info',
   bodyLimit: 1024 * 1024,
+  poolSize: 10,
+  dbTimeoutMs: 5000,
 });
 
 /** Raw values as they come from flags or the environment (strings), or already typed. */
@@ -61,5 +67,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     auth: oneOf('auth mode', ['tokens', 'open'] as const, pick('auth', 'STAGELINE_AUTH')),
     logLevel: oneOf('log level', LOG_LEVELS, pick('logLevel', 'LOG_LEVEL')),
     bodyLimit: positive('body limit', pick('bodyLimit', 'STAGELINE_BODY_LIMIT')),
+    poolSize: positive('pool size', pick('poolSize', 'STAGELINE_POOL_SIZE')),
+    dbTimeoutMs: positive('database timeout', pick('dbTimeoutMs', 'STAGELINE_DB_TIMEOUT_MS')),
   });
 }

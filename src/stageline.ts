@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
 import type { Clock } from './domain/time.js';
 import { buildApp } from './http/build-app.js';
+import { PostgresStore } from './storage/postgres/postgres-store.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 
 export interface Stageline {
@@ -31,8 +32,25 @@ export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export function openStore(database: string): Store {
-  return new SqliteStore(database);
+export const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database);
+
+/**
+ * The storage a `database` setting names: a `postgres://` URL (a `schema` query parameter picks
+ * the schema) or a SQLite file / `:memory:`.
+ */
+export async function openStore(
+  database: string,
+  options: Pick<Config, 'poolSize' | 'dbTimeoutMs'>,
+): Promise<Store> {
+  if (!isPostgresUrl(database)) return new SqliteStore(database);
+  const url = new URL(database);
+  const schema = url.searchParams.get('schema') ?? undefined;
+  url.searchParams.delete('schema');
+  return PostgresStore.open(url.toString(), {
+    poolSize: options.poolSize,
+    timeoutMs: options.dbTimeoutMs,
+    schema,
+  });
 }
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
@@ -49,7 +67,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 
 export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
   const clock = overrides.clock ?? Date.now;
-  const store = openStore(config.database);
+  const store = await openStore(config.database, config);
   try {
     const auth = new AuthService(store, config.auth, clock);
     const service = new PipelineService(store, clock);

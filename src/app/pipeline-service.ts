@@ -66,6 +66,11 @@ export class PipelineService {
     private readonly clock: Clock,
   ) {}
 
+  /** One write transaction with the acting portal's writers serialised. */
+  private inPortal<T>(actor: Actor, work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.store.write(work, { portalId: actor.portalId });
+  }
+
   listPipelines(actor: Actor, type: ObjectType): Promise<PipelineView[]> {
     return this.store.read(async (repo) =>
       sortByDisplayOrder(await repo.listPipelines(actor.portalId, type.key)).map(pipelineView),
@@ -78,7 +83,7 @@ export class PipelineService {
 
   createPipeline(actor: Actor, type: ObjectType, input: PipelineInput): Promise<PipelineView> {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       if (input.pipelineId !== undefined) {
         rules.checkClientId('pipelineId', input.pipelineId);
@@ -112,7 +117,7 @@ export class PipelineService {
     checks: DeleteChecks,
   ): Promise<PipelineView> {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStageIdsFree(repo, actor, type, rules.clientStageIds(input.stages), current);
@@ -144,7 +149,7 @@ export class PipelineService {
     _checks: DeleteChecks,
   ): Promise<PipelineView> {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await repo.getPipeline(actor.portalId, type.key, pipelineId);
       if (current === undefined) throw rules.pipelineNotFound(type, pipelineId);
@@ -158,7 +163,7 @@ export class PipelineService {
 
   archivePipeline(actor: Actor, type: ObjectType, pipelineId: string, checks: DeleteChecks): Promise<void> {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStagesUnused(repo, actor, type, current.stages.filter(isLive), checks);
@@ -184,7 +189,7 @@ export class PipelineService {
 
   createStage(actor: Actor, type: ObjectType, pipelineId: string, input: StageInput): Promise<StageView> {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStageIdsFree(repo, actor, type, rules.clientStageIds([input]), undefined);
@@ -202,7 +207,7 @@ export class PipelineService {
     input: StageInput,
   ): Promise<StageView> {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
       const { stage } = rules.replaceStage(type, current, stageId, input, now);
@@ -218,7 +223,7 @@ export class PipelineService {
     patch: StagePatch,
   ): Promise<StageView> {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
       const { stage, restored } = rules.patchStage(type, current, stageId, patch, now);
@@ -228,7 +233,7 @@ export class PipelineService {
 
   archiveStage(actor: Actor, type: ObjectType, pipelineId: string, stageId: string, checks: DeleteChecks) {
     rules.assertWritable(type);
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
       const { stage } = rules.archiveStage(type, current, stageId, now);

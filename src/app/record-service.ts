@@ -122,8 +122,13 @@ export class RecordService {
     private readonly clock: Clock,
   ) {}
 
+  /** One write transaction with the acting portal's writers serialised. */
+  private inPortal<T>(actor: Actor, work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.store.write(work, { portalId: actor.portalId });
+  }
+
   create(actor: Actor, type: ObjectType, input: PropertiesInput): Promise<RecordView> {
-    return this.store.write(async (repo) =>
+    return this.inPortal(actor, async (repo) =>
       recordView(type, await this.createOne(repo, actor, type, input), undefined),
     );
   }
@@ -137,7 +142,7 @@ export class RecordService {
   }
 
   update(actor: Actor, type: ObjectType, id: string, input: PropertiesInput): Promise<RecordView> {
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const updated = await this.updateOne(repo, actor, type, id, input);
       if (updated === undefined) throw recordNotFound(type, id);
       return recordView(type, updated, undefined);
@@ -145,7 +150,7 @@ export class RecordService {
   }
 
   archive(actor: Actor, type: ObjectType, id: string): Promise<void> {
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const record = await repo.getRecord(actor.portalId, type.key, id);
       if (record === undefined) throw recordNotFound(type, id);
       await this.archiveRecord(repo, actor, type, record);
@@ -196,7 +201,7 @@ export class RecordService {
 
   /** All or nothing: one invalid input fails the whole batch. */
   batchCreate(actor: Actor, type: ObjectType, inputs: readonly PropertiesInput[]): Promise<RecordView[]> {
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const created: RecordView[] = [];
       for (const input of inputs)
         created.push(recordView(type, await this.createOne(repo, actor, type, input), undefined));
@@ -210,7 +215,7 @@ export class RecordService {
     type: ObjectType,
     inputs: readonly { id: string; properties: PropertiesInput }[],
   ): Promise<BatchResult> {
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       const results: RecordView[] = [];
       const missing: string[] = [];
       for (const { id, properties } of inputs) {
@@ -224,7 +229,7 @@ export class RecordService {
 
   /** Unknown and already archived ids are ignored, as HubSpot does. */
   batchArchive(actor: Actor, type: ObjectType, ids: readonly string[]): Promise<void> {
-    return this.store.write(async (repo) => {
+    return this.inPortal(actor, async (repo) => {
       for (const id of new Set(ids)) {
         const record = await repo.getRecord(actor.portalId, type.key, id);
         if (record !== undefined) await this.archiveRecord(repo, actor, type, record);

@@ -64,7 +64,7 @@ async function serve(flags: ConfigInput): Promise<void> {
 }
 
 async function withTokens<T>(database: string, work: (auth: AuthService) => Promise<T>): Promise<T> {
-  const store = openStore(database);
+  const store = await openStore(database, DEFAULTS);
   try {
     return await work(new AuthService(store, 'tokens', Date.now));
   } finally {

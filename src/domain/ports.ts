@@ -82,9 +82,26 @@ export interface Repository {
   portalExists(portalId: number): Promise<boolean>;
 }
 
+/** What a write transaction works on. */
+export interface WriteScope {
+  /**
+   * The portal whose invariants the write checks. Adapters serialise the writers of one portal
+   * (across processes, for a shared database) so read-check-write is safe.
+   */
+  readonly portalId?: number;
+}
+
+/** The database cannot be reached or did not answer in time: the request may be retried. */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+}
+
 export interface Store {
-  /** Runs `work` in one transaction: all its writes commit together or not at all. */
-  write<T>(work: (repo: Repository) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction: all its writes commit together or not at all. Adapters may
+   * run `work` again after a transient conflict, so it must not have effects outside `repo`.
+   */
+  write<T>(work: (repo: Repository) => Promise<T>, scope?: WriteScope): Promise<T>;
   /** Runs `work` against a consistent view, never interleaved with a write. */
   read<T>(work: (repo: Repository) => Promise<T>): Promise<T>;
   /** Cheap liveness probe for /health. */

@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import type { ErrorCategory, ErrorDetail, ErrorExtras } from '../domain/errors.js';
+import { StorageUnavailableError } from '../domain/ports.js';
 
 export const JSON_TYPE = 'application/json;charset=utf-8';
 export const CORRELATION_HEADER = 'x-hubspot-correlation-id';
@@ -92,6 +93,17 @@ export function errorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   if (error instanceof DomainError) return sendDomainError(request, reply, error);
+  if (error instanceof StorageUnavailableError) {
+    request.log.warn({ err: error.cause ?? error }, 'database unavailable');
+    reply.header('retry-after', '1');
+    return sendError(
+      request,
+      reply,
+      503,
+      'SERVICE_UNAVAILABLE',
+      'The database is temporarily unavailable: retry shortly',
+    );
+  }
   if (error.validation) {
     const where = CONTEXT_NAMES[error.validationContext ?? 'body'] ?? 'body';
     const { message, details } = validationDetails(error.validation as AjvError[], where);

@@ -640,20 +640,23 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         assert.equal(await store.read((repo) => repo.pipelineIdExists(P1, DEALS, 'sales')), true);
       });
 
-      it('serialises concurrent writes that read, wait and then write', async () => {
+      it('serialises concurrent writes of one portal that read, wait and then write', async () => {
         const p = pipeline('counter', 'Counter', [stage('c1', 'C')], { displayOrder: 0 });
         await seed(P1, DEALS, p);
         const log: string[] = [];
         const increment = (name: string) =>
-          store.write(async (repo) => {
-            log.push(`${name}:start`);
-            const current = await repo.getPipeline(P1, DEALS, 'counter');
-            assert.ok(current);
-            await delay(20);
-            await repo.savePipeline(P1, DEALS, { ...current, displayOrder: current.displayOrder + 1 });
-            log.push(`${name}:end`);
-            return current.displayOrder;
-          });
+          store.write(
+            async (repo) => {
+              log.push(`${name}:start`);
+              const current = await repo.getPipeline(P1, DEALS, 'counter');
+              assert.ok(current);
+              await delay(20);
+              await repo.savePipeline(P1, DEALS, { ...current, displayOrder: current.displayOrder + 1 });
+              log.push(`${name}:end`);
+              return current.displayOrder;
+            },
+            { portalId: P1 },
+          );
         const seen = await Promise.all([increment('a'), increment('b'), increment('c')]);
         assert.deepEqual([...seen].sort(), [0, 1, 2]);
         assert.equal((await store.read((repo) => repo.getPipeline(P1, DEALS, 'counter')))?.displayOrder, 3);

@@ -1,133 +1,16 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { Metadata } from '../../domain/metadata.js';
-import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
+import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import type { Repository, Store, TokenRecord } from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import { Mutex } from '../mutex.js';
+import { groupPipelines, toAudit, toRecord, toStage, toToken } from '../rows.js';
+import type { AuditRow, PipelineStageRow, RecordRow, StageRow, TokenRow } from '../rows.js';
 
 /** First generated id of every portal: HubSpot's generated ids are long numeric strings. */
 const FIRST_GENERATED_ID = 100_000_001;
-
-interface PipelineStageRow {
-  p_id: string;
-  p_label: string;
-  p_display_order: number;
-  p_created_at: number;
-  p_updated_at: number;
-  p_archived_at: number | null;
-  id: string | null;
-  label: string;
-  display_order: number;
-  metadata: string;
-  write_permissions: string;
-  created_at: number;
-  updated_at: number;
-  archived_at: number | null;
-}
-
-interface StageRow {
-  pipeline_id: string;
-  id: string;
-  label: string;
-  display_order: number;
-  metadata: string;
-  write_permissions: string;
-  created_at: number;
-  updated_at: number;
-  archived_at: number | null;
-}
-
-interface AuditRow {
-  portal_id: number;
-  object_type: string;
-  kind: AuditKind;
-  object_id: string;
-  action: AuditEntry['action'];
-  message: string;
-  raw_object: string;
-  user_id: number;
-  ts: number;
-}
-
-interface RecordRow {
-  id: number;
-  pipeline_id: string | null;
-  stage_id: string | null;
-  properties: string;
-  created_at: number;
-  updated_at: number;
-  archived_at: number | null;
-}
-
-const toRecord = (r: RecordRow): CrmRecord => ({
-  id: String(r.id),
-  properties: JSON.parse(r.properties) as Record<string, string>,
-  pipelineId: r.pipeline_id,
-  stageId: r.stage_id,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  archivedAt: r.archived_at,
-});
-
-interface TokenRow {
-  id: string;
-  hash: string;
-  portal_id: number;
-  user_id: number;
-  scopes: string | null;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toStage = (r: Omit<StageRow, 'pipeline_id'>): Stage => ({
-  id: r.id,
-  label: r.label,
-  displayOrder: r.display_order,
-  metadata: JSON.parse(r.metadata) as Metadata,
-  writePermissions: r.write_permissions as WritePermission,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  archivedAt: r.archived_at,
-});
-
-const toToken = (r: TokenRow): TokenRecord => ({
-  id: r.id,
-  hash: r.hash,
-  portalId: r.portal_id,
-  userId: r.user_id,
-  scopes: r.scopes === null ? null : (JSON.parse(r.scopes) as string[]),
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-});
-
-/** Groups joined pipeline/stage rows (ordered by pipeline) into pipelines. */
-function groupPipelines(rows: PipelineStageRow[]): Pipeline[] {
-  const out: Pipeline[] = [];
-  let current: { pipeline: Pipeline; stages: Stage[] } | undefined;
-  for (const r of rows) {
-    if (current === undefined || current.pipeline.id !== r.p_id) {
-      const stages: Stage[] = [];
-      current = {
-        stages,
-        pipeline: {
-          id: r.p_id,
-          label: r.p_label,
-          displayOrder: r.p_display_order,
-          createdAt: r.p_created_at,
-          updatedAt: r.p_updated_at,
-          archivedAt: r.p_archived_at,
-          stages,
-        },
-      };
-      out.push(current.pipeline);
-    }
-    if (r.id !== null) current.stages.push(toStage({ ...r, id: r.id }));
-  }
-  return out;
-}
 
 const PIPELINE_WITH_STAGES = `
   SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
@@ -418,18 +301,7 @@ class SqliteRepository implements Repository {
     kind: AuditKind,
     objectId: string,
   ): Promise<AuditEntry[]> {
-    const rows = this.s.listAudit.all(portalId, typeKey, kind, objectId) as AuditRow[];
-    return rows.map((r) => ({
-      portalId: r.portal_id,
-      objectTypeKey: r.object_type,
-      kind: r.kind,
-      objectId: r.object_id,
-      action: r.action,
-      message: r.message,
-      rawObject: r.raw_object,
-      userId: r.user_id,
-      timestamp: r.ts,
-    }));
+    return (this.s.listAudit.all(portalId, typeKey, kind, objectId) as AuditRow[]).map(toAudit);
   }
 
   async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {

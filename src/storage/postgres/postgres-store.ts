@@ -1,0 +1,486 @@
+/**
+ * PostgreSQL through `pg`: a connection pool shared by every request, so several Stageline
+ * processes can serve one database. Invariants hold across processes because every write
+ * locks its portal's row first (writers of one portal are serialised by the database, never
+ * by this process), labels are unique by deferred constraints, and transient conflicts
+ * (serialization failures, deadlocks, a unique race) re-run the whole transaction.
+ */
+import pg from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
+import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
+import { labelKey } from '../../domain/pipeline-rules.js';
+import { StorageUnavailableError } from '../../domain/ports.js';
+import type { Repository, Store, TokenRecord, WriteScope } from '../../domain/ports.js';
+import type { CrmRecord } from '../../domain/records.js';
+import { loadMigrations } from '../migrations.js';
+import { groupPipelines, toAudit, toRecord, toStage, toToken } from '../rows.js';
+import type { AuditRow, PipelineStageRow, RecordRow, StageRow, TokenRow } from '../rows.js';
+
+export interface PostgresOptions {
+  /** Connections in the pool. */
+  readonly poolSize: number;
+  /** Connect, statement and lock timeout, in ms: requests fail fast instead of hanging. */
+  readonly timeoutMs: number;
+  /** Work in this schema (created if missing) instead of the user's default search path. */
+  readonly schema?: string;
+}
+
+const FIRST_GENERATED_ID = 100_000_001;
+/** Any constant: the advisory lock that serialises migrations across starting processes. */
+const MIGRATION_LOCK = 7_364_001;
+const RETRYABLE = new Set(['40001', '40P01', '23505', '23P01']);
+const MAX_ATTEMPTS = 12;
+
+const BIGINT_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === BIGINT_OID
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** Connection failures, timeouts and server shutdowns: the database is away, not the request bad. */
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string') {
+    if (e.code.startsWith('08') || ['57P01', '57P02', '57P03', '57014', '55P03'].includes(e.code))
+      return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(e.code))
+      return true;
+  }
+  return /timeout|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+    e?.message ?? '',
+  );
+}
+
+function unavailable(err: unknown): never {
+  if (isUnavailable(err)) throw new StorageUnavailableError('The database is not reachable', { cause: err });
+  throw err;
+}
+
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+  private readonly reader: PostgresRepository;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+    this.reader = new PostgresRepository((text, values) => pool.query(text, values));
+  }
+
+  /** Connects, creates the schema if asked, and runs pending migrations under an advisory lock. */
+  static async open(connectionString: string, options: PostgresOptions): Promise<PostgresStore> {
+    const schema = options.schema;
+    const pool = new pg.Pool({
+      connectionString,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.timeoutMs,
+      statement_timeout: options.timeoutMs,
+      query_timeout: options.timeoutMs + 1000,
+      lock_timeout: options.timeoutMs,
+      idle_in_transaction_session_timeout: options.timeoutMs * 2,
+      types,
+      ...(schema !== undefined && { options: `-c search_path=${quoteIdent(schema)}` }),
+    });
+    // An idle connection dropped by the server must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    const store = new PostgresStore(pool);
+    try {
+      await store.migrate(schema);
+    } catch (err) {
+      await pool.end();
+      unavailable(err);
+    }
+    return store;
+  }
+
+  private async migrate(schema: string | undefined): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+        const done = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+        const applied = new Set(done.rows.map((r) => r.version));
+        for (const m of loadMigrations('postgres')) {
+          if (applied.has(m.version)) continue;
+          await client.query('BEGIN');
+          try {
+            await client.query(m.sql);
+            await client.query(
+              'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+              [m.version, m.name, Date.now()],
+            );
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async write<T>(work: (repo: Repository) => Promise<T>, scope: WriteScope = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        unavailable(err);
+      }
+      let broken: unknown;
+      try {
+        await client.query('BEGIN');
+        if (scope.portalId !== undefined) {
+          await client.query('SELECT 1 FROM portals WHERE id = $1 FOR UPDATE', [scope.portalId]);
+        }
+        const result = await work(new PostgresRepository((text, values) => client.query(text, values)));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+        const code = (err as { code?: string }).code;
+        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          continue;
+        }
+        unavailable(err);
+      } finally {
+        client.release(broken instanceof Error ? broken : undefined);
+      }
+    }
+  }
+
+  async read<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.reader);
+    } catch (err) {
+      unavailable(err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.pool.query('SELECT 1');
+    } catch (err) {
+      unavailable(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
+
+const PIPELINE_WITH_STAGES = `
+  SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
+         p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.archived_at AS p_archived_at,
+         s.id, s.label, s.display_order, s.metadata, s.write_permissions,
+         s.created_at, s.updated_at, s.archived_at
+  FROM pipelines p
+  LEFT JOIN stages s ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id`;
+
+class PostgresRepository implements Repository {
+  constructor(private readonly query: Query) {}
+
+  private async rows<R extends QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    return (await this.query<R>(text, values)).rows;
+  }
+
+  private async exists(text: string, values: unknown[]): Promise<boolean> {
+    return (await this.query(text, values)).rowCount! > 0;
+  }
+
+  async ensurePortal(portalId: number, now: number): Promise<boolean> {
+    const r = await this.query(
+      'INSERT INTO portals (id, next_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
+      [portalId, FIRST_GENERATED_ID, now],
+    );
+    return r.rowCount === 1;
+  }
+
+  portalExists(portalId: number): Promise<boolean> {
+    return this.exists('SELECT 1 FROM portals WHERE id = $1', [portalId]);
+  }
+
+  async allocateIds(portalId: number, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    while (ids.length < count) {
+      const need = count - ids.length;
+      const taken = await this.rows<{ first: number }>(
+        'UPDATE portals SET next_id = next_id + $2 WHERE id = $1 RETURNING next_id - $2 AS first',
+        [portalId, need],
+      );
+      if (taken[0] === undefined) throw new Error(`portal ${portalId} does not exist`);
+      const candidates = Array.from({ length: need }, (_, i) => String(taken[0]!.first + i));
+      const used = await this.rows<{ id: string }>(
+        `SELECT id FROM pipelines WHERE portal_id = $1 AND id = ANY($2)
+         UNION SELECT id FROM stages WHERE portal_id = $1 AND id = ANY($2)`,
+        [portalId, candidates],
+      );
+      const usedIds = new Set(used.map((u) => u.id));
+      ids.push(...candidates.filter((c) => !usedIds.has(c)));
+    }
+    return ids;
+  }
+
+  async listPipelines(portalId: number, typeKey: string): Promise<Pipeline[]> {
+    return groupPipelines(
+      await this.rows<PipelineStageRow>(
+        `${PIPELINE_WITH_STAGES} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.archived_at IS NULL ORDER BY p.id`,
+        [portalId, typeKey],
+      ),
+    );
+  }
+
+  async getPipeline(portalId: number, typeKey: string, pipelineId: string): Promise<Pipeline | undefined> {
+    const rows = await this.rows<PipelineStageRow>(
+      `${PIPELINE_WITH_STAGES} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.id = $3`,
+      [portalId, typeKey, pipelineId],
+    );
+    return groupPipelines(rows)[0];
+  }
+
+  async findStage(portalId: number, typeKey: string, stageId: string) {
+    const [row] = await this.rows<StageRow>(
+      'SELECT * FROM stages WHERE portal_id = $1 AND object_type = $2 AND id = $3',
+      [portalId, typeKey, stageId],
+    );
+    return row === undefined ? undefined : { pipelineId: row.pipeline_id, stage: toStage(row) };
+  }
+
+  async findLivePipelineByLabel(portalId: number, typeKey: string, key: string): Promise<string | undefined> {
+    const [row] = await this.rows<{ id: string }>(
+      'SELECT id FROM pipelines WHERE portal_id = $1 AND object_type = $2 AND label_key = $3 AND archived_at IS NULL',
+      [portalId, typeKey, key],
+    );
+    return row?.id;
+  }
+
+  pipelineIdExists(portalId: number, typeKey: string, pipelineId: string): Promise<boolean> {
+    return this.exists('SELECT 1 FROM pipelines WHERE portal_id = $1 AND object_type = $2 AND id = $3', [
+      portalId,
+      typeKey,
+      pipelineId,
+    ]);
+  }
+
+  stageIdExists(portalId: number, typeKey: string, stageId: string): Promise<boolean> {
+    return this.exists('SELECT 1 FROM stages WHERE portal_id = $1 AND object_type = $2 AND id = $3', [
+      portalId,
+      typeKey,
+      stageId,
+    ]);
+  }
+
+  async savePipeline(portalId: number, typeKey: string, p: Pipeline): Promise<void> {
+    await this.query(
+      `INSERT INTO pipelines (portal_id, object_type, id, label, label_key, display_order, created_at, updated_at, archived_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
+         label = excluded.label, label_key = excluded.label_key, display_order = excluded.display_order,
+         updated_at = excluded.updated_at, archived_at = excluded.archived_at`,
+      [
+        portalId,
+        typeKey,
+        p.id,
+        p.label,
+        labelKey(p.label),
+        p.displayOrder,
+        p.createdAt,
+        p.updatedAt,
+        p.archivedAt,
+      ],
+    );
+  }
+
+  async saveStages(
+    portalId: number,
+    typeKey: string,
+    pipelineId: string,
+    stages: readonly Stage[],
+  ): Promise<void> {
+    for (const s of stages) {
+      const result = await this.query(
+        `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, label_key, display_order, metadata,
+                             write_permissions, created_at, updated_at, archived_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
+           label = excluded.label, label_key = excluded.label_key, display_order = excluded.display_order,
+           metadata = excluded.metadata, write_permissions = excluded.write_permissions,
+           updated_at = excluded.updated_at, archived_at = excluded.archived_at
+         WHERE stages.pipeline_id = excluded.pipeline_id`,
+        [
+          portalId,
+          typeKey,
+          s.id,
+          pipelineId,
+          s.label,
+          labelKey(s.label),
+          s.displayOrder,
+          JSON.stringify(s.metadata),
+          s.writePermissions,
+          s.createdAt,
+          s.updatedAt,
+          s.archivedAt,
+        ],
+      );
+      if (result.rowCount !== 1) throw new Error(`stage ${s.id} belongs to another pipeline`);
+    }
+  }
+
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const values: unknown[] = [];
+    const tuples = entries.map((e, i) => {
+      values.push(
+        e.portalId,
+        e.objectTypeKey,
+        e.kind,
+        e.objectId,
+        e.action,
+        e.message,
+        e.rawObject,
+        e.userId,
+        e.timestamp,
+      );
+      const b = i * 9;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9})`;
+    });
+    await this.query(
+      `INSERT INTO audit (portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts)
+       VALUES ${tuples.join(', ')}`,
+      values,
+    );
+  }
+
+  async listAudit(
+    portalId: number,
+    typeKey: string,
+    kind: AuditKind,
+    objectId: string,
+  ): Promise<AuditEntry[]> {
+    const rows = await this.rows<AuditRow>(
+      `SELECT * FROM audit WHERE portal_id = $1 AND object_type = $2 AND kind = $3 AND object_id = $4
+       ORDER BY seq DESC`,
+      [portalId, typeKey, kind, objectId],
+    );
+    return rows.map(toAudit);
+  }
+
+  async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO records (portal_id, object_type, id, pipeline_id, stage_id, properties, created_at, updated_at, archived_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
+         pipeline_id = excluded.pipeline_id, stage_id = excluded.stage_id, properties = excluded.properties,
+         updated_at = excluded.updated_at, archived_at = excluded.archived_at`,
+      [
+        portalId,
+        typeKey,
+        Number(r.id),
+        r.pipelineId,
+        r.stageId,
+        JSON.stringify(r.properties),
+        r.createdAt,
+        r.updatedAt,
+        r.archivedAt,
+      ],
+    );
+  }
+
+  async getRecord(portalId: number, typeKey: string, id: string): Promise<CrmRecord | undefined> {
+    if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+    const [row] = await this.rows<RecordRow>(
+      'SELECT * FROM records WHERE portal_id = $1 AND object_type = $2 AND id = $3',
+      [portalId, typeKey, Number(id)],
+    );
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async listRecords(
+    portalId: number,
+    typeKey: string,
+    page: { archived: boolean; afterId: number; limit: number },
+  ) {
+    const rows = await this.rows<RecordRow>(
+      `SELECT * FROM records WHERE portal_id = $1 AND object_type = $2 AND id > $3
+         AND (archived_at IS NOT NULL) = $4
+       ORDER BY id LIMIT $5`,
+      [portalId, typeKey, page.afterId, page.archived, page.limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async liveRecords(portalId: number, typeKey: string): Promise<CrmRecord[]> {
+    const rows = await this.rows<RecordRow>(
+      'SELECT * FROM records WHERE portal_id = $1 AND object_type = $2 AND archived_at IS NULL ORDER BY id',
+      [portalId, typeKey],
+    );
+    return rows.map(toRecord);
+  }
+
+  async stagesInUse(portalId: number, typeKey: string, stageIds: readonly string[], limit: number) {
+    const used = await this.rows<{ stage_id: string }>(
+      `SELECT DISTINCT stage_id FROM records
+       WHERE portal_id = $1 AND object_type = $2 AND archived_at IS NULL AND stage_id = ANY($3)`,
+      [portalId, typeKey, stageIds],
+    );
+    const objects = await this.rows<{ id: number }>(
+      `SELECT id FROM records
+       WHERE portal_id = $1 AND object_type = $2 AND archived_at IS NULL AND stage_id = ANY($3)
+       ORDER BY id LIMIT $4`,
+      [portalId, typeKey, stageIds, limit],
+    );
+    const inUse = new Set(used.map((u) => u.stage_id));
+    return { stageIds: stageIds.filter((id) => inUse.has(id)), objectIds: objects.map((o) => String(o.id)) };
+  }
+
+  async insertToken(t: TokenRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO tokens (id, hash, portal_id, user_id, scopes, created_at, revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        t.id,
+        t.hash,
+        t.portalId,
+        t.userId,
+        t.scopes === null ? null : JSON.stringify(t.scopes),
+        t.createdAt,
+        t.revokedAt,
+      ],
+    );
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const [row] = await this.rows<TokenRow>('SELECT * FROM tokens WHERE hash = $1', [hash]);
+    return row === undefined ? undefined : toToken(row);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.rows<TokenRow>('SELECT * FROM tokens ORDER BY created_at, id', [])).map(toToken);
+  }
+
+  async revokeToken(id: string, now: number): Promise<boolean> {
+    const r = await this.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [
+      now,
+      id,
+    ]);
+    return r.rowCount === 1;
+  }
+
+  async countTokens(): Promise<number> {
+    const [row] = await this.rows<{ n: number }>('SELECT count(*)::integer AS n FROM tokens', []);
+    return row?.n ?? 0;
+  }
+}

@@ -1,0 +1,135 @@
+/** Row shapes shared by the SQL adapters (same column names everywhere) and their mapping. */
+import type { Metadata } from '../domain/metadata.js';
+import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../domain/model.js';
+import type { TokenRecord } from '../domain/ports.js';
+import type { CrmRecord } from '../domain/records.js';
+
+export interface PipelineStageRow {
+  p_id: string;
+  p_label: string;
+  p_display_order: number;
+  p_created_at: number;
+  p_updated_at: number;
+  p_archived_at: number | null;
+  id: string | null;
+  label: string;
+  display_order: number;
+  metadata: string;
+  write_permissions: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+export interface StageRow {
+  pipeline_id: string;
+  id: string;
+  label: string;
+  display_order: number;
+  metadata: string;
+  write_permissions: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+export interface AuditRow {
+  portal_id: number;
+  object_type: string;
+  kind: AuditKind;
+  object_id: string;
+  action: AuditEntry['action'];
+  message: string;
+  raw_object: string;
+  user_id: number;
+  ts: number;
+}
+
+export interface RecordRow {
+  id: number;
+  pipeline_id: string | null;
+  stage_id: string | null;
+  properties: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+export const toRecord = (r: RecordRow): CrmRecord => ({
+  id: String(r.id),
+  properties: JSON.parse(r.properties) as Record<string, string>,
+  pipelineId: r.pipeline_id,
+  stageId: r.stage_id,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  archivedAt: r.archived_at,
+});
+
+export interface TokenRow {
+  id: string;
+  hash: string;
+  portal_id: number;
+  user_id: number;
+  scopes: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export const toStage = (r: Omit<StageRow, 'pipeline_id'>): Stage => ({
+  id: r.id,
+  label: r.label,
+  displayOrder: r.display_order,
+  metadata: JSON.parse(r.metadata) as Metadata,
+  writePermissions: r.write_permissions as WritePermission,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  archivedAt: r.archived_at,
+});
+
+export const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  hash: r.hash,
+  portalId: r.portal_id,
+  userId: r.user_id,
+  scopes: r.scopes === null ? null : (JSON.parse(r.scopes) as string[]),
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+/** Groups joined pipeline/stage rows (ordered by pipeline) into pipelines. */
+export function groupPipelines(rows: PipelineStageRow[]): Pipeline[] {
+  const out: Pipeline[] = [];
+  let current: { pipeline: Pipeline; stages: Stage[] } | undefined;
+  for (const r of rows) {
+    if (current === undefined || current.pipeline.id !== r.p_id) {
+      const stages: Stage[] = [];
+      current = {
+        stages,
+        pipeline: {
+          id: r.p_id,
+          label: r.p_label,
+          displayOrder: r.p_display_order,
+          createdAt: r.p_created_at,
+          updatedAt: r.p_updated_at,
+          archivedAt: r.p_archived_at,
+          stages,
+        },
+      };
+      out.push(current.pipeline);
+    }
+    if (r.id !== null) current.stages.push(toStage({ ...r, id: r.id }));
+  }
+  return out;
+}
+
+export const toAudit = (r: AuditRow): AuditEntry => ({
+  portalId: r.portal_id,
+  objectTypeKey: r.object_type,
+  kind: r.kind,
+  objectId: r.object_id,
+  action: r.action,
+  message: r.message,
+  rawObject: r.raw_object,
+  userId: r.user_id,
+  timestamp: r.ts,
+});
