@@ -4,6 +4,9 @@ import { AuthService } from '../app/auth-service.js';
 import type { IssuedToken } from '../app/auth-service.js';
 import { ConfigError, DEFAULTS, LOG_LEVELS, loadConfig } from '../config.js';
 import type { Config, ConfigInput } from '../config.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { ImportError, exportData, importData } from '../app/transfer.js';
+import type { Store } from '../domain/ports.js';
 import { VERSION, createStageline, openStore } from '../stageline.js';
 
 const integer = (name: string) => (value: string) => {
@@ -63,14 +66,18 @@ async function serve(flags: ConfigInput): Promise<void> {
   );
 }
 
-async function withTokens<T>(database: string, work: (auth: AuthService) => Promise<T>): Promise<T> {
+/** Opens the database (running pending migrations), does one job, closes it. */
+async function withStore<T>(database: string, work: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(database, DEFAULTS);
   try {
-    return await work(new AuthService(store, 'tokens', Date.now));
+    return await work(store);
   } finally {
     await store.close();
   }
 }
+
+const withTokens = <T>(database: string, work: (auth: AuthService) => Promise<T>): Promise<T> =>
+  withStore(database, (store) => work(new AuthService(store, 'tokens', Date.now)));
 
 export function buildCli(): Command {
   const program = new Command('stageline')
@@ -188,6 +195,42 @@ Examples:
       process.stdout.write(`Revoked ${tokenId}\n`);
     });
 
+  program
+    .command('migrate')
+    .description('Run pending database migrations and exit (serve also runs them at start)')
+    .addOption(databaseOption())
+    .action(async (opts: { database: string }) => {
+      await withStore(opts.database, async () => undefined);
+      process.stdout.write('Migrations are up to date.\n');
+    });
+
+  program
+    .command('export')
+    .description("Write a portal's (or every portal's) pipelines, stages, records, audit and tokens to JSON")
+    .option('--portal <id>', 'only this portal', integer('portal'))
+    .option('-o, --out <file>', 'output file (default: stdout)')
+    .addOption(databaseOption())
+    .action(async (opts: { portal?: number; out?: string; database: string }) => {
+      const doc = await withStore(opts.database, (store) => exportData(store, opts.portal));
+      const json = `${JSON.stringify(doc)}\n`;
+      if (opts.out === undefined) process.stdout.write(json);
+      else await writeFile(opts.out, json);
+      process.stderr.write(`Exported ${doc.portals.length} portal(s).\n`);
+    });
+
+  program
+    .command('import')
+    .description('Load an export into a database (any backend); existing portals are never overwritten')
+    .argument('<file>', 'a file written by `stageline export`')
+    .addOption(databaseOption())
+    .action(async (file: string, opts: { database: string }) => {
+      const doc: unknown = JSON.parse(await readFile(file, 'utf8'));
+      const counts = await withStore(opts.database, (store) => importData(store, doc));
+      process.stdout.write(
+        `Imported ${counts.portals} portal(s): ${counts.pipelines} pipelines, ${counts.records} records, ${counts.audit} audit entries.\n`,
+      );
+    });
+
   return program;
 }
 
@@ -195,7 +238,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof RangeError) {
+    if (err instanceof ConfigError || err instanceof RangeError || err instanceof ImportError) {
       process.stderr.write(`stageline: ${err.message}\n`);
       process.exit(2);
     }

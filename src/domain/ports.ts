@@ -18,6 +18,13 @@ export interface TokenRecord {
   readonly revokedAt: number | null;
 }
 
+export interface PortalRecord {
+  readonly id: number;
+  /** The next generated id the portal hands out. */
+  readonly nextId: number;
+  readonly createdAt: number;
+}
+
 /** The operations available inside one unit of work. */
 export interface Repository {
   /** Creates the portal if missing; true when this call created it. */
@@ -71,6 +78,15 @@ export interface Repository {
     stageIds: readonly string[],
     limit: number,
   ): Promise<{ stageIds: string[]; objectIds: string[] }>;
+
+  // Export and import: whole portals, every object type, archived items included.
+  listPortals(): Promise<PortalRecord[]>;
+  /** Creates the portal, or raises its id sequence to at least `nextId`. */
+  putPortal(portal: PortalRecord): Promise<void>;
+  portalPipelines(portalId: number): Promise<{ objectTypeKey: string; pipeline: Pipeline }[]>;
+  portalRecords(portalId: number): Promise<{ objectTypeKey: string; record: CrmRecord }[]>;
+  /** Oldest first. */
+  portalAudit(portalId: number): Promise<AuditEntry[]>;
 
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;

@@ -1,7 +1,7 @@
 /** Row shapes shared by the SQL adapters (same column names everywhere) and their mapping. */
 import type { Metadata } from '../domain/metadata.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../domain/model.js';
-import type { TokenRecord } from '../domain/ports.js';
+import type { PortalRecord, TokenRecord } from '../domain/ports.js';
 import type { CrmRecord } from '../domain/records.js';
 
 export interface PipelineStageRow {
@@ -133,3 +133,34 @@ export const toAudit = (r: AuditRow): AuditEntry => ({
   userId: r.user_id,
   timestamp: r.ts,
 });
+
+export interface PortalRow {
+  id: number;
+  next_id: number;
+  created_at: number;
+}
+
+export const toPortal = (r: PortalRow): PortalRecord => ({
+  id: r.id,
+  nextId: r.next_id,
+  createdAt: r.created_at,
+});
+
+export interface TypedPipelineStageRow extends PipelineStageRow {
+  p_object_type: string;
+}
+
+/** Rows ordered by object type then pipeline id, grouped into typed pipelines. */
+export function groupTypedPipelines(
+  rows: TypedPipelineStageRow[],
+): { objectTypeKey: string; pipeline: Pipeline }[] {
+  const byType = new Map<string, TypedPipelineStageRow[]>();
+  for (const r of rows) {
+    const list = byType.get(r.p_object_type) ?? [];
+    list.push(r);
+    byType.set(r.p_object_type, list);
+  }
+  return [...byType].flatMap(([objectTypeKey, typeRows]) =>
+    groupPipelines(typeRows).map((pipeline) => ({ objectTypeKey, pipeline })),
+  );
+}

@@ -10,11 +10,27 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
-import type { Repository, Store, TokenRecord, WriteScope } from '../../domain/ports.js';
+import type { PortalRecord, Repository, Store, TokenRecord, WriteScope } from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
-import { groupPipelines, toAudit, toRecord, toStage, toToken } from '../rows.js';
-import type { AuditRow, PipelineStageRow, RecordRow, StageRow, TokenRow } from '../rows.js';
+import {
+  groupPipelines,
+  groupTypedPipelines,
+  toAudit,
+  toPortal,
+  toRecord,
+  toStage,
+  toToken,
+} from '../rows.js';
+import type {
+  AuditRow,
+  PipelineStageRow,
+  PortalRow,
+  RecordRow,
+  StageRow,
+  TokenRow,
+  TypedPipelineStageRow,
+} from '../rows.js';
 
 export interface PostgresOptions {
   /** Connections in the pool. */
@@ -444,6 +460,43 @@ class PostgresRepository implements Repository {
     );
     const inUse = new Set(used.map((u) => u.stage_id));
     return { stageIds: stageIds.filter((id) => inUse.has(id)), objectIds: objects.map((o) => String(o.id)) };
+  }
+
+  async listPortals(): Promise<PortalRecord[]> {
+    return (await this.rows<PortalRow>('SELECT id, next_id, created_at FROM portals ORDER BY id', [])).map(
+      toPortal,
+    );
+  }
+
+  async putPortal(p: PortalRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO portals (id, next_id, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET next_id = greatest(portals.next_id, excluded.next_id)`,
+      [p.id, p.nextId, p.createdAt],
+    );
+  }
+
+  async portalPipelines(portalId: number) {
+    const rows = await this.rows<TypedPipelineStageRow>(
+      `${PIPELINE_WITH_STAGES.replace('SELECT ', 'SELECT p.object_type AS p_object_type, ')}
+       WHERE p.portal_id = $1 ORDER BY p.object_type, p.id`,
+      [portalId],
+    );
+    return groupTypedPipelines(rows);
+  }
+
+  async portalRecords(portalId: number) {
+    const rows = await this.rows<RecordRow & { object_type: string }>(
+      'SELECT * FROM records WHERE portal_id = $1 ORDER BY object_type, id',
+      [portalId],
+    );
+    return rows.map((r) => ({ objectTypeKey: r.object_type, record: toRecord(r) }));
+  }
+
+  async portalAudit(portalId: number): Promise<AuditEntry[]> {
+    return (
+      await this.rows<AuditRow>('SELECT * FROM audit WHERE portal_id = $1 ORDER BY seq', [portalId])
+    ).map(toAudit);
   }
 
   async insertToken(t: TokenRecord): Promise<void> {

@@ -2,12 +2,28 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
-import type { Repository, Store, TokenRecord } from '../../domain/ports.js';
+import type { PortalRecord, Repository, Store, TokenRecord } from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import { Mutex } from '../mutex.js';
-import { groupPipelines, toAudit, toRecord, toStage, toToken } from '../rows.js';
-import type { AuditRow, PipelineStageRow, RecordRow, StageRow, TokenRow } from '../rows.js';
+import {
+  groupPipelines,
+  groupTypedPipelines,
+  toAudit,
+  toPortal,
+  toRecord,
+  toStage,
+  toToken,
+} from '../rows.js';
+import type {
+  AuditRow,
+  PipelineStageRow,
+  PortalRow,
+  RecordRow,
+  StageRow,
+  TokenRow,
+  TypedPipelineStageRow,
+} from '../rows.js';
 
 /** First generated id of every portal: HubSpot's generated ids are long numeric strings. */
 const FIRST_GENERATED_ID = 100_000_001;
@@ -186,6 +202,17 @@ class SqliteRepository implements Repository {
            ORDER BY id LIMIT ?`,
         )
         .pluck(),
+      listPortals: db.prepare('SELECT id, next_id, created_at FROM portals ORDER BY id'),
+      putPortal: db.prepare(
+        `INSERT INTO portals (id, next_id, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET next_id = max(next_id, excluded.next_id)`,
+      ),
+      portalPipelines: db.prepare(
+        `${PIPELINE_WITH_STAGES.replace('SELECT ', 'SELECT p.object_type AS p_object_type, ')}
+         WHERE p.portal_id = ? ORDER BY p.object_type, p.id`,
+      ),
+      portalRecords: db.prepare('SELECT * FROM records WHERE portal_id = ? ORDER BY object_type, id'),
+      portalAudit: db.prepare('SELECT * FROM audit WHERE portal_id = ? ORDER BY seq'),
       insertToken: db.prepare(
         `INSERT INTO tokens (id, hash, portal_id, user_id, scopes, created_at, revoked_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -342,6 +369,29 @@ class SqliteRepository implements Repository {
     const used = new Set(this.s.usedStages.all(portalId, typeKey, wanted) as string[]);
     const objectIds = (this.s.recordsInStages.all(portalId, typeKey, wanted, limit) as number[]).map(String);
     return { stageIds: stageIds.filter((id) => used.has(id)), objectIds };
+  }
+
+  async listPortals(): Promise<PortalRecord[]> {
+    return (this.s.listPortals.all() as PortalRow[]).map(toPortal);
+  }
+
+  async putPortal(p: PortalRecord): Promise<void> {
+    this.s.putPortal.run(p.id, p.nextId, p.createdAt);
+  }
+
+  async portalPipelines(portalId: number) {
+    return groupTypedPipelines(this.s.portalPipelines.all(portalId) as TypedPipelineStageRow[]);
+  }
+
+  async portalRecords(portalId: number) {
+    return (this.s.portalRecords.all(portalId) as (RecordRow & { object_type: string })[]).map((r) => ({
+      objectTypeKey: r.object_type,
+      record: toRecord(r),
+    }));
+  }
+
+  async portalAudit(portalId: number): Promise<AuditEntry[]> {
+    return (this.s.portalAudit.all(portalId) as AuditRow[]).map(toAudit);
   }
 
   async insertToken(t: TokenRecord): Promise<void> {

@@ -1,0 +1,147 @@
+// Moving between backends: a SQLite database exported and imported into PostgreSQL keeps ids,
+// order, timestamps, records and the audit trail, and serves the same answers.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+import { exportData, importData } from '../../src/app/transfer.js';
+import { DEFAULTS, loadConfig } from '../../src/config.js';
+import { createStageline, openStore } from '../../src/stageline.js';
+import type { Stageline } from '../../src/stageline.js';
+import { freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
+
+const skip = await postgresSkipReason();
+const dir = mkdtempSync(join(tmpdir(), 'stageline-transfer-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const TOKENS = ['transfer-portal-a', 'transfer-portal-b'];
+
+async function call(s: Stageline, token: string, method: string, url: string, payload?: unknown) {
+  const res = await s.app.inject({
+    method: method as 'GET',
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payload !== undefined && { payload: payload as object }),
+  });
+  assert.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode} ${res.body}`);
+  return res.statusCode === 204 ? undefined : (res.json() as Record<string, unknown>);
+}
+
+/** Pipelines, stages, records and a history of changes in two portals. */
+async function populate(s: Stageline): Promise<void> {
+  for (const token of TOKENS) {
+    const created = (await call(s, token, 'POST', '/crm/v3/pipelines/deals', {
+      label: `Enterprise ${token}`,
+      displayOrder: 3,
+      stages: [
+        { label: 'Lead', displayOrder: 0, metadata: { probability: 0.1 } },
+        { label: 'Won', displayOrder: 1, metadata: { probability: 1 } },
+      ],
+    })) as { id: string; stages: { id: string }[] };
+    const [lead, won] = created.stages;
+    await call(s, token, 'PATCH', `/crm/v3/pipelines/deals/${created.id}`, { label: `Renamed ${token}` });
+    await call(s, token, 'POST', `/crm/v3/pipelines/deals/${created.id}/stages`, {
+      label: 'Lost',
+      displayOrder: 2,
+      metadata: { probability: 0 },
+    });
+    await call(s, token, 'DELETE', `/crm/v3/pipelines/deals/${created.id}/stages/${won!.id}`);
+    await call(s, token, 'POST', '/crm/v3/pipelines/tickets', {
+      label: 'Escalations',
+      displayOrder: 1,
+      stages: [{ label: 'Open', displayOrder: 0, metadata: { ticketState: 'CLOSED' } }],
+    });
+    const deal = (await call(s, token, 'POST', '/crm/v3/objects/deals', {
+      properties: { dealname: 'Acme', pipeline: created.id, dealstage: lead!.id },
+    })) as { id: string };
+    await call(s, token, 'PATCH', `/crm/v3/objects/deals/${deal.id}`, { properties: { amount: '42' } });
+    await call(s, token, 'DELETE', '/crm/v3/pipelines/tickets/0');
+  }
+}
+
+/** What a client can observe of a portal. */
+async function observe(s: Stageline, token: string) {
+  const pipelines = (await call(s, token, 'GET', '/crm/v3/pipelines/deals')) as { results: { id: string }[] };
+  const audits = [];
+  for (const p of pipelines.results)
+    audits.push(await call(s, token, 'GET', `/crm/v3/pipelines/deals/${p.id}/audit`));
+  audits.push(await call(s, token, 'GET', '/crm/v3/pipelines/tickets/0/audit'));
+  const records = await call(
+    s,
+    token,
+    'GET',
+    '/crm/v3/objects/deals?properties=dealname,amount,dealstage,pipeline',
+  );
+  const tickets = await call(s, token, 'GET', '/crm/v3/pipelines/tickets');
+  return { pipelines, audits, records, tickets };
+}
+
+describe('export from SQLite, import into PostgreSQL', { skip }, () => {
+  it('preserves ids, order, records and audit', async () => {
+    const sqliteConfig = loadConfig(
+      { database: join(dir, 'source.db'), auth: 'open', logLevel: 'silent' },
+      {},
+    );
+    const source = await createStageline(sqliteConfig);
+    let before;
+    let exported;
+    try {
+      await populate(source);
+      before = await Promise.all(TOKENS.map((t) => observe(source, t)));
+      exported = await exportData(source.store);
+    } finally {
+      await source.close();
+    }
+    assert.equal(exported.portals.length, 2);
+    assert.ok(
+      exported.portals.every((p) => p.audit.length > 5 && p.records.length === 1 && p.tokens.length === 1),
+    );
+
+    const url = freshPostgresUrl();
+    const target = await openStore(url, DEFAULTS);
+    try {
+      const counts = await importData(target, JSON.parse(JSON.stringify(exported)));
+      assert.deepEqual(counts, {
+        portals: 2,
+        pipelines: exported.portals.reduce((n, p) => n + p.pipelines.length, 0),
+        records: 2,
+        audit: exported.portals.reduce((n, p) => n + p.audit.length, 0),
+      });
+      const reexported = await exportData(target);
+      assert.deepEqual({ ...reexported, exportedAt: '' }, { ...exported, exportedAt: '' });
+      await assert.rejects(importData(target, exported), /already exist/);
+    } finally {
+      await target.close();
+    }
+
+    const served = await createStageline(loadConfig({ database: url, auth: 'open', logLevel: 'silent' }, {}));
+    try {
+      const afterMove = await Promise.all(TOKENS.map((t) => observe(served, t)));
+      assert.deepEqual(afterMove, before);
+      // New ids continue the portal's sequence instead of reusing one.
+      const fresh = (await call(served, TOKENS[0]!, 'POST', '/crm/v3/objects/deals', {
+        properties: { dealname: 'After the move' },
+      })) as { id: string };
+      const ids = exported.portals[0]!.records.map((r) => Number(r.record.id));
+      assert.ok(Number(fresh.id) > Math.max(...ids));
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('refuses a file that is not an export', async () => {
+    const target = await openStore(freshPostgresUrl(), DEFAULTS);
+    try {
+      await assert.rejects(importData(target, { hello: 'world' }), /Not a Stageline export/);
+      await assert.rejects(
+        importData(target, { format: 'stageline-export', version: 99, portals: [] }),
+        /Unsupported export version/,
+      );
+    } finally {
+      await target.close();
+    }
+  });
+});
