@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { AuthService } from '../app/auth-service.js';
 import type { PipelineService } from '../app/pipeline-service.js';
 import type { RecordService } from '../app/record-service.js';
+import { DomainError } from '../domain/errors.js';
 import type { Store } from '../domain/ports.js';
 import { CORRELATION_HEADER, JSON_TYPE, errorHandler, sendError } from './error-handler.js';
 import { objectRoutes } from './routes/objects.js';
@@ -36,6 +37,17 @@ export const PIPELINE_API_VERSIONS = [
   { name: '2026-03', prefix: '/crm/pipelines/2026-03', deleteChecksDefault: false },
   { name: '2026-09', prefix: '/crm/pipelines/2026-09', deleteChecksDefault: true },
 ] as const;
+
+const NUL_MESSAGE = 'Text values may not contain NUL (\\u0000) characters';
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([k, v]) => k.includes('\0') || containsNul(v));
+  }
+  return false;
+}
 
 interface RoutePattern {
   readonly method: string;
@@ -100,16 +112,24 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(CORRELATION_HEADER, request.id);
+    if (/%00/.test(request.url)) throw new DomainError('VALIDATION_ERROR', NUL_MESSAGE);
     if (closing) return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', 'The server is shutting down');
   });
 
   // JSON only: a text/plain body is a 415, as any other non-JSON content type.
   app.removeContentTypeParser('text/plain');
-  // Empty bodies (a DELETE sent with a JSON content type) are no body at all.
+  // Empty bodies (a DELETE sent with a JSON content type) are no body at all. Text may not
+  // hold NUL characters: no backend stores them faithfully (PostgreSQL refuses them).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    return parseJson(request, body as string, done);
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    if (!/\\u0000/.test(text)) return parseJson(request, text, done);
+    parseJson(request, text, (err: Error | null, parsed?: unknown) => {
+      if (err) return done(err, undefined);
+      if (containsNul(parsed)) return done(new DomainError('VALIDATION_ERROR', NUL_MESSAGE), undefined);
+      return done(null, parsed);
+    });
   });
 
   app.setErrorHandler(errorHandler);

@@ -24,6 +24,7 @@ import {
   type Portal,
 } from '../helpers/wire.js';
 import type { WireAudit, WireCollection, WirePipeline, WireStage } from '../helpers/wire-types.js';
+import { testDatabase } from '../helpers/backend.js';
 
 const NUMERIC_ID = /^\d+$/;
 
@@ -45,7 +46,7 @@ function summary(stages: PipelineStage[]): Array<[string, number, Record<string,
 let server: RunningStageline;
 
 before(async () => {
-  server = await startStageline({ host: '127.0.0.1', port: 0 });
+  server = await startStageline({ host: '127.0.0.1', port: 0, database: testDatabase() });
 });
 
 after(async () => {
@@ -1149,7 +1150,7 @@ describe('token auth mode', () => {
   let secured: RunningStageline;
 
   before(async () => {
-    secured = await startStageline({ host: '127.0.0.1', port: 0, auth: 'tokens' });
+    secured = await startStageline({ host: '127.0.0.1', port: 0, auth: 'tokens', database: testDatabase() });
   });
 
   after(async () => {

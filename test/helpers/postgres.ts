@@ -33,16 +33,14 @@ export function postgresSkipReason(): Promise<string | undefined> {
 }
 
 const schemas: string[] = [];
-let cleanupRegistered = false;
+// Registered when this module is first imported, so at the test file's root: the schemas a
+// file made are dropped once all of its tests are done, whoever asked for them.
+after(dropTestSchemas);
 
 /** A database URL pointing at a new, empty schema; the schema is dropped after the test file. */
 export function freshPostgresUrl(): string {
   const schema = `stageline_test_${randomBytes(6).toString('hex')}`;
   schemas.push(schema);
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    after(dropTestSchemas);
-  }
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('schema', schema);
   return url.toString();

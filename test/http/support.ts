@@ -13,6 +13,7 @@ import type { ConfigInput } from '../../src/config.js';
 import { createStageline } from '../../src/stageline.js';
 import type { BuildOverrides, Stageline } from '../../src/stageline.js';
 import type { WireError, WirePipeline } from '../helpers/wire-types.js';
+import { testDatabase } from '../helpers/backend.js';
 
 export const BASE = '/crm/v3/pipelines';
 export const JSON_TYPE = 'application/json;charset=utf-8';
@@ -26,7 +27,7 @@ export async function buildStageline(
   flags: ConfigInput = {},
   overrides: BuildOverrides = {},
 ): Promise<Stageline> {
-  const config = loadConfig({ database: ':memory:', auth: 'open', logLevel: 'silent', ...flags }, {});
+  const config = loadConfig({ database: testDatabase(), auth: 'open', logLevel: 'silent', ...flags }, {});
   return createStageline(config, overrides);
 }
 
