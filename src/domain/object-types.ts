@@ -55,6 +55,7 @@ const STANDARD: StandardType[] = [
     rules: 'ticket',
     extraRead: ['tickets'],
     extraWrite: ['tickets'],
+    extraRecord: ['tickets'],
   },
   {
     id: '0-123',

@@ -123,7 +123,29 @@ function sorter(sorts: readonly SearchSort[]) {
   };
 }
 
+/** Every filter must carry what its operator compares with, whatever the data holds. */
+function checkFilters(query: Pick<SearchQuery, 'filterGroups'>): void {
+  for (const f of query.filterGroups.flatMap((g) => g.filters)) {
+    switch (f.operator) {
+      case 'HAS_PROPERTY':
+      case 'NOT_HAS_PROPERTY':
+        break;
+      case 'IN':
+      case 'NOT_IN':
+        if (f.values === undefined) throw invalid(`Filter on ${f.propertyName} with ${f.operator} needs values`);
+        break;
+      case 'BETWEEN':
+        need(f, 'value');
+        need(f, 'highValue');
+        break;
+      default:
+        need(f, 'value');
+    }
+  }
+}
+
 export function searchRecords(records: readonly CrmRecord[], query: SearchQuery): SearchPage {
+  checkFilters(query);
   const matched = records.filter((r) => matchesQuery(r, query)).sort(sorter(query.sorts));
   const results = matched.slice(query.after, query.after + query.limit);
   const end = query.after + results.length;

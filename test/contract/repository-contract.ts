@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import type { AuditEntry, Pipeline, Stage } from '../../src/domain/model.js';
 import type { Repository, Store, TokenRecord } from '../../src/domain/ports.js';
+import type { CrmRecord } from '../../src/domain/records.js';
 import { modelBuilders } from '../helpers/model-builders.js';
 
 const P1 = 101;
@@ -538,6 +539,295 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         await store.read(async (repo) => {
           assert.equal(await repo.countTokens(), 0);
           assert.deepEqual(await repo.listTokens(), []);
+        });
+      });
+    });
+
+    describe('records', () => {
+      /** A deal in `stageId` of the sales pipeline; `overrides` win. */
+      function record(id: string, stageId: string | null = 'sales-open', overrides: Partial<CrmRecord> = {}) {
+        const r: CrmRecord = {
+          id,
+          properties: {
+            hs_object_id: id,
+            dealname: `Deal ${id}`,
+            ...(stageId !== null && { pipeline: 'sales', dealstage: stageId }),
+          },
+          pipelineId: stageId === null ? null : 'sales',
+          stageId,
+          createdAt: T0,
+          updatedAt: T0,
+          archivedAt: null,
+          ...overrides,
+        };
+        return r;
+      }
+
+      const saveAll = (portalId: number, typeKey: string, ...records: CrmRecord[]) =>
+        store.write(async (repo) => {
+          for (const r of records) await repo.saveRecord(portalId, typeKey, r);
+        });
+
+      const idsOf = (records: CrmRecord[]) => records.map((r) => r.id);
+
+      beforeEach(async () => {
+        await seed(P1, DEALS, salesPipeline());
+      });
+
+      it('saves and gets a record with every field intact', async () => {
+        const r = record('101', 'sales-open', {
+          properties: {
+            hs_object_id: '101',
+            dealname: 'ünïcødé "quoted" \\ back',
+            amount: '1500.50',
+            empty: '',
+            pipeline: 'sales',
+            dealstage: 'sales-open',
+            hs_date_entered_sales_open: '2026-01-01T00:00:00.123Z',
+          },
+          createdAt: T0 + 1,
+          updatedAt: T0 + 2,
+        });
+        await saveAll(P1, DEALS, r);
+        assert.deepEqual(await store.read((repo) => repo.getRecord(P1, DEALS, '101')), r);
+      });
+
+      it('keeps a record without pipeline or stage', async () => {
+        const r = record('7', null, { properties: { hs_object_id: '7' } });
+        await saveAll(P1, DEALS, r);
+        assert.deepEqual(await store.read((repo) => repo.getRecord(P1, DEALS, '7')), r);
+      });
+
+      it('saveRecord updates an existing record in place', async () => {
+        await saveAll(P1, DEALS, record('5'), record('6'));
+        const moved = record('5', 'sales-won', {
+          properties: { hs_object_id: '5', pipeline: 'sales', dealstage: 'sales-won', note: 'new' },
+          updatedAt: T0 + 10,
+        });
+        await saveAll(P1, DEALS, moved);
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.getRecord(P1, DEALS, '5'), moved);
+          assert.deepEqual(await repo.getRecord(P1, DEALS, '6'), record('6'));
+          assert.deepEqual(idsOf(await repo.liveRecords(P1, DEALS)), ['5', '6']);
+        });
+        // Dropped properties are gone, not merged back.
+        const fewer = { ...moved, properties: { hs_object_id: '5' }, updatedAt: T0 + 20 };
+        await saveAll(P1, DEALS, fewer);
+        assert.deepEqual(await store.read((repo) => repo.getRecord(P1, DEALS, '5')), fewer);
+      });
+
+      it('gets archived records, and archives and restores through saveRecord', async () => {
+        const archived = record('9', 'sales-open', { archivedAt: T0 + 5, updatedAt: T0 + 5 });
+        await saveAll(P1, DEALS, archived);
+        assert.deepEqual(await store.read((repo) => repo.getRecord(P1, DEALS, '9')), archived);
+        const restored = { ...archived, archivedAt: null, updatedAt: T0 + 6 };
+        await saveAll(P1, DEALS, restored);
+        assert.deepEqual(await store.read((repo) => repo.getRecord(P1, DEALS, '9')), restored);
+      });
+
+      it('answers undefined for unknown, non-numeric and out-of-range ids', async () => {
+        await saveAll(P1, DEALS, record('12'));
+        await store.read(async (repo) => {
+          for (const id of [
+            '13',
+            '0',
+            '-12',
+            'abc',
+            '',
+            ' 12',
+            '12abc',
+            '1.5',
+            'NaN',
+            '99999999999999999999999',
+          ]) {
+            assert.equal(await repo.getRecord(P1, DEALS, id), undefined, `id ${JSON.stringify(id)}`);
+          }
+          assert.equal((await repo.getRecord(P1, DEALS, '12'))?.id, '12');
+        });
+      });
+
+      it('lists live records in numeric id order, a page at a time after an id', async () => {
+        const ids = ['100', '9', '10', '2', '11', '1000'];
+        await saveAll(P1, DEALS, ...ids.map((id) => record(id)));
+        const page = (afterId: number, limit: number) =>
+          store.read(async (repo) =>
+            idsOf(await repo.listRecords(P1, DEALS, { archived: false, afterId, limit })),
+          );
+        assert.deepEqual(await page(0, 100), ['2', '9', '10', '11', '100', '1000']);
+        assert.deepEqual(await page(0, 2), ['2', '9']);
+        assert.deepEqual(await page(9, 2), ['10', '11']);
+        assert.deepEqual(await page(11, 2), ['100', '1000']);
+        assert.deepEqual(await page(12, 10), ['100', '1000']);
+        assert.deepEqual(await page(1000, 10), []);
+        assert.deepEqual(await page(0, 1), ['2']);
+      });
+
+      it('lists live and archived records apart', async () => {
+        await saveAll(
+          P1,
+          DEALS,
+          record('1'),
+          record('2', 'sales-won', { archivedAt: T0 + 1 }),
+          record('3'),
+          record('4', null, { archivedAt: T0 + 2 }),
+          record('5', 'sales-old', { archivedAt: T0 + 3 }),
+        );
+        await store.read(async (repo) => {
+          const live = await repo.listRecords(P1, DEALS, { archived: false, afterId: 0, limit: 10 });
+          assert.deepEqual(live, [record('1'), record('3')]);
+          const archived = await repo.listRecords(P1, DEALS, { archived: true, afterId: 0, limit: 10 });
+          assert.deepEqual(idsOf(archived), ['2', '4', '5']);
+          assert.deepEqual(archived[1], record('4', null, { archivedAt: T0 + 2 }));
+          assert.deepEqual(
+            idsOf(await repo.listRecords(P1, DEALS, { archived: true, afterId: 2, limit: 1 })),
+            ['4'],
+          );
+        });
+      });
+
+      it('liveRecords returns every live record in numeric id order, without archived ones', async () => {
+        await saveAll(
+          P1,
+          DEALS,
+          record('30'),
+          record('4', 'sales-won'),
+          record('200', 'sales-won', { archivedAt: T0 + 1 }),
+          record('100', null),
+        );
+        const live = await store.read((repo) => repo.liveRecords(P1, DEALS));
+        assert.deepEqual(live, [record('4', 'sales-won'), record('30'), record('100', null)]);
+        assert.deepEqual(await store.read((repo) => repo.liveRecords(P1, TICKETS)), []);
+      });
+
+      it('stagesInUse names every occupied stage, in the order asked, and the records in them', async () => {
+        await saveAll(
+          P1,
+          DEALS,
+          record('20', 'sales-won'),
+          record('3', 'sales-open'),
+          record('100', 'sales-old'),
+          record('9', 'sales-won'),
+        );
+        const used = await store.read((repo) =>
+          repo.stagesInUse(P1, DEALS, ['sales-won', 'unused', 'sales-old', 'sales-open'], 100),
+        );
+        assert.deepEqual(used, {
+          stageIds: ['sales-won', 'sales-old', 'sales-open'],
+          objectIds: ['3', '9', '20', '100'],
+        });
+        const reversed = await store.read((repo) =>
+          repo.stagesInUse(P1, DEALS, ['sales-open', 'sales-old', 'sales-won'], 100),
+        );
+        assert.deepEqual(reversed.stageIds, ['sales-open', 'sales-old', 'sales-won']);
+        const some = await store.read((repo) => repo.stagesInUse(P1, DEALS, ['sales-won'], 100));
+        assert.deepEqual(some, { stageIds: ['sales-won'], objectIds: ['9', '20'] });
+      });
+
+      it('stagesInUse lists at most `limit` record ids, the first ones by id, yet every stage', async () => {
+        // The first ids by number sit in one stage; another stage holds only later ids.
+        const ids = ['8', '9', '10', '11', '12', '1000', '99'];
+        await saveAll(
+          P1,
+          DEALS,
+          ...ids.map((id) => record(id, 'sales-open')),
+          record('5000', 'sales-won'),
+          record('20000', 'sales-old'),
+        );
+        const used = await store.read((repo) =>
+          repo.stagesInUse(P1, DEALS, ['sales-old', 'sales-open', 'sales-won'], 3),
+        );
+        assert.deepEqual(used, {
+          stageIds: ['sales-old', 'sales-open', 'sales-won'],
+          objectIds: ['8', '9', '10'],
+        });
+        const one = await store.read((repo) => repo.stagesInUse(P1, DEALS, ['sales-won', 'sales-open'], 1));
+        assert.deepEqual(one, { stageIds: ['sales-won', 'sales-open'], objectIds: ['8'] });
+      });
+
+      it('stagesInUse ignores archived records and answers nothing for free stages', async () => {
+        await saveAll(
+          P1,
+          DEALS,
+          record('1', 'sales-won', { archivedAt: T0 + 1 }),
+          record('2', 'sales-open', { archivedAt: T0 + 1 }),
+          record('3', 'sales-open'),
+          record('4', null),
+        );
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.stagesInUse(P1, DEALS, ['sales-won', 'sales-old'], 100), {
+            stageIds: [],
+            objectIds: [],
+          });
+          assert.deepEqual(await repo.stagesInUse(P1, DEALS, ['sales-won', 'sales-open'], 100), {
+            stageIds: ['sales-open'],
+            objectIds: ['3'],
+          });
+          assert.deepEqual(await repo.stagesInUse(P1, DEALS, [], 100), { stageIds: [], objectIds: [] });
+        });
+      });
+
+      it('keeps records of each portal and object type apart', async () => {
+        await seed(P2, DEALS, salesPipeline());
+        await seed(P1, TICKETS, salesPipeline());
+        const mine = record('1', 'sales-open', { properties: { hs_object_id: '1', who: 'P1 deal' } });
+        const theirs = record('1', 'sales-won', { properties: { hs_object_id: '1', who: 'P2 deal' } });
+        const ticket = record('1', 'sales-old', { properties: { hs_object_id: '1', who: 'P1 ticket' } });
+        await saveAll(P1, DEALS, mine, record('2', 'sales-open'));
+        await saveAll(P2, DEALS, theirs, record('3', 'sales-won'));
+        await saveAll(P1, TICKETS, ticket, record('4', 'sales-open', { archivedAt: T0 }));
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.getRecord(P1, DEALS, '1'), mine);
+          assert.deepEqual(await repo.getRecord(P2, DEALS, '1'), theirs);
+          assert.deepEqual(await repo.getRecord(P1, TICKETS, '1'), ticket);
+          assert.equal(await repo.getRecord(P1, DEALS, '3'), undefined);
+          assert.equal(await repo.getRecord(P2, DEALS, '2'), undefined);
+          assert.equal(await repo.getRecord(P1, TICKETS, '2'), undefined);
+          assert.equal(await repo.getRecord(P1, '2-5', '1'), undefined);
+
+          assert.deepEqual(idsOf(await repo.liveRecords(P1, DEALS)), ['1', '2']);
+          assert.deepEqual(idsOf(await repo.liveRecords(P2, DEALS)), ['1', '3']);
+          assert.deepEqual(idsOf(await repo.liveRecords(P1, TICKETS)), ['1']);
+          const page = { archived: false, afterId: 0, limit: 10 };
+          assert.deepEqual(idsOf(await repo.listRecords(P2, DEALS, page)), ['1', '3']);
+          assert.deepEqual(idsOf(await repo.listRecords(P1, TICKETS, { ...page, archived: true })), ['4']);
+          assert.deepEqual(await repo.listRecords(P1, DEALS, { ...page, archived: true }), []);
+
+          const stages = ['sales-open', 'sales-won', 'sales-old'];
+          assert.deepEqual(await repo.stagesInUse(P1, DEALS, stages, 100), {
+            stageIds: ['sales-open'],
+            objectIds: ['1', '2'],
+          });
+          assert.deepEqual(await repo.stagesInUse(P2, DEALS, stages, 100), {
+            stageIds: ['sales-won'],
+            objectIds: ['1', '3'],
+          });
+          assert.deepEqual(await repo.stagesInUse(P1, TICKETS, stages, 100), {
+            stageIds: ['sales-old'],
+            objectIds: ['1'],
+          });
+        });
+        // An update in one portal leaves the same id in the other alone.
+        await saveAll(P2, DEALS, { ...theirs, archivedAt: T0 + 1 });
+        assert.deepEqual(await store.read((repo) => repo.getRecord(P1, DEALS, '1')), mine);
+      });
+
+      it('rolls back records saved in a failed write', async () => {
+        await saveAll(P1, DEALS, record('1'));
+        await assert.rejects(
+          store.write(async (repo) => {
+            await repo.saveRecord(P1, DEALS, record('2'));
+            await repo.saveRecord(P1, DEALS, record('1', 'sales-won', { archivedAt: T0 + 1 }));
+            assert.equal((await repo.getRecord(P1, DEALS, '2'))?.id, '2');
+            throw new Error('after writing');
+          }),
+        );
+        await store.read(async (repo) => {
+          assert.equal(await repo.getRecord(P1, DEALS, '2'), undefined);
+          assert.deepEqual(await repo.getRecord(P1, DEALS, '1'), record('1'));
+          assert.deepEqual(await repo.stagesInUse(P1, DEALS, ['sales-won'], 10), {
+            stageIds: [],
+            objectIds: [],
+          });
         });
       });
     });
