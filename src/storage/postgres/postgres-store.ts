@@ -114,9 +114,10 @@ export class PostgresStore implements Store {
   private async migrate(schema: string | undefined): Promise<void> {
     const client = await this.pool.connect();
     try {
-      if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+      // Under the lock: CREATE SCHEMA IF NOT EXISTS itself races when processes start together.
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
+        if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
         await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
           version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
         const done = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
