@@ -132,7 +132,8 @@ function checkFilters(query: Pick<SearchQuery, 'filterGroups'>): void {
         break;
       case 'IN':
       case 'NOT_IN':
-        if (f.values === undefined) throw invalid(`Filter on ${f.propertyName} with ${f.operator} needs values`);
+        if (f.values === undefined)
+          throw invalid(`Filter on ${f.propertyName} with ${f.operator} needs values`);
         break;
       case 'BETWEEN':
         need(f, 'value');
@@ -149,5 +150,7 @@ export function searchRecords(records: readonly CrmRecord[], query: SearchQuery)
   const matched = records.filter((r) => matchesQuery(r, query)).sort(sorter(query.sorts));
   const results = matched.slice(query.after, query.after + query.limit);
   const end = query.after + results.length;
-  return { total: matched.length, results, nextAfter: end < matched.length ? String(end) : undefined };
+  // With limit 0 a page holds nothing, so there is no next page to point to.
+  const more = query.limit > 0 && end < matched.length;
+  return { total: matched.length, results, nextAfter: more ? String(end) : undefined };
 }

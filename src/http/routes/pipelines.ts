@@ -51,10 +51,6 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
     properties: { objectType: { type: 'string' } },
   };
   const checks = S.deleteChecksQuery(opts.deleteChecksDefault);
-  const stageChecks = {
-    type: 'object',
-    properties: { validateReferencesBeforeDelete: checks.properties.validateReferencesBeforeDelete },
-  };
   const tags = [opts.tag];
   type Req = FastifyRequest<{ Params: Params; Body: unknown; Querystring: DeleteChecksQuery }>;
   const read = { access: 'read' as const };
@@ -291,7 +287,7 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       tags,
       summary: 'Archive a stage',
       params: stageParams,
-      querystring: stageChecks,
+      querystring: checks,
       response: ok(204, { type: 'null' }),
     },
     handler: async (req: Req, reply) => {
