@@ -93,7 +93,7 @@ export class PostgresStore implements Store {
       max: options.poolSize,
       connectionTimeoutMillis: options.timeoutMs,
       statement_timeout: options.timeoutMs,
-      query_timeout: options.timeoutMs + 1000,
+      query_timeout: options.timeoutMs,
       lock_timeout: options.timeoutMs,
       idle_in_transaction_session_timeout: options.timeoutMs * 2,
       types,
@@ -113,6 +113,8 @@ export class PostgresStore implements Store {
 
   private async migrate(schema: string | undefined): Promise<void> {
     const client = await this.pool.connect();
+    const ignore = () => undefined; // a drop surfaces as the failing query's error
+    client.on('error', ignore);
     try {
       // Under the lock: CREATE SCHEMA IF NOT EXISTS itself races when processes start together.
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -141,19 +143,19 @@ export class PostgresStore implements Store {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
     } finally {
+      client.off('error', ignore);
       client.release();
     }
   }
 
   async write<T>(work: (repo: Repository) => Promise<T>, scope: WriteScope = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        unavailable(err);
-      }
-      let broken: unknown;
+      const client = await this.borrow();
+      // A borrowed connection that drops emits 'error'; unheard, it would crash the process.
+      let dropped: unknown;
+      const onError = (err: unknown) => (dropped = err);
+      client.on('error', onError);
+      let discard: Error | undefined;
       try {
         await client.query('BEGIN');
         if (scope.portalId !== undefined) {
@@ -163,16 +165,32 @@ export class PostgresStore implements Store {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+        if (dropped !== undefined || isUnavailable(err)) {
+          // The connection is gone or stuck: no ROLLBACK on it (the server rolls back), drop it.
+          discard = err instanceof Error ? err : new Error(String(err));
+          unavailable(dropped ?? err);
+        }
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
           continue;
         }
-        unavailable(err);
+        throw err;
       } finally {
-        client.release(broken instanceof Error ? broken : undefined);
+        client.off('error', onError);
+        client.release(discard);
       }
+    }
+  }
+
+  private async borrow(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      unavailable(err);
     }
   }
 
