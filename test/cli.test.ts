@@ -153,7 +153,12 @@ describe('stageline CLI', { concurrency: true }, () => {
   it('serve: first start prints an admin token once, answers /health, exits 0 on SIGTERM', async () => {
     const database = tempDb();
 
-    async function serveOnce(): Promise<{ url: string; stderr: string; stop: () => Promise<Result> }> {
+    async function serveOnce(): Promise<{
+      url: string;
+      stderr: string;
+      io: ReturnType<typeof collect>;
+      stop: () => Promise<Result>;
+    }> {
       const child = start(['serve', '--port', '0', '--database', database]);
       const io = collect(child);
       const url = await new Promise<string>((resolveUrl, reject) => {
@@ -177,6 +182,7 @@ describe('stageline CLI', { concurrency: true }, () => {
       return {
         url,
         stderr: io.err(),
+        io,
         stop: async () => {
           child.kill('SIGTERM');
           return io.done;
@@ -185,6 +191,11 @@ describe('stageline CLI', { concurrency: true }, () => {
     }
 
     const first = await serveOnce();
+    // stderr and stdout are separate pipes: the banner may arrive just after the log line.
+    for (let i = 0; i < 40 && !first.stderr.includes('More tokens'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      first.stderr = first.io.err();
+    }
     const health = await fetch(`${first.url}/health`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'ok' });
