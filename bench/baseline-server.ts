@@ -1,0 +1,32 @@
+// The baseline: a bare Fastify server answering any path with a static, pre-serialised JSON
+// body of the size Stageline sends for the scenario under test. `PUT /__bench` sets, per
+// method, the status and body to answer with.
+import Fastify from 'fastify';
+
+interface Canned {
+  status: number;
+  body: string;
+}
+
+const canned = new Map<string, Canned>();
+const app = Fastify({ logger: false, bodyLimit: 100 * 1024 * 1024 });
+
+app.put('/__bench', async (request) => {
+  canned.clear();
+  for (const [method, c] of Object.entries(request.body as Record<string, Canned>)) canned.set(method, c);
+  return { ok: true };
+});
+
+app.route({
+  method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  url: '/*',
+  handler: async (request, reply) => {
+    const c = canned.get(request.method) ?? { status: 404, body: '{}' };
+    if (c.status === 204) return reply.code(204).send();
+    return reply.code(c.status).type('application/json;charset=utf-8').send(c.body);
+  },
+});
+
+const port = Number(process.argv[2] ?? 0);
+await app.listen({ port, host: '127.0.0.1' });
+console.log(`baseline listening on ${port}`);
