@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
 import type { Clock } from './domain/time.js';
 import { buildApp } from './http/build-app.js';
+import { ReadCache, invalidatingStore } from './http/read-cache.js';
 import { PostgresStore } from './storage/postgres/postgres-store.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 
@@ -21,6 +22,9 @@ export interface Stageline {
   /** Stops accepting requests, drains in-flight ones, then closes the database. */
   close(): Promise<void>;
 }
+
+/** About 64 MB of cached answers at most. */
+const READ_CACHE_CHARS = 32 * 1024 * 1024;
 
 export interface BuildOverrides {
   readonly clock?: Clock;
@@ -67,13 +71,18 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 
 export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
   const clock = overrides.clock ?? Date.now;
-  const store = await openStore(config.database, config);
+  const opened = await openStore(config.database, config);
+  const cache =
+    opened.externalVersion === undefined
+      ? undefined
+      : new ReadCache({ maxChars: READ_CACHE_CHARS, externalVersion: opened.externalVersion });
+  const store = cache === undefined ? opened : invalidatingStore(opened, cache);
   try {
     const auth = new AuthService(store, config.auth, clock);
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);
     const app = await buildApp(
-      { store, service, records, auth },
+      { store, service, records, auth, cache },
       {
         logger: overrides.logger ?? loggerOptions(config.logLevel),
         bodyLimit: config.bodyLimit,

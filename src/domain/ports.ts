@@ -120,6 +120,12 @@ export interface Store {
   write<T>(work: (repo: Repository) => Promise<T>, scope?: WriteScope): Promise<T>;
   /** Runs `work` against a consistent view, never interleaved with a write. */
   read<T>(work: (repo: Repository) => Promise<T>): Promise<T>;
+  /**
+   * Present when this process is the only writer through this store but for other connections
+   * it can detect: a number that changes whenever another connection commits. Answers may be
+   * cached only then.
+   */
+  readonly externalVersion?: () => number;
   /** Cheap liveness probe for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

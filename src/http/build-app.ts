@@ -9,6 +9,7 @@ import type { RecordService } from '../app/record-service.js';
 import { DomainError } from '../domain/errors.js';
 import type { Store } from '../domain/ports.js';
 import { CORRELATION_HEADER, JSON_TYPE, errorHandler, sendError } from './error-handler.js';
+import type { ReadCache } from './read-cache.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -18,6 +19,8 @@ export interface AppDeps {
   readonly service: PipelineService;
   readonly records: RecordService;
   readonly auth: AuthService;
+  /** Cached pipeline reads; absent when another process may write the same database. */
+  readonly cache?: ReadCache;
 }
 
 export interface AppOptions {
@@ -168,6 +171,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       prefix: version.prefix,
       service: deps.service,
       auth: deps.auth,
+      cache: deps.cache,
       deleteChecksDefault: version.deleteChecksDefault,
       tag: `Pipelines ${version.name}`,
     });

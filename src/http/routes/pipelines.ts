@@ -9,6 +9,7 @@ import type { PipelineService } from '../../app/pipeline-service.js';
 import type { PipelinePatch, StagePatch } from '../../domain/model.js';
 import { JSON_TYPE } from '../error-handler.js';
 import { addGuards } from '../guards.js';
+import type { ReadCache } from '../read-cache.js';
 import * as map from '../map-api.js';
 import type { DeleteChecksQuery, PipelineInputBody, StageInputBody } from '../map-api.js';
 import * as S from '../schemas.js';
@@ -16,6 +17,7 @@ import * as S from '../schemas.js';
 export interface PipelineRoutesOptions {
   service: PipelineService;
   auth: AuthService;
+  cache?: ReadCache;
   /** Default of the validate…BeforeDelete flags: false in v3, true from 2026-09. */
   deleteChecksDefault: boolean;
   tag: string;
@@ -55,6 +57,18 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
   type Req = FastifyRequest<{ Params: Params; Body: unknown; Querystring: DeleteChecksQuery }>;
   const read = { access: 'read' as const };
   const write = { access: 'write' as const };
+  const { cache } = opts;
+  /** A read answered from the cache when it can be, else produced, serialized and cached. */
+  const cachedRead = async (req: Req, reply: FastifyReply, op: string, produce: () => Promise<unknown>) => {
+    const { portalId } = req.principal;
+    const key = `${op}|${req.objectType.key}|${req.params.pipelineId ?? ''}|${req.params.stageId ?? ''}`;
+    const hit = cache?.get(portalId, key);
+    if (hit !== undefined) return send(reply, 200, hit);
+    const ticket = cache?.ticket(portalId);
+    const body = reply.code(200).serialize(await produce()) as string;
+    if (ticket !== undefined) cache!.set(portalId, key, ticket, body);
+    return send(reply, 200, body);
+  };
 
   app.get('/:objectType', {
     config: read,
@@ -64,8 +78,10 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: typeParams,
       response: ok(200, S.PipelineCollection),
     },
-    handler: async (req: Req, reply) =>
-      send(reply, 200, { results: await service.listPipelines(req.principal, req.objectType) }),
+    handler: (req: Req, reply) =>
+      cachedRead(req, reply, 'pipelines', async () => ({
+        results: await service.listPipelines(req.principal, req.objectType),
+      })),
   });
 
   app.post('/:objectType', {
@@ -97,8 +113,10 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: pipelineParams,
       response: ok(200, { $ref: 'Pipeline#' }),
     },
-    handler: async (req: Req, reply) =>
-      send(reply, 200, await service.getPipeline(req.principal, req.objectType, req.params.pipelineId)),
+    handler: (req: Req, reply) =>
+      cachedRead(req, reply, 'pipeline', () =>
+        service.getPipeline(req.principal, req.objectType, req.params.pipelineId),
+      ),
   });
 
   app.put('/:objectType/:pipelineId', {

@@ -44,6 +44,7 @@ export class SqliteStore implements Store {
   private readonly begin: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
+  private readonly dataVersion: Statement;
 
   constructor(filename: string) {
     this.db = new Database(filename);
@@ -57,6 +58,7 @@ export class SqliteStore implements Store {
     this.begin = this.db.prepare('BEGIN IMMEDIATE');
     this.commit = this.db.prepare('COMMIT');
     this.rollback = this.db.prepare('ROLLBACK');
+    this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
   }
 
   write<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
@@ -72,6 +74,9 @@ export class SqliteStore implements Store {
       }
     });
   }
+
+  /** SQLite's data_version changes when another connection (another process) commits. */
+  readonly externalVersion = (): number => this.dataVersion.get() as number;
 
   read<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     return this.lock.run(() => work(this.repo));

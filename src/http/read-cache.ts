@@ -1,0 +1,109 @@
+import type { Repository, Store, WriteScope } from '../domain/ports.js';
+
+/**
+ * Serialized answers of the pipeline reads, per portal, so a repeated GET costs a map lookup
+ * instead of a query and a serialization. Only for a store this process is the only writer of
+ * (SQLite): every write through it invalidates its portal after commit, and a commit by another
+ * connection (detected by the store's data version) empties the cache.
+ *
+ * A read that started before a write and finishes after it must not store what it read: each
+ * portal has a generation, taken before the read and checked when storing.
+ */
+export interface ReadCacheOptions {
+  /** Upper bound of what the cache holds, in UTF-16 code units (about 2 bytes each). */
+  readonly maxChars: number;
+  /** Changes whenever another connection commits; the cache empties when it does. */
+  readonly externalVersion: () => number;
+}
+
+interface PortalEntries {
+  generation: number;
+  readonly entries: Map<string, string>;
+}
+
+/** Taken before reading; storing succeeds only if the portal saw no write since. */
+export interface CacheTicket {
+  readonly portal: PortalEntries;
+  readonly generation: number;
+}
+
+export class ReadCache {
+  private readonly portals = new Map<number, PortalEntries>();
+  private chars = 0;
+  private seenVersion: number;
+
+  constructor(private readonly options: ReadCacheOptions) {
+    this.seenVersion = options.externalVersion();
+  }
+
+  private checkExternal(): void {
+    const version = this.options.externalVersion();
+    if (version !== this.seenVersion) {
+      this.seenVersion = version;
+      this.clear();
+    }
+  }
+
+  get(portalId: number, key: string): string | undefined {
+    this.checkExternal();
+    return this.portals.get(portalId)?.entries.get(key);
+  }
+
+  ticket(portalId: number): CacheTicket {
+    let portal = this.portals.get(portalId);
+    if (portal === undefined) {
+      portal = { generation: 0, entries: new Map() };
+      this.portals.set(portalId, portal);
+    }
+    return { portal, generation: portal.generation };
+  }
+
+  set(portalId: number, key: string, ticket: CacheTicket, body: string): void {
+    const portal = this.portals.get(portalId);
+    if (portal !== ticket.portal || portal.generation !== ticket.generation) return;
+    if (body.length > this.options.maxChars) return;
+    if (this.chars + body.length > this.options.maxChars) {
+      this.clear();
+      return;
+    }
+    const previous = portal.entries.get(key);
+    if (previous !== undefined) this.chars -= previous.length;
+    portal.entries.set(key, body);
+    this.chars += body.length;
+  }
+
+  /** After a write to the portal has committed; without a portal, everything goes. */
+  invalidate(portalId: number | undefined): void {
+    if (portalId === undefined) {
+      this.clear();
+      return;
+    }
+    const portal = this.portals.get(portalId);
+    if (portal === undefined) return;
+    portal.generation += 1;
+    for (const body of portal.entries.values()) this.chars -= body.length;
+    this.portals.delete(portalId);
+  }
+
+  private clear(): void {
+    for (const portal of this.portals.values()) portal.generation += 1;
+    this.portals.clear();
+    this.chars = 0;
+  }
+}
+
+/** The store, with every write invalidating its portal's cached answers once it has committed. */
+export function invalidatingStore(store: Store, cache: ReadCache): Store {
+  return {
+    write: async <T>(work: (repo: Repository) => Promise<T>, scope?: WriteScope) => {
+      try {
+        return await store.write(work, scope);
+      } finally {
+        cache.invalidate(scope?.portalId);
+      }
+    },
+    read: (work) => store.read(work),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}

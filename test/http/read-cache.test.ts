@@ -1,0 +1,133 @@
+// The cache of pipeline reads never serves what a write has changed: not after a write through
+// the same server, not across a read that overlaps a write, and not after another process (here
+// another connection) commits to the same SQLite file.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+import { loadConfig } from '../../src/config.js';
+import { ReadCache } from '../../src/http/read-cache.js';
+import { createStageline } from '../../src/stageline.js';
+import type { Stageline } from '../../src/stageline.js';
+
+describe('ReadCache', () => {
+  const make = (maxChars = 1000) => {
+    let version = 0;
+    const cache = new ReadCache({ maxChars, externalVersion: () => version });
+    return { cache, bump: () => (version += 1) };
+  };
+
+  it('serves what was stored, per portal and key', () => {
+    const { cache } = make();
+    cache.set(1, 'a', cache.ticket(1), '{"a":1}');
+    assert.equal(cache.get(1, 'a'), '{"a":1}');
+    assert.equal(cache.get(1, 'b'), undefined);
+    assert.equal(cache.get(2, 'a'), undefined);
+  });
+
+  it('drops a portal on invalidate, and only that portal', () => {
+    const { cache } = make();
+    cache.set(1, 'a', cache.ticket(1), 'one');
+    cache.set(2, 'a', cache.ticket(2), 'two');
+    cache.invalidate(1);
+    assert.equal(cache.get(1, 'a'), undefined);
+    assert.equal(cache.get(2, 'a'), 'two');
+    cache.invalidate(undefined);
+    assert.equal(cache.get(2, 'a'), undefined);
+  });
+
+  it('refuses to store a read that overlapped a write', () => {
+    const { cache } = make();
+    const before = cache.ticket(1);
+    cache.invalidate(1);
+    cache.set(1, 'a', before, 'stale');
+    assert.equal(cache.get(1, 'a'), undefined);
+    const again = cache.ticket(1);
+    cache.invalidate(undefined);
+    cache.set(1, 'a', again, 'stale too');
+    assert.equal(cache.get(1, 'a'), undefined);
+  });
+
+  it('empties when another connection commits', () => {
+    const { cache, bump } = make();
+    cache.set(1, 'a', cache.ticket(1), 'x');
+    bump();
+    assert.equal(cache.get(1, 'a'), undefined);
+  });
+
+  it('stays within its size bound', () => {
+    const { cache } = make(10);
+    cache.set(1, 'big', cache.ticket(1), 'x'.repeat(11));
+    assert.equal(cache.get(1, 'big'), undefined);
+    cache.set(1, 'a', cache.ticket(1), 'x'.repeat(6));
+    cache.set(1, 'b', cache.ticket(1), 'y'.repeat(6));
+    assert.equal(cache.get(1, 'a'), undefined, 'overflow empties the cache');
+    assert.equal(cache.get(1, 'b'), undefined);
+  });
+});
+
+describe('cached reads over HTTP', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stageline-cache-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const headers = { authorization: 'Bearer cache-test' };
+  const open = () =>
+    createStageline(loadConfig({ database: join(dir, 'shared.db'), auth: 'open', logLevel: 'silent' }, {}));
+  const label = async (s: Stageline) => {
+    const res = await s.app.inject({ method: 'GET', url: '/crm/v3/pipelines/deals/default', headers });
+    assert.equal(res.statusCode, 200);
+    return res.json<{ label: string }>().label;
+  };
+  const rename = async (s: Stageline, to: string) => {
+    const res = await s.app.inject({
+      method: 'PATCH',
+      url: '/crm/v3/pipelines/deals/default',
+      headers,
+      payload: { label: to },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+  };
+
+  it('sees its own writes at once', async () => {
+    const s = await open();
+    try {
+      assert.equal(await label(s), 'Sales Pipeline');
+      await rename(s, 'Renamed once');
+      assert.equal(await label(s), 'Renamed once');
+      await rename(s, 'Renamed twice');
+      assert.equal(await label(s), 'Renamed twice');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('sees writes another process commits to the same SQLite file', async () => {
+    const a = await open();
+    const b = await open();
+    try {
+      const start = await label(a);
+      assert.equal(await label(a), start, 'a cached answer');
+      await rename(b, `${start} (from b)`);
+      assert.equal(await label(a), `${start} (from b)`);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('never answers a read racing a write with the state before the write', async () => {
+    const s = await open();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const reads = Array.from({ length: 5 }, () => label(s));
+        await rename(s, `Race ${i}`);
+        await Promise.all(reads);
+        assert.equal(await label(s), `Race ${i}`);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
