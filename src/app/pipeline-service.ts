@@ -119,8 +119,15 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock();
-      const current = await livePipeline(repo, actor, type, pipelineId);
-      await assertStageIdsFree(repo, actor, type, rules.clientStageIds(input.stages), current);
+      const named = rules.clientStageIds(input.stages);
+      const current = await withArchivedStages(
+        repo,
+        actor,
+        type,
+        await livePipeline(repo, actor, type, pipelineId),
+        named,
+      );
+      await assertStageIdsFree(repo, actor, type, named, current);
       const fresh = await repo.allocateIds(actor.portalId, rules.idsNeeded(input.stages));
       const { pipeline, changes } = rules.replacePipeline(type, current, input, fresh, now);
       await assertLabelFree(repo, actor, type, pipeline);
@@ -151,7 +158,7 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock();
-      const current = await repo.getPipeline(actor.portalId, type.key, pipelineId);
+      const current = await repo.getPipeline(actor.portalId, type.key, pipelineId, { archivedStages: false });
       if (current === undefined) throw rules.pipelineNotFound(type, pipelineId);
       const { pipeline, restored } = rules.patchPipeline(type, current, patch, now);
       if (restored || pipeline.label !== current.label) await assertLabelFree(repo, actor, type, pipeline);
@@ -225,7 +232,10 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock();
-      const current = await livePipeline(repo, actor, type, pipelineId);
+      const live = await livePipeline(repo, actor, type, pipelineId);
+      // Restoring needs the archived stage itself.
+      const current =
+        patch.archived === false ? await withArchivedStages(repo, actor, type, live, [stageId]) : live;
       const { stage, restored } = rules.patchStage(type, current, stageId, patch, now);
       return this.saveStage(repo, actor, type, pipelineId, stage, restored ? 'RESTORE' : 'UPDATE', now);
     });
@@ -278,10 +288,28 @@ export class PipelineService {
   }
 }
 
+/** A live pipeline with its live stages (archived ones are fetched only where a rule needs them). */
 async function livePipeline(repo: Repository, actor: Actor, type: ObjectType, pipelineId: string) {
-  const pipeline = await repo.getPipeline(actor.portalId, type.key, pipelineId);
+  const pipeline = await repo.getPipeline(actor.portalId, type.key, pipelineId, { archivedStages: false });
   if (pipeline === undefined || !isLive(pipeline)) throw rules.pipelineNotFound(type, pipelineId);
   return pipeline;
+}
+
+/** The pipeline plus those of the named stages that are archived stages of it. */
+async function withArchivedStages(
+  repo: Repository,
+  actor: Actor,
+  type: ObjectType,
+  pipeline: Pipeline,
+  stageIds: readonly string[],
+): Promise<Pipeline> {
+  const extra: Stage[] = [];
+  for (const id of stageIds) {
+    if (pipeline.stages.some((s) => s.id === id)) continue;
+    const found = await repo.findStage(actor.portalId, type.key, id);
+    if (found !== undefined && found.pipelineId === pipeline.id) extra.push(found.stage);
+  }
+  return extra.length === 0 ? pipeline : { ...pipeline, stages: [...pipeline.stages, ...extra] };
 }
 
 /** How many referencing record ids a STAGE_ID_IN_USE error lists at most. */

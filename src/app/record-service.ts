@@ -89,7 +89,7 @@ async function resolvePlacement(
   }
   let pipeline: Pipeline | undefined;
   if (changes.pipeline !== undefined) {
-    pipeline = await repo.getPipeline(actor.portalId, type.key, changes.pipeline);
+    pipeline = await repo.getPipeline(actor.portalId, type.key, changes.pipeline, { archivedStages: false });
     if (pipeline === undefined || !isLive(pipeline)) {
       throw invalidPlacement(names.pipeline!, `${changes.pipeline} is not a valid pipeline of ${type.name}`);
     }
@@ -102,7 +102,9 @@ async function resolvePlacement(
     if (pipeline !== undefined && found.pipelineId !== pipeline.id) {
       throw invalidPlacement(names.stage, `${changes.stage} is not a stage of pipeline ${pipeline.id}`);
     }
-    pipeline ??= await repo.getPipeline(actor.portalId, type.key, found.pipelineId);
+    pipeline ??= await repo.getPipeline(actor.portalId, type.key, found.pipelineId, {
+      archivedStages: false,
+    });
     if (pipeline === undefined || !isLive(pipeline)) {
       throw invalidPlacement(names.stage, `${changes.stage} belongs to a deleted pipeline`);
     }

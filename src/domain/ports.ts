@@ -32,10 +32,18 @@ export interface Repository {
   /** Numeric ids, unique within the portal, never used before by any pipeline or stage of it. */
   allocateIds(portalId: number, count: number): Promise<string[]>;
 
-  /** Live pipelines of a type, each with all its stages. */
+  /** Live pipelines of a type, each with its live stages. */
   listPipelines(portalId: number, typeKey: string): Promise<Pipeline[]>;
-  /** A pipeline, archived or not, with all its stages. */
-  getPipeline(portalId: number, typeKey: string, pipelineId: string): Promise<Pipeline | undefined>;
+  /**
+   * A pipeline, archived or not, with all its stages, or with its live stages only when
+   * `archivedStages` is false (what every request needs, and cheap however many were archived).
+   */
+  getPipeline(
+    portalId: number,
+    typeKey: string,
+    pipelineId: string,
+    options?: { archivedStages?: boolean },
+  ): Promise<Pipeline | undefined>;
   /** A stage of the type, whichever pipeline holds it. */
   findStage(
     portalId: number,

@@ -26,6 +26,8 @@ function stage(id: string, label: string, overrides: Partial<Stage> = {}): Stage
   return build.stage(id, label, 0, { isClosed: 'false', probability: '0.5' }, overrides);
 }
 
+const liveOnly = (p: Pipeline): Pipeline => ({ ...p, stages: p.stages.filter((s) => s.archivedAt === null) });
+
 /** A deal pipeline with a live, a closed and an archived stage. */
 function salesPipeline(id = 'sales', label = 'Sales'): Pipeline {
   return pipeline(
@@ -224,14 +226,14 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         assert.deepEqual(got, { ...salesPipeline(), stages: [] });
       });
 
-      it('lists the live pipelines of a type, each with all its stages', async () => {
+      it('lists the live pipelines of a type, each with its live stages', async () => {
         const a = salesPipeline('a', 'Alpha');
         const b = pipeline('b', 'Beta', [stage('b1', 'Only')], { displayOrder: 1 });
         const gone = pipeline('gone', 'Gone', [stage('g1', 'G')], { archivedAt: T0 + 1 });
         await seed(P1, DEALS, a, b, gone);
         await seed(P1, TICKETS, pipeline('t', 'Tickets', [stage('t1', 'Closed')]));
         const deals = await store.read((repo) => repo.listPipelines(P1, DEALS));
-        assert.deepEqual(canonicalAll(deals), canonicalAll([a, b]));
+        assert.deepEqual(canonicalAll(deals), canonicalAll([liveOnly(a), b]));
         const tickets = await store.read((repo) => repo.listPipelines(P1, TICKETS));
         assert.deepEqual(
           tickets.map((p) => p.id),
@@ -267,8 +269,33 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         const restored = { ...archived, archivedAt: null, updatedAt: T0 + 300 };
         await store.write((repo) => repo.savePipeline(P1, DEALS, restored));
         assert.deepEqual(canonicalAll(await store.read((repo) => repo.listPipelines(P1, DEALS))), [
-          canonical(restored),
+          canonical(liveOnly(restored)),
         ]);
+      });
+
+      it('gets a pipeline with its live stages only when asked', async () => {
+        const sales = salesPipeline();
+        assert.ok(
+          sales.stages.some((s) => s.archivedAt !== null),
+          'the fixture has an archived stage',
+        );
+        await seed(P1, DEALS, sales);
+        const live = await store.read((repo) =>
+          repo.getPipeline(P1, DEALS, 'sales', { archivedStages: false }),
+        );
+        assert.deepEqual(canonical(live), canonical(liveOnly(sales)));
+        const gone = { ...sales, archivedAt: T0 + 5, updatedAt: T0 + 5 };
+        await store.write((repo) => repo.savePipeline(P1, DEALS, gone));
+        const archived = await store.read((repo) =>
+          repo.getPipeline(P1, DEALS, 'sales', { archivedStages: false }),
+        );
+        assert.deepEqual(canonical(archived), canonical(liveOnly(gone)), 'an archived pipeline too');
+        const empty = pipeline('empty', 'Empty', [stage('e1', 'E', { archivedAt: T0 })]);
+        await seed(P1, DEALS, empty);
+        const none = await store.read((repo) =>
+          repo.getPipeline(P1, DEALS, 'empty', { archivedStages: false }),
+        );
+        assert.deepEqual(none?.stages, []);
       });
 
       it('finds a stage of the type in whichever pipeline holds it, archived or not', async () => {

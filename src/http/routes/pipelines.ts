@@ -195,10 +195,10 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: pipelineParams,
       response: ok(200, S.AuditCollection),
     },
-    handler: async (req: Req, reply) =>
-      send(reply, 200, {
+    handler: (req: Req, reply) =>
+      cachedRead(req, reply, 'audit', async () => ({
         results: await service.pipelineAudit(req.principal, req.objectType, req.params.pipelineId),
-      }),
+      })),
   });
 
   app.get('/:objectType/:pipelineId/stages', {
@@ -209,10 +209,10 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: pipelineParams,
       response: ok(200, S.StageCollection),
     },
-    handler: async (req: Req, reply) =>
-      send(reply, 200, {
+    handler: (req: Req, reply) =>
+      cachedRead(req, reply, 'stages', async () => ({
         results: await service.listStages(req.principal, req.objectType, req.params.pipelineId),
-      }),
+      })),
   });
 
   app.post('/:objectType/:pipelineId/stages', {
@@ -245,11 +245,9 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: stageParams,
       response: ok(200, { $ref: 'PipelineStage#' }),
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        200,
-        await service.getStage(req.principal, req.objectType, req.params.pipelineId, req.params.stageId),
+    handler: (req: Req, reply) =>
+      cachedRead(req, reply, 'stage', () =>
+        service.getStage(req.principal, req.objectType, req.params.pipelineId, req.params.stageId),
       ),
   });
 
@@ -328,14 +326,14 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: stageParams,
       response: ok(200, S.AuditCollection),
     },
-    handler: async (req: Req, reply) =>
-      send(reply, 200, {
+    handler: (req: Req, reply) =>
+      cachedRead(req, reply, 'stageAudit', async () => ({
         results: await service.stageAudit(
           req.principal,
           req.objectType,
           req.params.pipelineId,
           req.params.stageId,
         ),
-      }),
+      })),
   });
 }

@@ -225,6 +225,8 @@ const PIPELINE_WITH_STAGES = `
   FROM pipelines p
   LEFT JOIN stages s ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id`;
 
+const PIPELINE_WITH_LIVE_STAGES = `${PIPELINE_WITH_STAGES} AND s.archived_at IS NULL`;
+
 class PostgresRepository implements Repository {
   constructor(private readonly query: Query) {}
 
@@ -272,15 +274,21 @@ class PostgresRepository implements Repository {
   async listPipelines(portalId: number, typeKey: string): Promise<Pipeline[]> {
     return groupPipelines(
       await this.rows<PipelineStageRow>(
-        `${PIPELINE_WITH_STAGES} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.archived_at IS NULL ORDER BY p.id`,
+        `${PIPELINE_WITH_LIVE_STAGES} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.archived_at IS NULL ORDER BY p.id`,
         [portalId, typeKey],
       ),
     );
   }
 
-  async getPipeline(portalId: number, typeKey: string, pipelineId: string): Promise<Pipeline | undefined> {
+  async getPipeline(
+    portalId: number,
+    typeKey: string,
+    pipelineId: string,
+    options: { archivedStages?: boolean } = {},
+  ): Promise<Pipeline | undefined> {
+    const join = options.archivedStages === false ? PIPELINE_WITH_LIVE_STAGES : PIPELINE_WITH_STAGES;
     const rows = await this.rows<PipelineStageRow>(
-      `${PIPELINE_WITH_STAGES} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.id = $3`,
+      `${join} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.id = $3`,
       [portalId, typeKey, pipelineId],
     );
     return groupPipelines(rows)[0];

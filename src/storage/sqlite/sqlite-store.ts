@@ -36,6 +36,25 @@ const PIPELINE_WITH_STAGES = `
   FROM pipelines p
   LEFT JOIN stages s ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id`;
 
+const PIPELINE_WITH_LIVE_STAGES = `
+  SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
+         p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.archived_at AS p_archived_at,
+         s.id, s.label, s.display_order, s.metadata, s.write_permissions,
+         s.created_at, s.updated_at, s.archived_at
+  FROM pipelines p
+  LEFT JOIN stages s INDEXED BY stages_live_by_pipeline
+    ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id
+   AND s.archived_at IS NULL`;
+
+/** Most writes one transaction (one fsync) carries. */
+const MAX_GROUP = 64;
+
+interface PendingWrite {
+  work: (repo: Repository) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
 /** SQLite through better-sqlite3: one connection, WAL, statements prepared once. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -45,6 +64,10 @@ export class SqliteStore implements Store {
   private readonly commit: Statement;
   private readonly rollback: Statement;
   private readonly dataVersion: Statement;
+  private readonly savepoint: Statement;
+  private readonly release: Statement;
+  private readonly rollbackToSavepoint: Statement;
+  private readonly pending: PendingWrite[] = [];
 
   constructor(filename: string) {
     this.db = new Database(filename);
@@ -59,19 +82,51 @@ export class SqliteStore implements Store {
     this.commit = this.db.prepare('COMMIT');
     this.rollback = this.db.prepare('ROLLBACK');
     this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    this.savepoint = this.db.prepare('SAVEPOINT write');
+    this.release = this.db.prepare('RELEASE write');
+    this.rollbackToSavepoint = this.db.prepare('ROLLBACK TO write');
   }
 
+  /**
+   * Group commit: writes that arrive while the event loop is busy are run one after another,
+   * each in its own savepoint, inside one transaction with one fsync. A write whose work fails
+   * is rolled back to its savepoint alone; every write is acknowledged only after the commit.
+   */
   write<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
-    return this.lock.run(async () => {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.lock.run(() => this.flush()));
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0, MAX_GROUP);
+    if (this.pending.length > 0) setImmediate(() => void this.lock.run(() => this.flush()));
+    if (batch.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
       this.begin.run();
-      try {
-        const result = await work(this.repo);
-        this.commit.run();
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.rollback.run();
-        throw err;
+      for (const item of batch) {
+        this.savepoint.run();
+        try {
+          outcomes.push({ ok: true, value: await item.work(this.repo) });
+          this.release.run();
+        } catch (err) {
+          this.rollbackToSavepoint.run();
+          this.release.run();
+          outcomes.push({ ok: false, value: err });
+        }
       }
+      this.commit.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.rollback.run();
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.value);
     });
   }
 
@@ -87,6 +142,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Writes already accepted are committed (and answered) before the database closes.
+    while (this.pending.length > 0) await this.lock.run(() => this.flush());
     await this.lock.run(async () => {
       if (this.db.open) this.db.close();
     });
@@ -132,10 +189,13 @@ class SqliteRepository implements Repository {
         )
         .pluck(),
       listPipelines: db.prepare(
-        `${PIPELINE_WITH_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.archived_at IS NULL ORDER BY p.id`,
+        `${PIPELINE_WITH_LIVE_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.archived_at IS NULL ORDER BY p.id`,
       ),
       getPipeline: db.prepare(
         `${PIPELINE_WITH_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.id = ?`,
+      ),
+      getPipelineLive: db.prepare(
+        `${PIPELINE_WITH_LIVE_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.id = ?`,
       ),
       findStage: db.prepare('SELECT * FROM stages WHERE portal_id = ? AND object_type = ? AND id = ?'),
       livePipelineByLabel: db
@@ -252,8 +312,14 @@ class SqliteRepository implements Repository {
     return groupPipelines(this.s.listPipelines.all(portalId, typeKey) as PipelineStageRow[]);
   }
 
-  async getPipeline(portalId: number, typeKey: string, pipelineId: string): Promise<Pipeline | undefined> {
-    return groupPipelines(this.s.getPipeline.all(portalId, typeKey, pipelineId) as PipelineStageRow[])[0];
+  async getPipeline(
+    portalId: number,
+    typeKey: string,
+    pipelineId: string,
+    options: { archivedStages?: boolean } = {},
+  ): Promise<Pipeline | undefined> {
+    const statement = options.archivedStages === false ? this.s.getPipelineLive : this.s.getPipeline;
+    return groupPipelines(statement.all(portalId, typeKey, pipelineId) as PipelineStageRow[])[0];
   }
 
   async findStage(portalId: number, typeKey: string, stageId: string) {
