@@ -33,6 +33,8 @@ export interface IssuedToken {
 
 const MAX_INT32 = 2_147_483_647;
 export const DEFAULT_USER_ID = 1;
+/** Open-mode principals kept in memory; past this many the map starts over (they reload by hash). */
+const MAX_OPEN_CACHE = 100_000;
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -48,7 +50,10 @@ const derivedInt = (hash: string, offset: number): number =>
   (Number.parseInt(hash.slice(offset, offset + 8), 16) % (MAX_INT32 - 1)) + 1;
 
 export class AuthService {
-  /** Open mode only: tokens never change there, so their principals can be kept. */
+  /**
+   * Open mode only: tokens never change there, so their principals are kept in memory, keyed
+   * by the token itself to spare hashing on every request (only hashes are ever stored).
+   */
   private readonly openCache = new Map<string, Principal>();
 
   constructor(
@@ -59,8 +64,8 @@ export class AuthService {
 
   /** The principal for a bearer token, or undefined when the token is not valid. */
   async authenticate(token: string): Promise<Principal | undefined> {
+    if (this.mode === 'open') return this.openCache.get(token) ?? this.openPortal(token);
     const hash = hashToken(token);
-    if (this.mode === 'open') return this.openCache.get(hash) ?? this.openPortal(hash);
     const record = await this.store.read((repo) => repo.findTokenByHash(hash));
     return record === undefined || record.revokedAt !== null ? undefined : toPrincipal(record);
   }
@@ -106,7 +111,8 @@ export class AuthService {
     return empty ? this.issueToken({ portalId: 1 }) : undefined;
   }
 
-  private async openPortal(hash: string): Promise<Principal> {
+  private async openPortal(token: string): Promise<Principal> {
+    const hash = hashToken(token);
     const principal = await this.store.write(async (repo) => {
       const known = await repo.findTokenByHash(hash);
       if (known !== undefined) return toPrincipal(known);
@@ -125,7 +131,8 @@ export class AuthService {
       await repo.insertToken(record);
       return toPrincipal(record);
     });
-    this.openCache.set(hash, principal);
+    if (this.openCache.size >= MAX_OPEN_CACHE) this.openCache.clear();
+    this.openCache.set(token, principal);
     return principal;
   }
 }

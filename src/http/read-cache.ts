@@ -31,12 +31,20 @@ export class ReadCache {
   private readonly portals = new Map<number, PortalEntries>();
   private chars = 0;
   private seenVersion: number;
+  private checkedThisTurn = false;
 
   constructor(private readonly options: ReadCacheOptions) {
     this.seenVersion = options.externalVersion();
   }
 
+  /**
+   * Asks the store at most once per event-loop turn: requests handled in the same turn share
+   * the answer, as if the other connection had committed just after it.
+   */
   private checkExternal(): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => (this.checkedThisTurn = false));
     const version = this.options.externalVersion();
     if (version !== this.seenVersion) {
       this.seenVersion = version;
