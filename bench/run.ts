@@ -20,6 +20,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '10' },
     'scale-portals': { type: 'string' },
     'no-scale': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 
@@ -28,6 +29,8 @@ const DURATION = Number(flags.duration ?? (QUICK ? 2 : 10));
 const CONNECTIONS = Number(flags.connections);
 const SCALE_PORTALS = flags['no-scale'] ? 0 : Number(flags['scale-portals'] ?? (QUICK ? 200 : 10_000));
 const ROOT = new URL('..', import.meta.url).pathname;
+/** `--only <text>`: just the scenarios whose name contains it. */
+const chosen = (s: { name: string }) => flags.only === undefined || s.name.includes(flags.only);
 const work = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
 
 interface Measured {
@@ -449,7 +452,7 @@ async function main(): Promise<void> {
       const big = await startStageline(scaleDb);
       try {
         const fixture = await seedBenchPortal(big.url, 'bench-portal');
-        for (const s of scenarios(big.url, fixture).filter((x) => x.kind === 'read')) {
+        for (const s of scenarios(big.url, fixture).filter((x) => x.kind === 'read' && chosen(x))) {
           results.push(await runScenario(big, baseline, fixture.token, s, 'scale'));
         }
         const size = ['', '-wal'].reduce(

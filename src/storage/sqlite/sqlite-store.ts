@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
+import type { Metadata } from '../../domain/metadata.js';
+import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import type { PortalRecord, Repository, Store, TokenRecord } from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
@@ -194,9 +195,18 @@ class SqliteRepository implements Repository {
       getPipeline: db.prepare(
         `${PIPELINE_WITH_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.id = ?`,
       ),
-      getPipelineLive: db.prepare(
-        `${PIPELINE_WITH_LIVE_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.id = ?`,
+      pipelineRow: db.prepare(
+        `SELECT id, label, display_order, created_at, updated_at, archived_at FROM pipelines
+         WHERE portal_id = ? AND object_type = ? AND id = ?`,
       ),
+      // Column order is LIVE_STAGE_COLUMNS: rows come back as arrays, the cheapest to read.
+      liveStages: db
+        .prepare(
+          `SELECT id, label, display_order, metadata, write_permissions, created_at, updated_at
+           FROM stages INDEXED BY stages_live_by_pipeline
+           WHERE portal_id = ? AND object_type = ? AND pipeline_id = ? AND archived_at IS NULL`,
+        )
+        .raw(true),
       findStage: db.prepare('SELECT * FROM stages WHERE portal_id = ? AND object_type = ? AND id = ?'),
       livePipelineByLabel: db
         .prepare(
@@ -318,8 +328,48 @@ class SqliteRepository implements Repository {
     pipelineId: string,
     options: { archivedStages?: boolean } = {},
   ): Promise<Pipeline | undefined> {
-    const statement = options.archivedStages === false ? this.s.getPipelineLive : this.s.getPipeline;
-    return groupPipelines(statement.all(portalId, typeKey, pipelineId) as PipelineStageRow[])[0];
+    if (options.archivedStages !== false) {
+      return groupPipelines(this.s.getPipeline.all(portalId, typeKey, pipelineId) as PipelineStageRow[])[0];
+    }
+    // The path of every request: two small queries, stages read as arrays.
+    const p = this.s.pipelineRow.get(portalId, typeKey, pipelineId) as
+      | {
+          id: string;
+          label: string;
+          display_order: number;
+          created_at: number;
+          updated_at: number;
+          archived_at: number | null;
+        }
+      | undefined;
+    if (p === undefined) return undefined;
+    const rows = this.s.liveStages.all(portalId, typeKey, pipelineId) as [
+      string,
+      string,
+      number,
+      string,
+      string,
+      number,
+      number,
+    ][];
+    return {
+      id: p.id,
+      label: p.label,
+      displayOrder: p.display_order,
+      createdAt: p.created_at,
+      updatedAt: p.updated_at,
+      archivedAt: p.archived_at,
+      stages: rows.map(([id, label, displayOrder, metadata, writePermissions, createdAt, updatedAt]) => ({
+        id,
+        label,
+        displayOrder,
+        metadata: JSON.parse(metadata) as Metadata,
+        writePermissions: writePermissions as WritePermission,
+        createdAt,
+        updatedAt,
+        archivedAt: null,
+      })),
+    };
   }
 
   async findStage(portalId: number, typeKey: string, stageId: string) {
