@@ -41,6 +41,11 @@ export const PIPELINE_API_VERSIONS = [
   { name: '2026-09', prefix: '/crm/pipelines/2026-09', deleteChecksDefault: true },
 ] as const;
 
+/** Answered with a 503 while the server drains for shutdown. */
+class ShuttingDown extends Error {
+  readonly statusCode = 503;
+}
+
 const NUL_MESSAGE = 'Text values may not contain NUL (\\u0000) characters';
 
 function containsNul(value: unknown): boolean {
@@ -113,10 +118,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     closing = true;
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(CORRELATION_HEADER, request.id);
-    if (/%00/.test(request.url)) throw new DomainError('VALIDATION_ERROR', NUL_MESSAGE);
-    if (closing) return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', 'The server is shutting down');
+    if (request.url.includes('%00')) return done(new DomainError('VALIDATION_ERROR', NUL_MESSAGE));
+    if (closing) return done(new ShuttingDown());
+    done();
   });
 
   // JSON only: a text/plain body is a 415, as any other non-JSON content type.

@@ -134,8 +134,9 @@ export function errorHandler(
   if (status >= 400 && status < 500) {
     return sendError(request, reply, status, 'VALIDATION_ERROR', error.message);
   }
-  request.log.error({ err: error }, 'unhandled error');
   const unavailable = status === 503;
+  if (unavailable) request.log.warn({ err: error }, 'answered 503');
+  else request.log.error({ err: error }, 'unhandled error');
   return sendError(
     request,
     reply,

@@ -1,7 +1,7 @@
 /**
- * The checks every API route runs before its handler: the bearer token on request (401), then
- * the object type and the operation's scope (400, 403) before body validation, as HubSpot
- * answers 403 before 400.
+ * The checks every API route runs before its handler: the bearer token (401), then the object
+ * type and the operation's scope (400, 403), all before the body is read or validated, as
+ * HubSpot answers 403 before 400.
  */
 import type { FastifyInstance } from 'fastify';
 import { requireScope } from '../app/auth-service.js';
@@ -25,18 +25,17 @@ declare module 'fastify' {
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export function addGuards(app: FastifyInstance, auth: AuthService): void {
+  // One hook, before the body is even read: the token (401), then the object type (400) and
+  // the operation's scope (403). Route params are known once routing is done, before onRequest.
   app.addHook('onRequest', async (request) => {
     const match = BEARER.exec(request.headers.authorization ?? '');
     const principal = match ? await auth.authenticate(match[1]!) : undefined;
     if (principal === undefined) throw new DomainError('INVALID_AUTHENTICATION', AUTH_MESSAGE);
     request.principal = principal;
-  });
-
-  app.addHook('preValidation', async (request) => {
     const { objectType } = request.params as { objectType?: string };
-    request.objectType = resolveObjectType(objectType ?? '', request.principal.portalId);
+    request.objectType = resolveObjectType(objectType ?? '', principal.portalId);
     const access = request.routeOptions.config.access;
     if (access === undefined) throw new Error(`route ${request.routeOptions.url} declares no access`);
-    requireScope(request.principal, request.objectType, access);
+    requireScope(principal, request.objectType, access);
   });
 }
