@@ -36,7 +36,7 @@ export function renderChart(rows: readonly Row[]): string {
     `<text x="${x(ratio)}" y="${height - 14}" text-anchor="middle" font-size="11">${text}</text>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-<text x="${left}" y="22" font-size="14" font-weight="bold">Stageline throughput as a share of a bare Fastify baseline (blue: reads, orange: writes)</text>
+<text x="10" y="22" font-size="14" font-weight="bold">Stageline throughput as a share of a bare Fastify baseline (blue: reads, orange: writes)</text>
 ${bars}
 ${line(0.3, 'write target 30%')}
 ${line(0.7, 'read target 70%')}
