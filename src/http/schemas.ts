@@ -2,6 +2,8 @@
  * JSON schemas of the wire format (HubSpot's v3 Pipelines shapes). Request schemas validate
  * input; response schemas are compiled into the serializers and feed /openapi.json.
  */
+import { SEARCH_OPERATORS } from '../domain/record-search.js';
+
 const int32 = { type: 'integer', minimum: -2147483648, maximum: 2147483647 } as const;
 const timestamp = { type: 'string', format: 'date-time' } as const;
 
@@ -308,24 +310,7 @@ export const SearchInput = {
               required: ['propertyName', 'operator'],
               properties: {
                 propertyName: { type: 'string' },
-                operator: {
-                  type: 'string',
-                  enum: [
-                    'EQ',
-                    'NEQ',
-                    'LT',
-                    'LTE',
-                    'GT',
-                    'GTE',
-                    'BETWEEN',
-                    'IN',
-                    'NOT_IN',
-                    'HAS_PROPERTY',
-                    'NOT_HAS_PROPERTY',
-                    'CONTAINS_TOKEN',
-                    'NOT_CONTAINS_TOKEN',
-                  ],
-                },
+                operator: { type: 'string', enum: [...SEARCH_OPERATORS] },
                 value: { type: 'string' },
                 highValue: { type: 'string' },
                 values: { type: 'array', items: { type: 'string' } },

@@ -29,23 +29,18 @@ import type {
 /** First generated id of every portal: HubSpot's generated ids are long numeric strings. */
 const FIRST_GENERATED_ID = 100_000_001;
 
-const PIPELINE_WITH_STAGES = `
+/** Pipelines joined with their stages: every stage, or through the partial index, the live ones. */
+const pipelinesWithStages = (live: boolean) => `
   SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
          p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.archived_at AS p_archived_at,
          s.id, s.label, s.display_order, s.metadata, s.write_permissions,
          s.created_at, s.updated_at, s.archived_at
   FROM pipelines p
-  LEFT JOIN stages s ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id`;
-
-const PIPELINE_WITH_LIVE_STAGES = `
-  SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
-         p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.archived_at AS p_archived_at,
-         s.id, s.label, s.display_order, s.metadata, s.write_permissions,
-         s.created_at, s.updated_at, s.archived_at
-  FROM pipelines p
-  LEFT JOIN stages s INDEXED BY stages_live_by_pipeline
+  LEFT JOIN stages s ${live ? 'INDEXED BY stages_live_by_pipeline' : ''}
     ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id
-   AND s.archived_at IS NULL`;
+   ${live ? 'AND s.archived_at IS NULL' : ''}`;
+const PIPELINE_WITH_STAGES = pipelinesWithStages(false);
+const PIPELINE_WITH_LIVE_STAGES = pipelinesWithStages(true);
 
 /** Most writes one transaction (one fsync) carries. */
 const MAX_GROUP = 64;
