@@ -101,6 +101,29 @@ describe('stageline CLI', { concurrency: true }, () => {
     assert.match(r.stdout, /Usage: stageline/);
     assert.match(r.stdout, /^\s+serve\b/m);
     assert.match(r.stdout, /^\s+tokens\b/m);
+    for (const command of ['migrate', 'export', 'import'])
+      assert.match(r.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it('serve --help documents every setting of the README table, with its variable', async () => {
+    const r = await run(['serve', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    const flags: [string, string][] = [
+      ['--port', 'PORT'],
+      ['--host', 'HOST'],
+      ['--database', 'STAGELINE_DATABASE'],
+      ['--auth', 'STAGELINE_AUTH'],
+      ['--log-level', 'LOG_LEVEL'],
+      ['--body-limit', 'STAGELINE_BODY_LIMIT'],
+      ['--pool-size', 'STAGELINE_POOL_SIZE'],
+      ['--db-timeout-ms', 'STAGELINE_DB_TIMEOUT_MS'],
+      ['--rate-limit', 'STAGELINE_RATE_LIMIT'],
+    ];
+    const text = r.stdout.replace(/\s+/g, ' ');
+    for (const [flag, env] of flags) {
+      assert.ok(text.includes(flag), `${flag} missing`);
+      assert.ok(text.includes(`env: ${env}`), `${env} missing`);
+    }
   });
 
   it('tokens create, list, revoke', async () => {

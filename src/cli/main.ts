@@ -120,16 +120,28 @@ Examples:
         .env('STAGELINE_BODY_LIMIT')
         .default(String(DEFAULTS.bodyLimit)),
     )
-    .action(
-      (opts: {
-        port: string;
-        host: string;
-        database: string;
-        auth: Config['auth'];
-        logLevel: string;
-        bodyLimit: string;
-      }) => serve({ ...opts }),
-    );
+    .addOption(
+      new Option('--pool-size <n>', 'PostgreSQL connections per process')
+        .env('STAGELINE_POOL_SIZE')
+        .default(String(DEFAULTS.poolSize)),
+    )
+    .addOption(
+      new Option(
+        '--db-timeout-ms <ms>',
+        'PostgreSQL connect/statement/lock timeout; past it requests answer 503',
+      )
+        .env('STAGELINE_DB_TIMEOUT_MS')
+        .default(String(DEFAULTS.dbTimeoutMs)),
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <policy>',
+        'per-token limits: off, hubspot (100 per 10 s, 250,000 a day) or <n>/10s',
+      )
+        .env('STAGELINE_RATE_LIMIT')
+        .default(DEFAULTS.rateLimit),
+    )
+    .action((opts: Record<keyof Config, string>) => serve({ ...opts }));
 
   const tokens = program.command('tokens').description('Manage access tokens (token auth mode)');
 
