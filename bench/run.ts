@@ -97,6 +97,8 @@ async function startStageline(database: string): Promise<Server> {
       database,
       '--log-level',
       'warn',
+      '--rate-limit',
+      'off',
     ],
     { env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'inherit', 'inherit'] },
   );

@@ -1,5 +1,6 @@
 /** Configuration, parsed once at the edge from flags and the environment, then frozen. */
 import type { AuthMode } from './app/auth-service.js';
+import { parseRateLimit } from './app/rate-limiter.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -15,6 +16,8 @@ export interface Config {
   readonly poolSize: number;
   /** PostgreSQL only: connect and statement timeout; past it a request answers 503. */
   readonly dbTimeoutMs: number;
+  /** `off`, `hubspot` (HubSpot's numbers) or `<n>/10s`, per access token. */
+  readonly rateLimit: string;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -26,6 +29,7 @@ export const DEFAULTS: Config = Object.freeze({
   bodyLimit: 1024 * 1024,
   poolSize: 10,
   dbTimeoutMs: 5000,
+  rateLimit: 'hubspot',
 });
 
 /** Raw values as they come from flags or the environment (strings), or already typed. */
@@ -44,6 +48,16 @@ function port(value: unknown): number {
 function oneOf<T extends string>(name: string, allowed: readonly T[], value: unknown): T {
   if (allowed.includes(value as T)) return value as T;
   throw new ConfigError(`Invalid ${name}: ${String(value)} (expected one of ${allowed.join(', ')})`);
+}
+
+function rateLimit(value: unknown): string {
+  const text = String(value).trim();
+  try {
+    parseRateLimit(text);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return text;
 }
 
 function positive(name: string, value: unknown): number {
@@ -69,5 +83,6 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     bodyLimit: positive('body limit', pick('bodyLimit', 'STAGELINE_BODY_LIMIT')),
     poolSize: positive('pool size', pick('poolSize', 'STAGELINE_POOL_SIZE')),
     dbTimeoutMs: positive('database timeout', pick('dbTimeoutMs', 'STAGELINE_DB_TIMEOUT_MS')),
+    rateLimit: rateLimit(pick('rateLimit', 'STAGELINE_RATE_LIMIT')),
   });
 }

@@ -21,6 +21,8 @@ export interface StartOptions {
   auth?: AuthMode;
   logLevel?: LogLevel;
   bodyLimit?: number;
+  /** 'off' (the default here: test suites call in bursts), 'hubspot', or '<n>/10s'. */
+  rateLimit?: string;
 }
 
 export interface RunningStageline {
@@ -41,6 +43,7 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
       auth: options.auth ?? 'open',
       logLevel: options.logLevel ?? 'silent',
       bodyLimit: options.bodyLimit,
+      rateLimit: options.rateLimit ?? 'off',
     },
     {},
   );

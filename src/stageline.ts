@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AuthService } from './app/auth-service.js';
 import { PipelineService } from './app/pipeline-service.js';
+import { RateLimiter, parseRateLimit } from './app/rate-limiter.js';
 import { RecordService } from './app/record-service.js';
 import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
@@ -81,8 +82,10 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     const auth = new AuthService(store, config.auth, clock);
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);
+    const policy = parseRateLimit(config.rateLimit);
+    const limiter = policy === null ? undefined : new RateLimiter(policy, clock);
     const app = await buildApp(
-      { store, service, records, auth, cache },
+      { store, service, records, auth, cache, limiter },
       {
         logger: overrides.logger ?? loggerOptions(config.logLevel),
         bodyLimit: config.bodyLimit,

@@ -5,6 +5,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { AuthService } from '../app/auth-service.js';
 import type { PipelineService } from '../app/pipeline-service.js';
+import type { RateLimiter } from '../app/rate-limiter.js';
 import type { RecordService } from '../app/record-service.js';
 import { DomainError } from '../domain/errors.js';
 import type { Store } from '../domain/ports.js';
@@ -21,6 +22,8 @@ export interface AppDeps {
   readonly auth: AuthService;
   /** Cached pipeline reads; absent when another process may write the same database. */
   readonly cache?: ReadCache;
+  /** Per-token rate limits; absent when they are off. */
+  readonly limiter?: RateLimiter;
 }
 
 export interface AppOptions {
@@ -178,12 +181,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       service: deps.service,
       auth: deps.auth,
       cache: deps.cache,
+      limiter: deps.limiter,
       deleteChecksDefault: version.deleteChecksDefault,
       tag: `Pipelines ${version.name}`,
     });
   }
 
-  await app.register(objectRoutes, { prefix: '/crm/v3/objects', records: deps.records, auth: deps.auth });
+  await app.register(objectRoutes, {
+    prefix: '/crm/v3/objects',
+    records: deps.records,
+    auth: deps.auth,
+    limiter: deps.limiter,
+  });
 
   return app;
 }

@@ -3,13 +3,16 @@
  * type and the operation's scope (400, 403), all before the body is read or validated, as
  * HubSpot answers 403 before 400.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { WINDOW_MS } from '../app/rate-limiter.js';
+import type { RateLimiter } from '../app/rate-limiter.js';
 import { requireScope } from '../app/auth-service.js';
 import type { AuthService, Principal } from '../app/auth-service.js';
 import { DomainError } from '../domain/errors.js';
 import { resolveObjectType } from '../domain/object-types.js';
 import type { Access, ObjectType } from '../domain/object-types.js';
-import { AUTH_MESSAGE } from './error-handler.js';
+import { AUTH_MESSAGE, JSON_TYPE } from './error-handler.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,14 +27,40 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-export function addGuards(app: FastifyInstance, auth: AuthService): void {
+const RATE_LIMIT_MESSAGES = {
+  TEN_SECONDLY_ROLLING: 'You have reached your ten_secondly_rolling limit.',
+  DAILY: 'You have reached your daily limit.',
+} as const;
+
+export function addGuards(app: FastifyInstance, auth: AuthService, limiter: RateLimiter | undefined): void {
   // One hook, before the body is even read: the token (401), then the object type (400) and
   // the operation's scope (403). Route params are known once routing is done, before onRequest.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const match = BEARER.exec(request.headers.authorization ?? '');
     const principal = match ? await auth.authenticate(match[1]!) : undefined;
     if (principal === undefined) throw new DomainError('INVALID_AUTHENTICATION', AUTH_MESSAGE);
     request.principal = principal;
+    if (limiter !== undefined) {
+      const d = limiter.take(principal.tokenId);
+      reply.headers({
+        'x-hubspot-ratelimit-interval-milliseconds': WINDOW_MS,
+        'x-hubspot-ratelimit-max': limiter.policy.perTenSeconds,
+        'x-hubspot-ratelimit-remaining': d.remaining,
+        'x-hubspot-ratelimit-daily': limiter.policy.daily,
+        'x-hubspot-ratelimit-daily-remaining': d.dailyRemaining,
+      });
+      if (d.exceeded !== null) {
+        // HubSpot's own 429 body, which the official SDK reads to decide whether to retry.
+        return reply.code(429).type(JSON_TYPE).send({
+          status: 'error',
+          message: RATE_LIMIT_MESSAGES[d.exceeded],
+          errorType: 'RATE_LIMIT',
+          correlationId: request.id,
+          policyName: d.exceeded,
+          requestId: randomUUID(),
+        });
+      }
+    }
     const { objectType } = request.params as { objectType?: string };
     request.objectType = resolveObjectType(objectType ?? '', principal.portalId);
     const access = request.routeOptions.config.access;

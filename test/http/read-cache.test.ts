@@ -74,7 +74,12 @@ describe('cached reads over HTTP', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const headers = { authorization: 'Bearer cache-test' };
   const open = () =>
-    createStageline(loadConfig({ database: join(dir, 'shared.db'), auth: 'open', logLevel: 'silent' }, {}));
+    createStageline(
+      loadConfig(
+        { database: join(dir, 'shared.db'), auth: 'open', logLevel: 'silent', rateLimit: 'off' },
+        {},
+      ),
+    );
   const label = async (s: Stageline) => {
     const res = await s.app.inject({ method: 'GET', url: '/crm/v3/pipelines/deals/default', headers });
     assert.equal(res.statusCode, 200);

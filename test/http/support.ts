@@ -27,7 +27,10 @@ export async function buildStageline(
   flags: ConfigInput = {},
   overrides: BuildOverrides = {},
 ): Promise<Stageline> {
-  const config = loadConfig({ database: testDatabase(), auth: 'open', logLevel: 'silent', ...flags }, {});
+  const config = loadConfig(
+    { database: testDatabase(), auth: 'open', logLevel: 'silent', rateLimit: 'off', ...flags },
+    {},
+  );
   return createStageline(config, overrides);
 }
 

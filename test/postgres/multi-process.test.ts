@@ -55,7 +55,19 @@ interface Server {
 const children: ChildProcess[] = [];
 
 async function startServer(): Promise<Server> {
-  const argv = ['serve', '--auth', 'open', '--port', '0', '--database', database, '--log-level', 'info'];
+  const argv = [
+    'serve',
+    '--auth',
+    'open',
+    '--port',
+    '0',
+    '--database',
+    database,
+    '--log-level',
+    'info',
+    '--rate-limit',
+    'off',
+  ];
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER], {
     cwd: repoRoot,
     env: childEnv(argv),

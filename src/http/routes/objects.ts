@@ -3,6 +3,7 @@
  * `/crm/v3/objects/{objectType}` (the SDK's crm.deals / crm.tickets / crm.objects clients).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { PropertySelection, RecordService, RecordView } from '../../app/record-service.js';
 import { invalid } from '../../domain/errors.js';
@@ -15,6 +16,7 @@ import * as S from '../schemas.js';
 export interface ObjectRoutesOptions {
   records: RecordService;
   auth: AuthService;
+  limiter?: RateLimiter;
 }
 
 interface Params {
@@ -95,7 +97,7 @@ const recordParams = {
 
 export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptions): Promise<void> {
   const { records } = opts;
-  addGuards(app, opts.auth);
+  addGuards(app, opts.auth, opts.limiter);
   for (const schema of S.RECORD_SCHEMAS) app.addSchema(schema);
 
   type Req = FastifyRequest<{ Params: Params; Body: unknown; Querystring: RecordQuery }>;

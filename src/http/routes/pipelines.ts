@@ -4,6 +4,7 @@
  * body validation (as HubSpot answers 403 before 400), then the handler calls one use case.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { PipelineService } from '../../app/pipeline-service.js';
 import type { PipelinePatch, StagePatch } from '../../domain/model.js';
@@ -17,6 +18,7 @@ import * as S from '../schemas.js';
 export interface PipelineRoutesOptions {
   service: PipelineService;
   auth: AuthService;
+  limiter?: RateLimiter;
   cache?: ReadCache;
   /** Default of the validate…BeforeDelete flags: false in v3, true from 2026-09. */
   deleteChecksDefault: boolean;
@@ -32,7 +34,7 @@ interface Params {
 export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesOptions): Promise<void> {
   const { service, auth } = opts;
 
-  addGuards(app, auth);
+  addGuards(app, auth, opts.limiter);
 
   const send = (reply: FastifyReply, status: number, body: unknown) =>
     reply.code(status).type(JSON_TYPE).send(body);

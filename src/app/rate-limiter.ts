@@ -1,0 +1,81 @@
+/**
+ * HubSpot's API rate limits, per access token: a rolling ten-second window and a daily budget
+ * (reset at midnight UTC). Each process keeps its own counts.
+ */
+import type { Clock } from '../domain/time.js';
+
+export interface RateLimitPolicy {
+  /** Requests allowed in any rolling ten seconds. */
+  readonly perTenSeconds: number;
+  /** Requests allowed per UTC day. */
+  readonly daily: number;
+}
+
+/** HubSpot's numbers for a private app on a Free or Starter portal. */
+export const HUBSPOT_POLICY: RateLimitPolicy = Object.freeze({ perTenSeconds: 100, daily: 250_000 });
+
+export const WINDOW_MS = 10_000;
+const DAY_MS = 86_400_000;
+
+/** `off`, `hubspot`, or `<n>/10s` (with HubSpot's daily budget); null means off. */
+export function parseRateLimit(setting: string): RateLimitPolicy | null {
+  if (setting === 'off') return null;
+  if (setting === 'hubspot') return HUBSPOT_POLICY;
+  const m = /^([1-9][0-9]{0,8})\/10s$/.exec(setting);
+  if (m) return Object.freeze({ perTenSeconds: Number(m[1]), daily: HUBSPOT_POLICY.daily });
+  throw new RangeError(`Invalid rate limit: ${setting} (expected off, hubspot or <n>/10s)`);
+}
+
+export interface RateDecision {
+  /** null when the request may go ahead; otherwise the policy it broke. */
+  readonly exceeded: 'TEN_SECONDLY_ROLLING' | 'DAILY' | null;
+  readonly remaining: number;
+  readonly dailyRemaining: number;
+}
+
+interface Usage {
+  /** Times of the requests admitted in the current window, oldest first. */
+  readonly recent: number[];
+  day: number;
+  dailyCount: number;
+}
+
+export class RateLimiter {
+  private readonly usage = new Map<string, Usage>();
+
+  constructor(
+    readonly policy: RateLimitPolicy,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Counts a request of `key` (a token) if the limits allow it. */
+  take(key: string): RateDecision {
+    const now = this.clock();
+    const day = Math.floor(now / DAY_MS);
+    let u = this.usage.get(key);
+    if (u === undefined) {
+      u = { recent: [], day, dailyCount: 0 };
+      this.usage.set(key, u);
+    }
+    if (u.day !== day) {
+      u.day = day;
+      u.dailyCount = 0;
+    }
+    while (u.recent.length > 0 && u.recent[0]! <= now - WINDOW_MS) u.recent.shift();
+    const exceeded =
+      u.dailyCount >= this.policy.daily
+        ? 'DAILY'
+        : u.recent.length >= this.policy.perTenSeconds
+          ? 'TEN_SECONDLY_ROLLING'
+          : null;
+    if (exceeded === null) {
+      u.recent.push(now);
+      u.dailyCount += 1;
+    }
+    return {
+      exceeded,
+      remaining: this.policy.perTenSeconds - u.recent.length,
+      dailyRemaining: this.policy.daily - u.dailyCount,
+    };
+  }
+}
