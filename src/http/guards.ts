@@ -51,14 +51,20 @@ export function addGuards(app: FastifyInstance, auth: AuthService, limiter: Rate
       });
       if (d.exceeded !== null) {
         // HubSpot's own 429 body, which the official SDK reads to decide whether to retry.
-        return reply.code(429).type(JSON_TYPE).send({
-          status: 'error',
-          message: RATE_LIMIT_MESSAGES[d.exceeded],
-          errorType: 'RATE_LIMIT',
-          correlationId: request.id,
-          policyName: d.exceeded,
-          requestId: randomUUID(),
-        });
+        // Pre-serialized: this body is not the error envelope the 4xx response schema describes.
+        return reply
+          .code(429)
+          .type(JSON_TYPE)
+          .send(
+            JSON.stringify({
+              status: 'error',
+              message: RATE_LIMIT_MESSAGES[d.exceeded],
+              errorType: 'RATE_LIMIT',
+              correlationId: request.id,
+              policyName: d.exceeded,
+              requestId: randomUUID(),
+            }),
+          );
       }
     }
     const { objectType } = request.params as { objectType?: string };
