@@ -18,6 +18,10 @@ export interface Config {
   readonly dbTimeoutMs: number;
   /** `off`, `hubspot` (HubSpot's numbers) or `<n>/10s`, per access token. */
   readonly rateLimit: string;
+  /** Origins allowed to call from a browser (CORS); empty: CORS off. */
+  readonly corsOrigins: readonly string[];
+  /** A request must arrive whole within this; its headers within min(this, 10 s). */
+  readonly requestTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -30,6 +34,8 @@ export const DEFAULTS: Config = Object.freeze({
   poolSize: 10,
   dbTimeoutMs: 5000,
   rateLimit: 'hubspot',
+  corsOrigins: [],
+  requestTimeoutMs: 30_000,
 });
 
 /** Raw values as they come from flags or the environment (strings), or already typed. */
@@ -48,6 +54,17 @@ function port(value: unknown): number {
 function oneOf<T extends string>(name: string, allowed: readonly T[], value: unknown): T {
   if (allowed.includes(value as T)) return value as T;
   throw new ConfigError(`Invalid ${name}: ${String(value)} (expected one of ${allowed.join(', ')})`);
+}
+
+/** A comma-separated list (or an array) of origins such as https://app.example.com, or `*`. */
+function origins(value: unknown): string[] {
+  const list = (Array.isArray(value) ? value : String(value).split(','))
+    .map((o) => String(o).trim())
+    .filter(Boolean);
+  for (const o of list) {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(`Invalid CORS origin: ${o}`);
+  }
+  return list;
 }
 
 function rateLimit(value: unknown): string {
@@ -84,5 +101,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     poolSize: positive('pool size', pick('poolSize', 'STAGELINE_POOL_SIZE')),
     dbTimeoutMs: positive('database timeout', pick('dbTimeoutMs', 'STAGELINE_DB_TIMEOUT_MS')),
     rateLimit: rateLimit(pick('rateLimit', 'STAGELINE_RATE_LIMIT')),
+    corsOrigins: Object.freeze(origins(pick('corsOrigins', 'STAGELINE_CORS_ORIGINS'))),
+    requestTimeoutMs: positive('request timeout', pick('requestTimeoutMs', 'STAGELINE_REQUEST_TIMEOUT_MS')),
   });
 }

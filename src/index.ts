@@ -23,6 +23,8 @@ export interface StartOptions {
   bodyLimit?: number;
   /** 'off' (the default here: test suites call in bursts), 'hubspot', or '<n>/10s'. */
   rateLimit?: string;
+  /** Origins a browser may call from (CORS); none by default. */
+  corsOrigins?: string[];
 }
 
 export interface RunningStageline {
@@ -44,6 +46,7 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
       logLevel: options.logLevel ?? 'silent',
       bodyLimit: options.bodyLimit,
       rateLimit: options.rateLimit ?? 'off',
+      corsOrigins: options.corsOrigins,
     },
     {},
   );

@@ -90,6 +90,8 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
         logger: overrides.logger ?? loggerOptions(config.logLevel),
         bodyLimit: config.bodyLimit,
         version: VERSION,
+        corsOrigins: config.corsOrigins,
+        requestTimeoutMs: config.requestTimeoutMs,
       },
     );
     let closed: Promise<void> | undefined;

@@ -118,6 +118,8 @@ describe('stageline CLI', { concurrency: true }, () => {
       ['--pool-size', 'STAGELINE_POOL_SIZE'],
       ['--db-timeout-ms', 'STAGELINE_DB_TIMEOUT_MS'],
       ['--rate-limit', 'STAGELINE_RATE_LIMIT'],
+      ['--cors-origins', 'STAGELINE_CORS_ORIGINS'],
+      ['--request-timeout-ms', 'STAGELINE_REQUEST_TIMEOUT_MS'],
     ];
     const text = r.stdout.replace(/\s+/g, ' ');
     for (const [flag, env] of flags) {

@@ -141,6 +141,17 @@ Examples:
         .env('STAGELINE_RATE_LIMIT')
         .default(DEFAULTS.rateLimit),
     )
+    .addOption(
+      new Option(
+        '--cors-origins <list>',
+        'comma-separated origins browsers may call from, or * (default: CORS off)',
+      ).env('STAGELINE_CORS_ORIGINS'),
+    )
+    .addOption(
+      new Option('--request-timeout-ms <ms>', 'a request must arrive whole within this (headers within 10 s)')
+        .env('STAGELINE_REQUEST_TIMEOUT_MS')
+        .default(String(DEFAULTS.requestTimeoutMs)),
+    )
     .action((opts: Record<keyof Config, string>) => serve({ ...opts }));
 
   const tokens = program.command('tokens').description('Manage access tokens (token auth mode)');

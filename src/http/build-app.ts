@@ -1,6 +1,8 @@
 /** Builds the Fastify app without listening: the CLI, the library API and tests share it. */
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
+import { RATE_LIMIT_HEADERS } from './guards.js';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { AuthService } from '../app/auth-service.js';
@@ -31,6 +33,8 @@ export interface AppOptions {
   readonly logger: FastifyServerOptions['logger'];
   readonly bodyLimit: number;
   readonly version: string;
+  readonly corsOrigins: readonly string[];
+  readonly requestTimeoutMs: number;
 }
 
 /**
@@ -43,6 +47,15 @@ export const PIPELINE_API_VERSIONS = [
   { name: '2026-03', prefix: '/crm/pipelines/2026-03', deleteChecksDefault: false },
   { name: '2026-09', prefix: '/crm/pipelines/2026-09', deleteChecksDefault: true },
 ] as const;
+
+/** For a JSON API: never sniffed, framed, cached by intermediaries or sent with a referrer. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
 
 /** Answered with a 503 while the server drains for shutdown. */
 class ShuttingDown extends Error {
@@ -73,6 +86,13 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   const app = Fastify({
     logger: options.logger,
     bodyLimit: options.bodyLimit,
+    // Slow clients cannot hold a connection: headers and the whole request must arrive in time.
+    requestTimeout: options.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(options.requestTimeoutMs, 10_000),
+      requestTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(options.requestTimeoutMs, 1000),
+    },
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
     // Closing is answered by our own 503 envelope below, not Fastify's default body.
@@ -121,7 +141,16 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     closing = true;
   });
 
+  if (options.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      exposedHeaders: [CORRELATION_HEADER, ...RATE_LIMIT_HEADERS],
+    });
+  }
+
   app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
     reply.header(CORRELATION_HEADER, request.id);
     if (request.url.includes('%00')) return done(new DomainError('VALIDATION_ERROR', NUL_MESSAGE));
     if (closing) return done(new ShuttingDown());

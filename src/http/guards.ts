@@ -27,6 +27,14 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+export const RATE_LIMIT_HEADERS = [
+  'x-hubspot-ratelimit-interval-milliseconds',
+  'x-hubspot-ratelimit-max',
+  'x-hubspot-ratelimit-remaining',
+  'x-hubspot-ratelimit-daily',
+  'x-hubspot-ratelimit-daily-remaining',
+];
+
 const RATE_LIMIT_MESSAGES = {
   TEN_SECONDLY_ROLLING: 'You have reached your ten_secondly_rolling limit.',
   DAILY: 'You have reached your daily limit.',
