@@ -62,13 +62,17 @@ class ShuttingDown extends Error {
   readonly statusCode = 503;
 }
 
-const NUL_MESSAGE = 'Text values may not contain NUL (\\u0000) characters';
+const TEXT_MESSAGE =
+  'Text values may not contain NUL (\\u0000) characters or unpaired surrogates (invalid UTF-16)';
 
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (Array.isArray(value)) return value.some(containsNul);
+/** Text no backend stores faithfully: NUL, and lone surrogates (they come back as U+FFFD). */
+const unstorable = (text: string): boolean => text.includes('\0') || !text.isWellFormed();
+
+function hasUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return unstorable(value);
+  if (Array.isArray(value)) return value.some(hasUnstorableText);
   if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => k.includes('\0') || containsNul(v));
+    return Object.entries(value).some(([k, v]) => unstorable(k) || hasUnstorableText(v));
   }
   return false;
 }
@@ -152,23 +156,24 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     reply.header(CORRELATION_HEADER, request.id);
-    if (request.url.includes('%00')) return done(new DomainError('VALIDATION_ERROR', NUL_MESSAGE));
+    if (request.url.includes('%00')) return done(new DomainError('VALIDATION_ERROR', TEXT_MESSAGE));
     if (closing) return done(new ShuttingDown());
     done();
   });
 
   // JSON only: a text/plain body is a 415, as any other non-JSON content type.
   app.removeContentTypeParser('text/plain');
-  // Empty bodies (a DELETE sent with a JSON content type) are no body at all. Text may not
-  // hold NUL characters: no backend stores them faithfully (PostgreSQL refuses them).
+  // Empty bodies (a DELETE sent with a JSON content type) are no body at all. Text may not hold
+  // NUL characters or lone surrogates: no backend stores them faithfully.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
-    if (!/\\u0000/.test(text)) return parseJson(request, text, done);
+    // Only escapes can smuggle these in: the body was decoded from UTF-8 already.
+    if (!/\\u(0000|d[89a-f])/i.test(text)) return parseJson(request, text, done);
     parseJson(request, text, (err: Error | null, parsed?: unknown) => {
       if (err) return done(err, undefined);
-      if (containsNul(parsed)) return done(new DomainError('VALIDATION_ERROR', NUL_MESSAGE), undefined);
+      if (hasUnstorableText(parsed)) return done(new DomainError('VALIDATION_ERROR', TEXT_MESSAGE), undefined);
       return done(null, parsed);
     });
   });
