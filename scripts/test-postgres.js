@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the HTTP and end-to-end suites a second time with PostgreSQL as the storage backend
+// Runs the HTTP, end-to-end and fuzz suites a second time with PostgreSQL as the storage backend
 // (STAGELINE_TEST_BACKEND=postgres). Outside CI an unreachable PostgreSQL skips the run with a
 // printed reason; in CI (CI=true) it fails, since .ci/run starts PostgreSQL.
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ try {
   process.exit(0);
 }
 
-const files = ['test/http', 'test/e2e'].flatMap((dir) =>
+const files = ['test/http', 'test/e2e', 'test/fuzz'].flatMap((dir) =>
   readdirSync(dir)
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => `${dir}/${f}`),
