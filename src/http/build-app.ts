@@ -182,7 +182,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     if (!/\\u(0000|d[89a-f])/i.test(text)) return parseJson(request, text, done);
     parseJson(request, text, (err: Error | null, parsed?: unknown) => {
       if (err) return done(err, undefined);
-      if (hasUnstorableText(parsed)) return done(new DomainError('VALIDATION_ERROR', TEXT_MESSAGE), undefined);
+      if (hasUnstorableText(parsed))
+        return done(new DomainError('VALIDATION_ERROR', TEXT_MESSAGE), undefined);
       return done(null, parsed);
     });
   });
