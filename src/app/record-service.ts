@@ -116,8 +116,6 @@ async function resolvePlacement(
   return { pipelineId: pipeline!.id, stageId };
 }
 
-export const MAX_BATCH = 100;
-
 export class RecordService {
   constructor(
     private readonly store: Store,
