@@ -2,41 +2,18 @@
 // stale). The runner mirrors bin/stageline.js, importing src/cli/main.ts through tsx.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-const RUNNER = `
-import('./src/cli/main.ts')
-  .then((m) => m.main(['node', 'stageline', ...JSON.parse(process.env.STAGELINE_TEST_ARGV ?? '[]')]))
-  .catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-`;
-
-/** The environment without anything the CLI reads as configuration. */
-function cleanEnv(argv: string[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, STAGELINE_TEST_ARGV: JSON.stringify(argv) };
-  for (const name of ['PORT', 'HOST', 'LOG_LEVEL', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) delete env[name];
-  for (const name of Object.keys(env))
-    if (name.startsWith('STAGELINE_') && name !== 'STAGELINE_TEST_ARGV') delete env[name];
-  return env;
-}
+import { spawnCli } from './helpers/cli-process.js';
 
 const children = new Set<ChildProcess>();
 
 function start(argv: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER], {
-    cwd: repoRoot,
-    env: cleanEnv(argv),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(argv);
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;

@@ -6,19 +6,18 @@
 // STAGELINE_CRASH_CYCLES sets the number of kill cycles (default 20).
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import Database from 'better-sqlite3';
 
+import { spawnCli } from '../helpers/cli-process.js';
 import type { WireAudit, WireCollection, WireError, WirePipeline, WireStage } from '../helpers/wire-types.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PIPELINES = '/crm/v3/pipelines/deals';
 const DEALS = '/crm/v3/objects/deals';
 const CYCLES = Math.max(1, Number(process.env.STAGELINE_CRASH_CYCLES ?? '20') || 20);
@@ -28,25 +27,6 @@ const PIPELINES_PER_CYCLE = 4;
 const STAGES_PER_CLIENT = 40;
 /** How long a SIGTERMed server may take to drain 30 small requests and exit. */
 const DRAIN_GRACE_MS = 5000;
-
-// The runner of test/cli.test.ts: src/cli/main.ts imported through tsx (dist/ may be stale).
-const RUNNER = `
-import('./src/cli/main.ts')
-  .then((m) => m.main(['node', 'stageline', ...JSON.parse(process.env.STAGELINE_TEST_ARGV ?? '[]')]))
-  .catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-`;
-
-/** The environment without anything the CLI reads as configuration. */
-function childEnv(argv: string[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, STAGELINE_TEST_ARGV: JSON.stringify(argv) };
-  for (const name of ['PORT', 'HOST', 'LOG_LEVEL', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) delete env[name];
-  for (const name of Object.keys(env))
-    if (name.startsWith('STAGELINE_') && name !== 'STAGELINE_TEST_ARGV') delete env[name];
-  return env;
-}
 
 interface Server {
   readonly child: ChildProcess;
@@ -80,11 +60,7 @@ async function startServer(database: string): Promise<Server> {
     '--rate-limit',
     'off',
   ];
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER], {
-    cwd: repoRoot,
-    env: childEnv(argv),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(argv);
   children.add(child);
   let stdout = '';
   let stderr = '';

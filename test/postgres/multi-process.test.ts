@@ -5,17 +5,15 @@
 // process against two.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { labelKey } from '../../src/domain/pipeline-rules.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import type { WireAudit, WireCollection, WireError, WirePipeline, WireStage } from '../helpers/wire-types.js';
 import { freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BASE = '/crm/v3/pipelines';
 const JSON_TYPE = 'application/json;charset=utf-8';
 const PROCESSES = 3;
@@ -23,26 +21,6 @@ const POOL_SIZE = 4;
 
 const skip = await postgresSkipReason();
 const database = skip === undefined ? freshPostgresUrl() : '';
-
-// The runner of test/cli.test.ts: src/cli/main.ts imported through tsx (dist/ may be stale).
-const RUNNER = `
-import('./src/cli/main.ts')
-  .then((m) => m.main(['node', 'stageline', ...JSON.parse(process.env.STAGELINE_TEST_ARGV ?? '[]')]))
-  .catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-`;
-
-/** The environment without anything the CLI reads as configuration, plus a small pool. */
-function childEnv(argv: string[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, STAGELINE_TEST_ARGV: JSON.stringify(argv) };
-  for (const name of ['PORT', 'HOST', 'LOG_LEVEL', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) delete env[name];
-  for (const name of Object.keys(env))
-    if (name.startsWith('STAGELINE_') && name !== 'STAGELINE_TEST_ARGV') delete env[name];
-  env.STAGELINE_POOL_SIZE = String(POOL_SIZE);
-  return env;
-}
 
 interface Server {
   readonly child: ChildProcess;
@@ -68,11 +46,8 @@ async function startServer(): Promise<Server> {
     '--rate-limit',
     'off',
   ];
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER], {
-    cwd: repoRoot,
-    env: childEnv(argv),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // A small pool: three processes share the one PostgreSQL.
+  const child = spawnCli(argv, { STAGELINE_POOL_SIZE: String(POOL_SIZE) });
   children.push(child);
   let stdout = '';
   let stderr = '';
