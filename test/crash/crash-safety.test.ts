@@ -15,7 +15,7 @@ import { after, describe, it } from 'node:test';
 
 import Database from 'better-sqlite3';
 
-import { spawnCli } from '../helpers/cli-process.js';
+import { startServe, type ServeProcess } from '../helpers/cli-process.js';
 import type { WireAudit, WireCollection, WireError, WirePipeline, WireStage } from '../helpers/wire-types.js';
 
 const PIPELINES = '/crm/v3/pipelines/deals';
@@ -28,14 +28,7 @@ const STAGES_PER_CLIENT = 40;
 /** How long a SIGTERMed server may take to drain 30 small requests and exit. */
 const DRAIN_GRACE_MS = 5000;
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  /** Resolves with the exit code and signal once the process is gone. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Server = ServeProcess;
 
 const children = new Set<ChildProcess>();
 const tmpDirs: string[] = [];
@@ -47,61 +40,12 @@ function tempDb(): string {
 }
 
 async function startServer(database: string): Promise<Server> {
-  const argv = [
-    'serve',
-    '--auth',
-    'open',
-    '--port',
-    '0',
-    '--database',
-    database,
-    '--log-level',
-    'info',
-    '--rate-limit',
-    'off',
-  ];
-  const child = spawnCli(argv);
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once('close', (code, signal) => {
-      children.delete(child);
-      done({ code, signal });
-    }),
-  );
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no "serving on" line within 15 s; stdout: ${stdout}; stderr: ${stderr}`)),
-      15_000,
-    );
-    const check = () => {
-      for (const line of stdout.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        let entry: { msg?: string };
-        try {
-          entry = JSON.parse(line) as { msg?: string };
-        } catch {
-          continue; // a line still arriving
-        }
-        const m = /^Stageline \S+ serving on (http:\/\/127\.0\.0\.1:\d+)$/.exec(entry.msg ?? '');
-        if (m?.[1]) {
-          clearTimeout(timer);
-          child.stdout?.off('data', check);
-          resolveUrl(m[1]);
-          return;
-        }
-      }
-    };
-    child.stdout?.on('data', check);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`exited early (${code ?? signal}): ${stderr}`));
-    });
+  return startServe(['--database', database], {
+    onSpawn: (child) => {
+      children.add(child);
+      child.once('close', () => children.delete(child));
+    },
   });
-  return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 interface Exit {

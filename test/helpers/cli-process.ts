@@ -32,3 +32,74 @@ export function spawnCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code and signal once the process is gone. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs `stageline serve --auth open --port 0 --log-level info --rate-limit off <extra…>` and
+ * resolves once its log says where it serves. `onSpawn` sees the child at once, so callers
+ * can track it for cleanup even if start-up fails.
+ */
+export async function startServe(
+  extra: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<ServeProcess> {
+  const argv = [
+    'serve',
+    '--auth',
+    'open',
+    '--port',
+    '0',
+    '--log-level',
+    'info',
+    '--rate-limit',
+    'off',
+    ...extra,
+  ];
+  const child = spawnCli(argv, options.env);
+  options.onSpawn?.(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('close', (code, signal) => done({ code, signal })),
+  );
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no "serving on" line within 15 s; stdout: ${stdout}; stderr: ${stderr}`)),
+      15_000,
+    );
+    const check = () => {
+      for (const line of stdout.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        let entry: { msg?: string };
+        try {
+          entry = JSON.parse(line) as { msg?: string };
+        } catch {
+          continue; // a line still arriving
+        }
+        const m = /^Stageline \S+ serving on (http:\/\/127\.0\.0\.1:\d+)$/.exec(entry.msg ?? '');
+        if (m?.[1]) {
+          clearTimeout(timer);
+          child.stdout?.off('data', check);
+          resolveUrl(m[1]);
+          return;
+        }
+      }
+    };
+    child.stdout?.on('data', check);
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`exited early (${code ?? signal}): ${stderr}`));
+    });
+  });
+  return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
+}

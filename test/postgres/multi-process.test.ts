@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import { labelKey } from '../../src/domain/pipeline-rules.js';
-import { spawnCli } from '../helpers/cli-process.js';
+import { startServe, type ServeProcess } from '../helpers/cli-process.js';
 import type { WireAudit, WireCollection, WireError, WirePipeline, WireStage } from '../helpers/wire-types.js';
 import { freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 
@@ -22,63 +22,16 @@ const POOL_SIZE = 4;
 const skip = await postgresSkipReason();
 const database = skip === undefined ? freshPostgresUrl() : '';
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exited: Promise<void>;
-}
+type Server = ServeProcess;
 
 const children: ChildProcess[] = [];
 
 async function startServer(): Promise<Server> {
-  const argv = [
-    'serve',
-    '--auth',
-    'open',
-    '--port',
-    '0',
-    '--database',
-    database,
-    '--log-level',
-    'info',
-    '--rate-limit',
-    'off',
-  ];
   // A small pool: three processes share the one PostgreSQL.
-  const child = spawnCli(argv, { STAGELINE_POOL_SIZE: String(POOL_SIZE) });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<void>((done) => child.once('close', () => done()));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no "serving on" line within 15 s; stdout: ${stdout}; stderr: ${stderr}`)),
-      15_000,
-    );
-    const check = () => {
-      for (const line of stdout.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const entry = JSON.parse(line) as { msg?: string };
-        const m = /^Stageline \S+ serving on (http:\/\/127\.0\.0\.1:\d+)$/.exec(entry.msg ?? '');
-        if (m?.[1]) {
-          clearTimeout(timer);
-          child.stdout?.off('data', check);
-          resolveUrl(m[1]);
-          return;
-        }
-      }
-    };
-    child.stdout?.on('data', check);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`exited early (${child.exitCode}): ${stderr}`));
-    });
+  return startServe(['--database', database], {
+    env: { STAGELINE_POOL_SIZE: String(POOL_SIZE) },
+    onSpawn: (child) => children.push(child),
   });
-  return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 const alive = (child: ChildProcess): boolean => {
