@@ -16,6 +16,7 @@ import {
 } from '../../src/domain/records.js';
 import type { CrmRecord, PropertiesInput, PropertyChanges } from '../../src/domain/records.js';
 import { APPOINTMENTS, CONTACTS, CUSTOM, DEALS, NOW, PORTAL, T0, TICKETS, deepFreeze } from './fixtures.js';
+import { HUBSPOT_DEFAULT_PROPERTIES } from '../helpers/hubspot-defaults.js';
 
 const COMPANIES = resolveObjectType('companies', PORTAL);
 const ORDERS = resolveObjectType('orders', PORTAL);
@@ -53,16 +54,7 @@ describe('propertyNames', () => {
     assert.equal(n.stage, 'dealstage');
     assert.equal(n.created, 'createdate');
     assert.equal(n.modified, 'hs_lastmodifieddate');
-    assert.deepEqual(n.defaults, [
-      'amount',
-      'closedate',
-      'createdate',
-      'dealname',
-      'dealstage',
-      'hs_lastmodifieddate',
-      'hs_object_id',
-      'pipeline',
-    ]);
+    assert.deepEqual(n.defaults, [...HUBSPOT_DEFAULT_PROPERTIES.deals]);
   });
 
   it('tickets: hs_pipeline and hs_pipeline_stage, HubSpot’s default set', () => {
@@ -71,17 +63,7 @@ describe('propertyNames', () => {
     assert.equal(n.stage, 'hs_pipeline_stage');
     assert.equal(n.created, 'createdate');
     assert.equal(n.modified, 'hs_lastmodifieddate');
-    assert.deepEqual(n.defaults, [
-      'content',
-      'createdate',
-      'hs_lastmodifieddate',
-      'hs_object_id',
-      'hs_pipeline',
-      'hs_pipeline_stage',
-      'hs_ticket_category',
-      'hs_ticket_priority',
-      'subject',
-    ]);
+    assert.deepEqual(n.defaults, [...HUBSPOT_DEFAULT_PROPERTIES.tickets]);
   });
 
   for (const type of [CONTACTS, COMPANIES]) {

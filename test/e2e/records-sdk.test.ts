@@ -28,6 +28,7 @@ import {
 } from '../helpers/records.js';
 import { expectApiError, must, openPortal, type Portal } from '../helpers/wire.js';
 import type { WireError, WirePipeline } from '../helpers/wire-types.js';
+import { HUBSPOT_DEFAULT_PROPERTIES } from '../helpers/hubspot-defaults.js';
 
 let server: RunningStageline;
 
@@ -61,16 +62,7 @@ function portal(): RecordsPortal {
   };
 }
 
-const DEAL_DEFAULT_PROPERTIES = [
-  'amount',
-  'closedate',
-  'createdate',
-  'dealname',
-  'dealstage',
-  'hs_lastmodifieddate',
-  'hs_object_id',
-  'pipeline',
-];
+const DEAL_DEFAULT_PROPERTIES = [...HUBSPOT_DEFAULT_PROPERTIES.deals];
 
 const entered = (stageId: string) => `hs_date_entered_${stageId}`;
 const exited = (stageId: string) => `hs_date_exited_${stageId}`;

@@ -61,3 +61,28 @@ export const HUBSPOT_DEFAULTS = {
     ] as readonly string[],
   },
 } as const;
+
+/** The properties a record read returns when the request names none, sorted. */
+export const HUBSPOT_DEFAULT_PROPERTIES = {
+  deals: [
+    'amount',
+    'closedate',
+    'createdate',
+    'dealname',
+    'dealstage',
+    'hs_lastmodifieddate',
+    'hs_object_id',
+    'pipeline',
+  ],
+  tickets: [
+    'content',
+    'createdate',
+    'hs_lastmodifieddate',
+    'hs_object_id',
+    'hs_pipeline',
+    'hs_pipeline_stage',
+    'hs_ticket_category',
+    'hs_ticket_priority',
+    'subject',
+  ],
+} as const;

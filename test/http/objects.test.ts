@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 
 import type { Stageline } from '../../src/stageline.js';
+import { HUBSPOT_DEFAULT_PROPERTIES } from '../helpers/hubspot-defaults.js';
 import type { WirePipeline } from '../helpers/wire-types.js';
 import {
   BASE,
@@ -450,33 +451,10 @@ describe('reading records', () => {
     const r = await create(token, { dealname: 'Defaults', custom_thing: 'hidden' });
     for (const query of ['', '?properties=', '?properties=,']) {
       const got = await read(token, `/deals/${r.id}${query}`);
-      assert.deepEqual(
-        sortedKeys(got.properties),
-        [
-          'amount',
-          'closedate',
-          'createdate',
-          'dealname',
-          'dealstage',
-          'hs_lastmodifieddate',
-          'hs_object_id',
-          'pipeline',
-        ],
-        query,
-      );
+      assert.deepEqual(sortedKeys(got.properties), [...HUBSPOT_DEFAULT_PROPERTIES.deals], query);
     }
     const ticket = await create(token, {}, 'tickets');
-    assert.deepEqual(sortedKeys(ticket.properties), [
-      'content',
-      'createdate',
-      'hs_lastmodifieddate',
-      'hs_object_id',
-      'hs_pipeline',
-      'hs_pipeline_stage',
-      'hs_ticket_category',
-      'hs_ticket_priority',
-      'subject',
-    ]);
+    assert.deepEqual(sortedKeys(ticket.properties), [...HUBSPOT_DEFAULT_PROPERTIES.tickets]);
   });
 
   it('an unknown, malformed or archived id is a 404; archived=true returns archived records only', async () => {
