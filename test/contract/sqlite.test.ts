@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 
 import type { Pipeline } from '../../src/domain/model.js';
+import { StorageUnavailableError } from '../../src/domain/ports.js';
 import { loadMigrations } from '../../src/storage/migrations.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runRepositoryContract } from './repository-contract.js';
@@ -115,5 +116,98 @@ describe('SqliteStore on a file', () => {
     await reopened.ping();
     await reopened.close();
     assert.deepEqual(applied(), before);
+  });
+});
+
+describe('SqliteStore durability: the write-ahead log is synced before a write is acknowledged', () => {
+  /** A sync the test finishes by hand. */
+  function manualSync() {
+    const calls: { fd: number; finish: (err?: Error) => void }[] = [];
+    const syncLog = (fd: number) =>
+      new Promise<void>((resolve, reject) =>
+        calls.push({ fd, finish: (err) => (err ? reject(err) : resolve()) }),
+      );
+    return { calls, syncLog };
+  }
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('answers a write only once the sync started after its commit has finished', async () => {
+    const { calls, syncLog } = manualSync();
+    const store = new SqliteStore(tempDatabase(), { syncLog });
+    try {
+      let answered = false;
+      const writes = Promise.all([1, 2, 3].map((id) => store.write((repo) => repo.ensurePortal(id, 1_000))));
+      void writes.then(() => (answered = true));
+      await turns(5);
+      assert.equal(calls.length, 1, 'three writes in one turn share one commit and one sync');
+      assert.equal(answered, false, 'no write is answered before its sync');
+      calls[0]!.finish();
+      assert.deepEqual(await writes, [true, true, true]);
+    } finally {
+      const closing = store.close();
+      for (const call of calls) call.finish();
+      await closing;
+    }
+  });
+
+  it('lets the next batch commit while the previous one is being synced', async () => {
+    const { calls, syncLog } = manualSync();
+    const store = new SqliteStore(tempDatabase(), { syncLog });
+    try {
+      const first = store.write((repo) => repo.ensurePortal(1, 1_000));
+      await turns(3);
+      const second = store.write((repo) => repo.ensurePortal(2, 1_000));
+      await turns(3);
+      assert.equal(calls.length, 2, 'the second batch committed without waiting for the first sync');
+      calls[1]!.finish();
+      calls[0]!.finish();
+      assert.deepEqual(await Promise.all([first, second]), [true, true]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails the write and then every request when a sync fails, as the data may not be on disk', async () => {
+    const { calls, syncLog } = manualSync();
+    const store = new SqliteStore(tempDatabase(), { syncLog });
+    try {
+      const write = store.write((repo) => repo.ensurePortal(1, 1_000));
+      await turns(3);
+      calls[0]!.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await assert.rejects(write, StorageUnavailableError);
+      await assert.rejects(
+        store.write((repo) => repo.ensurePortal(2, 1_000)),
+        StorageUnavailableError,
+      );
+      await assert.rejects(
+        store.read((repo) => repo.portalExists(1)),
+        StorageUnavailableError,
+      );
+      await assert.rejects(store.ping(), StorageUnavailableError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('checkpoints the log itself, so it is reused instead of growing, and keeps every write', async () => {
+    const file = tempDatabase();
+    const store = new SqliteStore(file);
+    const writes = 500;
+    for (let i = 1; i <= writes; i++) await store.write((repo) => repo.ensurePortal(i, i));
+    // Each batch appends at least one 4 KiB page; without checkpoints the log would hold them all.
+    assert.ok(
+      statSync(`${file}-wal`).size < writes * 4096,
+      `the log holds ${statSync(`${file}-wal`).size} bytes after ${writes} batches`,
+    );
+    await store.close();
+    const reopened = new SqliteStore(file);
+    try {
+      const portals = await reopened.read((repo) => repo.listPortals());
+      assert.equal(portals.length, writes);
+    } finally {
+      await reopened.close();
+    }
   });
 });
