@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 
 import type { Pipeline } from '../../src/domain/model.js';
 import { StorageUnavailableError } from '../../src/domain/ports.js';
+import type { Repository } from '../../src/domain/ports.js';
 import { loadMigrations } from '../../src/storage/migrations.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runRepositoryContract } from './repository-contract.js';
@@ -208,6 +209,117 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
       assert.equal(portals.length, writes);
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe('SqliteStore: the live pipelines it keeps between requests stay exact', () => {
+  const stage = (id: string, label: string, createdAt = 1_000) => ({
+    id,
+    label,
+    displayOrder: 0,
+    metadata: { probability: '0.5' },
+    writePermissions: 'CRM_PERMISSIONS_ENFORCEMENT' as const,
+    createdAt,
+    updatedAt: createdAt,
+    archivedAt: null,
+  });
+  const pipeline: Pipeline = {
+    id: 'p1',
+    label: 'Pipeline',
+    displayOrder: 0,
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    archivedAt: null,
+    stages: [stage('a', 'A'), stage('b', 'B')],
+  };
+  const live = (repo: Repository) => repo.getPipeline(7, '0-3', 'p1', { archivedStages: false });
+
+  async function seeded(file = tempDatabase()) {
+    const store = new SqliteStore(file);
+    await store.write(async (repo) => {
+      await repo.ensurePortal(7, 1_000);
+      await repo.savePipeline(7, '0-3', pipeline);
+      await repo.saveStages(7, '0-3', 'p1', pipeline.stages);
+    });
+    return store;
+  }
+
+  it('forgets what a write rolled back, for the next write of the same batch', async () => {
+    const store = await seeded();
+    try {
+      await store.read(live); // warm: the pipeline is now kept
+      const failing = store.write(async (repo) => {
+        await live(repo);
+        await repo.saveStages(7, '0-3', 'p1', [stage('a', 'Renamed')]);
+        assert.equal((await live(repo))!.stages.find((s) => s.id === 'a')!.label, 'Renamed');
+        throw new Error('refused after saving');
+      });
+      const next = store.write(async (repo) => (await live(repo))!.stages.find((s) => s.id === 'a')!.label);
+      await assert.rejects(failing, /refused after saving/);
+      assert.equal(await next, 'A');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('sees what another connection committed', async () => {
+    const file = tempDatabase();
+    const mine = await seeded(file);
+    const other = new SqliteStore(file);
+    try {
+      assert.equal((await mine.read(live))!.label, 'Pipeline');
+      await other.write((repo) => repo.saveStages(7, '0-3', 'p1', [stage('b', 'Changed elsewhere')]));
+      const seenByRead = await mine.read(live);
+      assert.equal(seenByRead!.stages.find((s) => s.id === 'b')!.label, 'Changed elsewhere');
+      await other.write((repo) =>
+        repo.saveStages(7, '0-3', 'p1', [{ ...stage('b', 'B'), archivedAt: 2_000 }]),
+      );
+      const seenByWrite = await mine.write(live);
+      assert.deepEqual(
+        seenByWrite!.stages.map((s) => s.id),
+        ['a'],
+      );
+    } finally {
+      await other.close();
+      await mine.close();
+    }
+  });
+
+  it('holds what is stored: an update keeps the stored createdAt, an archived stage leaves', async () => {
+    const file = tempDatabase();
+    const store = await seeded(file);
+    try {
+      await store.read(live);
+      await store.write((repo) =>
+        repo.saveStages(7, '0-3', 'p1', [stage('a', 'A2', 5_000), stage('c', 'C', 6_000)]),
+      );
+      await store.write((repo) =>
+        repo.saveStages(7, '0-3', 'p1', [{ ...stage('b', 'B'), archivedAt: 7_000 }]),
+      );
+      const kept = await store.read(live);
+      const fresh = new SqliteStore(file);
+      try {
+        const stored = await fresh.read(live);
+        const byId = (p: Pipeline | undefined) => [...p!.stages].sort((x, y) => x.id.localeCompare(y.id));
+        assert.deepEqual(byId(kept), byId(stored));
+        assert.equal(byId(kept)[0]!.createdAt, 1_000);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('hands out frozen pipelines, so no caller can change what the next one reads', async () => {
+    const store = await seeded();
+    try {
+      const p = (await store.read(live))!;
+      assert.ok(Object.isFrozen(p) && Object.isFrozen(p.stages) && Object.isFrozen(p.stages[0]));
+      assert.throws(() => (p.stages as Pipeline['stages'][number][]).push(stage('x', 'X')), TypeError);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -10,6 +10,7 @@ import type { PortalRecord, Repository, Store, TokenRecord } from '../../domain/
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import { Mutex } from '../mutex.js';
+import { PipelineCache } from './pipeline-cache.js';
 import {
   groupPipelines,
   groupTypedPipelines,
@@ -51,6 +52,9 @@ const MAX_GROUP = 64;
 /** Committed batches between two checkpoints of the write-ahead log into the database file. */
 const CHECKPOINT_EVERY = 200;
 
+/** Live pipelines the repository keeps at hand (about 3 KB each with ten stages). */
+const CACHED_PIPELINES = 10_000;
+
 interface PendingWrite {
   work: (repo: Repository) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -89,8 +93,9 @@ const fdatasyncInPool = (fd: number) =>
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly lock = new Mutex();
-  private readonly repo: Repository;
+  private readonly repo: SqliteRepository;
   private readonly begin: Statement;
+  private readonly beginRead: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
   private readonly dataVersion: Statement;
@@ -103,6 +108,8 @@ export class SqliteStore implements Store {
   /** The WAL file, synced after each commit; undefined when SQLite syncs by itself (memory). */
   private readonly walFd: number | undefined;
   private batchesSinceCheckpoint = 0;
+  /** data_version when last checked: another connection's commit changes it. */
+  private seenVersion: number;
   /** Set when a sync failed: what the database holds may not be on disk, so nothing is served. */
   private failure: Error | undefined;
 
@@ -120,14 +127,24 @@ export class SqliteStore implements Store {
       this.db.pragma('wal_autocheckpoint = 0');
       this.db.pragma('synchronous = OFF');
     }
-    this.repo = new SqliteRepository(this.db);
+    this.repo = new SqliteRepository(this.db, new PipelineCache(CACHED_PIPELINES));
     this.begin = this.db.prepare('BEGIN IMMEDIATE');
+    this.beginRead = this.db.prepare('BEGIN');
     this.commit = this.db.prepare('COMMIT');
     this.rollback = this.db.prepare('ROLLBACK');
     this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.savepoint = this.db.prepare('SAVEPOINT write');
     this.release = this.db.prepare('RELEASE write');
     this.rollbackToSavepoint = this.db.prepare('ROLLBACK TO write');
+    this.seenVersion = this.externalVersion();
+  }
+
+  /** Inside a transaction: what the repository caches goes if another connection committed. */
+  private checkExternalCommits(): void {
+    const version = this.externalVersion();
+    if (version === this.seenVersion) return;
+    this.seenVersion = version;
+    this.repo.cache.clear();
   }
 
   /**
@@ -160,14 +177,19 @@ export class SqliteStore implements Store {
     try {
       if (this.failure !== undefined) throw this.unavailable();
       this.begin.run();
+      this.checkExternalCommits();
+      const cache = this.repo.cache;
       for (const item of batch) {
         this.savepoint.run();
+        cache.beginSavepoint();
         try {
           outcomes.push({ ok: true, value: await item.work(this.repo) });
           this.release.run();
+          cache.releaseSavepoint();
         } catch (err) {
           this.rollbackToSavepoint.run();
           this.release.run();
+          cache.rollbackSavepoint();
           outcomes.push({ ok: false, value: err });
         }
       }
@@ -175,6 +197,7 @@ export class SqliteStore implements Store {
       if (this.walFd !== undefined && ++this.batchesSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
+      this.repo.cache.clear();
       for (const item of batch) item.reject(err);
       return undefined;
     }
@@ -219,9 +242,18 @@ export class SqliteStore implements Store {
   /** SQLite's data_version changes when another connection (another process) commits. */
   readonly externalVersion = (): number => this.dataVersion.get() as number;
 
+  /** One read transaction around the work: its queries share one snapshot and one lock. */
   read<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.unavailable());
-    return this.lock.run(() => work(this.repo));
+    return this.lock.run(async () => {
+      this.beginRead.run();
+      try {
+        this.checkExternalCommits();
+        return await work(this.repo);
+      } finally {
+        this.commit.run();
+      }
+    });
   }
 
   async ping(): Promise<void> {
@@ -270,7 +302,10 @@ function migrate(db: Database.Database): void {
 class SqliteRepository implements Repository {
   private readonly s;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    readonly cache: PipelineCache,
+  ) {
     this.s = {
       insertPortal: db.prepare(
         'INSERT INTO portals (id, next_id, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
@@ -322,16 +357,20 @@ class SqliteRepository implements Repository {
            label = excluded.label, label_key = excluded.label_key, display_order = excluded.display_order,
            updated_at = excluded.updated_at, archived_at = excluded.archived_at`,
       ),
-      saveStage: db.prepare(
-        `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, display_order, metadata,
+      // An update keeps the stored created_at; it comes back so the cache holds what is stored.
+      saveStage: db
+        .prepare(
+          `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, display_order, metadata,
                              write_permissions, created_at, updated_at, archived_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
            label = excluded.label, display_order = excluded.display_order, metadata = excluded.metadata,
            write_permissions = excluded.write_permissions, updated_at = excluded.updated_at,
            archived_at = excluded.archived_at
-         WHERE stages.pipeline_id = excluded.pipeline_id`,
-      ),
+         WHERE stages.pipeline_id = excluded.pipeline_id
+         RETURNING created_at`,
+        )
+        .pluck(),
       appendAudit: db.prepare(
         `INSERT INTO audit (portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -427,7 +466,10 @@ class SqliteRepository implements Repository {
     if (options.archivedStages !== false) {
       return groupPipelines(this.s.getPipeline.all(portalId, typeKey, pipelineId) as PipelineStageRow[])[0];
     }
-    // The path of every request: two small queries, stages read as arrays.
+    // The path of every write: from the cache, or two small queries with stages read as arrays.
+    const key = PipelineCache.key(portalId, typeKey, pipelineId);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
     const p = this.s.pipelineRow.get(portalId, typeKey, pipelineId) as
       | {
           id: string;
@@ -448,7 +490,7 @@ class SqliteRepository implements Repository {
       number,
       number,
     ][];
-    return {
+    return this.cache.set(key, {
       id: p.id,
       label: p.label,
       displayOrder: p.display_order,
@@ -465,7 +507,7 @@ class SqliteRepository implements Repository {
         updatedAt,
         archivedAt: null,
       })),
-    };
+    });
   }
 
   async findStage(portalId: number, typeKey: string, stageId: string) {
@@ -486,6 +528,7 @@ class SqliteRepository implements Repository {
   }
 
   async savePipeline(portalId: number, typeKey: string, p: Pipeline): Promise<void> {
+    this.cache.drop(PipelineCache.key(portalId, typeKey, p.id));
     this.s.savePipeline.run(
       portalId,
       typeKey,
@@ -505,8 +548,9 @@ class SqliteRepository implements Repository {
     pipelineId: string,
     stages: readonly Stage[],
   ): Promise<void> {
+    const stored: Stage[] = [];
     for (const s of stages) {
-      const result = this.s.saveStage.run(
+      const createdAt = this.s.saveStage.get(
         portalId,
         typeKey,
         s.id,
@@ -519,8 +563,10 @@ class SqliteRepository implements Repository {
         s.updatedAt,
         s.archivedAt,
       );
-      if (result.changes !== 1) throw new Error(`stage ${s.id} belongs to another pipeline`);
+      if (createdAt === undefined) throw new Error(`stage ${s.id} belongs to another pipeline`);
+      stored.push(createdAt === s.createdAt ? s : { ...s, createdAt: createdAt as number });
     }
+    this.cache.applyStages(PipelineCache.key(portalId, typeKey, pipelineId), stored);
   }
 
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
