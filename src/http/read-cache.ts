@@ -1,4 +1,5 @@
 import type { Repository, Store, WriteScope } from '../domain/ports.js';
+import type { Answer } from './compression.js';
 
 /**
  * Serialized answers of the pipeline reads, per portal, so a repeated GET costs a map lookup
@@ -10,7 +11,10 @@ import type { Repository, Store, WriteScope } from '../domain/ports.js';
  * portal has a generation, taken before the read and checked when storing.
  */
 export interface ReadCacheOptions {
-  /** Upper bound of what the cache holds, in UTF-16 code units (about 2 bytes each). */
+  /**
+   * Upper bound of the text the cache holds, in UTF-16 code units (about 2 bytes each). The
+   * compressed copies of large answers come on top, at about a tenth of their text.
+   */
   readonly maxChars: number;
   /** Changes whenever another connection commits; the cache empties when it does. */
   readonly externalVersion: () => number;
@@ -18,7 +22,7 @@ export interface ReadCacheOptions {
 
 interface PortalEntries {
   generation: number;
-  readonly entries: Map<string, string>;
+  readonly entries: Map<string, Answer>;
 }
 
 /** Taken before reading; storing succeeds only if the portal saw no write since. */
@@ -52,7 +56,7 @@ export class ReadCache {
     }
   }
 
-  get(portalId: number, key: string): string | undefined {
+  get(portalId: number, key: string): Answer | undefined {
     this.checkExternal();
     return this.portals.get(portalId)?.entries.get(key);
   }
@@ -66,7 +70,8 @@ export class ReadCache {
     return { portal, generation: portal.generation };
   }
 
-  set(portalId: number, key: string, ticket: CacheTicket, body: string): void {
+  set(portalId: number, key: string, ticket: CacheTicket, answer: Answer): void {
+    const { body } = answer;
     const portal = this.portals.get(portalId);
     if (portal !== ticket.portal || portal.generation !== ticket.generation) return;
     if (body.length > this.options.maxChars) return;
@@ -75,8 +80,8 @@ export class ReadCache {
       return;
     }
     const previous = portal.entries.get(key);
-    if (previous !== undefined) this.chars -= previous.length;
-    portal.entries.set(key, body);
+    if (previous !== undefined) this.chars -= previous.body.length;
+    portal.entries.set(key, answer);
     this.chars += body.length;
   }
 
@@ -89,7 +94,7 @@ export class ReadCache {
     const portal = this.portals.get(portalId);
     if (portal === undefined) return;
     portal.generation += 1;
-    for (const body of portal.entries.values()) this.chars -= body.length;
+    for (const answer of portal.entries.values()) this.chars -= answer.body.length;
     this.portals.delete(portalId);
   }
 

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Pipeline, PipelineStage } from '@hubspot/api-client/lib/codegen/crm/pipelines/index.js';
 
 import { startStageline, type RunningStageline } from '../../src/index.js';
+import { COMPRESS_FROM_CHARS } from '../../src/http/compression.js';
 import { HUBSPOT_DEFAULTS } from '../helpers/hubspot-defaults.js';
 import { schemaValidationCount, specSkipReason } from '../helpers/openapi.js';
 import {
@@ -954,6 +955,31 @@ describe('audit', () => {
     assert.deepEqual([movedState?.label, movedState?.displayOrder], ['Audited (renamed)', 9]);
     assert.equal(deletedState?.archived, true);
     assert.equal(typeof deletedState?.archivedAt, 'string');
+  });
+
+  it('reads a long audit that arrives gzip-compressed, as the SDK asks for it', async () => {
+    const p = portal();
+    const created = await createDealPipeline(p, 'Long audit');
+    const renames = 150;
+    for (let i = 0; i < renames; i++) {
+      await p.pipelines.update(
+        'deals',
+        created.id,
+        { label: `Long audit ${i}` },
+        undefined,
+        undefined,
+        p.wire(),
+      );
+    }
+    const audit = await p.audits.getAudit('deals', created.id, p.wire());
+    const exchange = must(p.exchanges[p.exchanges.length - 1], 'audit exchange');
+    assert.ok(exchange.text.length >= COMPRESS_FROM_CHARS, `${exchange.text.length} characters`);
+    assert.equal(exchange.header('content-encoding'), 'gzip');
+    assert.equal(audit.results.length, renames + 1);
+    assert.equal(
+      JSON.parse(must(audit.results[0], 'newest').rawObject as string).label,
+      `Long audit ${renames - 1}`,
+    );
   });
 
   it('records stage history, also through the SDK path with a literal {pipelineId}', async () => {

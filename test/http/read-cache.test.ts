@@ -22,50 +22,50 @@ describe('ReadCache', () => {
 
   it('serves what was stored, per portal and key', () => {
     const { cache } = make();
-    cache.set(1, 'a', cache.ticket(1), '{"a":1}');
-    assert.equal(cache.get(1, 'a'), '{"a":1}');
-    assert.equal(cache.get(1, 'b'), undefined);
-    assert.equal(cache.get(2, 'a'), undefined);
+    cache.set(1, 'a', cache.ticket(1), { body: '{"a":1}' });
+    assert.equal(cache.get(1, 'a')?.body, '{"a":1}');
+    assert.equal(cache.get(1, 'b')?.body, undefined);
+    assert.equal(cache.get(2, 'a')?.body, undefined);
   });
 
   it('drops a portal on invalidate, and only that portal', () => {
     const { cache } = make();
-    cache.set(1, 'a', cache.ticket(1), 'one');
-    cache.set(2, 'a', cache.ticket(2), 'two');
+    cache.set(1, 'a', cache.ticket(1), { body: 'one' });
+    cache.set(2, 'a', cache.ticket(2), { body: 'two' });
     cache.invalidate(1);
-    assert.equal(cache.get(1, 'a'), undefined);
-    assert.equal(cache.get(2, 'a'), 'two');
+    assert.equal(cache.get(1, 'a')?.body, undefined);
+    assert.equal(cache.get(2, 'a')?.body, 'two');
     cache.invalidate(undefined);
-    assert.equal(cache.get(2, 'a'), undefined);
+    assert.equal(cache.get(2, 'a')?.body, undefined);
   });
 
   it('refuses to store a read that overlapped a write', () => {
     const { cache } = make();
     const before = cache.ticket(1);
     cache.invalidate(1);
-    cache.set(1, 'a', before, 'stale');
-    assert.equal(cache.get(1, 'a'), undefined);
+    cache.set(1, 'a', before, { body: 'stale' });
+    assert.equal(cache.get(1, 'a')?.body, undefined);
     const again = cache.ticket(1);
     cache.invalidate(undefined);
-    cache.set(1, 'a', again, 'stale too');
-    assert.equal(cache.get(1, 'a'), undefined);
+    cache.set(1, 'a', again, { body: 'stale too' });
+    assert.equal(cache.get(1, 'a')?.body, undefined);
   });
 
   it('empties when another connection commits', () => {
     const { cache, bump } = make();
-    cache.set(1, 'a', cache.ticket(1), 'x');
+    cache.set(1, 'a', cache.ticket(1), { body: 'x' });
     bump();
-    assert.equal(cache.get(1, 'a'), undefined);
+    assert.equal(cache.get(1, 'a')?.body, undefined);
   });
 
   it('stays within its size bound', () => {
     const { cache } = make(10);
-    cache.set(1, 'big', cache.ticket(1), 'x'.repeat(11));
-    assert.equal(cache.get(1, 'big'), undefined);
-    cache.set(1, 'a', cache.ticket(1), 'x'.repeat(6));
-    cache.set(1, 'b', cache.ticket(1), 'y'.repeat(6));
-    assert.equal(cache.get(1, 'a'), undefined, 'overflow empties the cache');
-    assert.equal(cache.get(1, 'b'), undefined);
+    cache.set(1, 'big', cache.ticket(1), { body: 'x'.repeat(11) });
+    assert.equal(cache.get(1, 'big')?.body, undefined);
+    cache.set(1, 'a', cache.ticket(1), { body: 'x'.repeat(6) });
+    cache.set(1, 'b', cache.ticket(1), { body: 'y'.repeat(6) });
+    assert.equal(cache.get(1, 'a')?.body, undefined, 'overflow empties the cache');
+    assert.equal(cache.get(1, 'b')?.body, undefined);
   });
 });
 

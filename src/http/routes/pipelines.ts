@@ -8,6 +8,8 @@ import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { PipelineService } from '../../app/pipeline-service.js';
 import type { PipelinePatch, StagePatch } from '../../domain/model.js';
+import { acceptsGzip, COMPRESS_FROM_CHARS, gzipped } from '../compression.js';
+import type { Answer } from '../compression.js';
 import { JSON_TYPE } from '../error-handler.js';
 import { addGuards } from '../guards.js';
 import type { ReadCache } from '../read-cache.js';
@@ -65,11 +67,19 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
     const { portalId } = req.principal;
     const key = `${op}|${req.objectType.key}|${req.params.pipelineId ?? ''}|${req.params.stageId ?? ''}`;
     const hit = cache?.get(portalId, key);
-    if (hit !== undefined) return send(reply, 200, hit);
+    if (hit !== undefined) return answer(req, reply, hit);
     const ticket = cache?.ticket(portalId);
-    const body = reply.code(200).serialize(await produce()) as string;
-    if (ticket !== undefined) cache!.set(portalId, key, ticket, body);
-    return send(reply, 200, body);
+    const fresh: Answer = { body: reply.code(200).serialize(await produce()) as string };
+    if (ticket !== undefined) cache!.set(portalId, key, ticket, fresh);
+    return answer(req, reply, fresh);
+  };
+  /** Large answers go compressed to clients that accept gzip; a cached one is compressed once. */
+  const answer = async (req: Req, reply: FastifyReply, a: Answer) => {
+    if (a.body.length < COMPRESS_FROM_CHARS) return send(reply, 200, a.body);
+    reply.header('vary', 'accept-encoding');
+    if (!acceptsGzip(req.headers['accept-encoding'])) return send(reply, 200, a.body);
+    const bytes = await gzipped(a);
+    return send(reply.header('content-encoding', 'gzip'), 200, bytes);
   };
 
   app.get('/:objectType', {
