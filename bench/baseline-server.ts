@@ -1,11 +1,16 @@
 // The baseline: a bare Fastify server answering any path with a static, pre-serialised JSON
 // body of the size Stageline sends for the scenario under test. `PUT /__bench` sets, per
-// method, the status and body to answer with.
+// method, the status and body to answer with, and whether to keep a gzip copy for clients
+// that accept it (compressed once, at the level Stageline uses).
+import { constants, gzipSync } from 'node:zlib';
+
 import Fastify from 'fastify';
 
 interface Canned {
   status: number;
   body: string;
+  gzip?: boolean;
+  gzipped?: Buffer;
 }
 
 const canned = new Map<string, Canned>();
@@ -18,7 +23,10 @@ app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, bo
 
 app.put('/__bench', async (request) => {
   canned.clear();
-  for (const [method, c] of Object.entries(request.body as Record<string, Canned>)) canned.set(method, c);
+  for (const [method, c] of Object.entries(request.body as Record<string, Canned>)) {
+    if (c.gzip === true) c.gzipped = gzipSync(c.body, { level: constants.Z_BEST_SPEED });
+    canned.set(method, c);
+  }
   return { ok: true };
 });
 
@@ -28,7 +36,11 @@ app.route({
   handler: async (request, reply) => {
     const c = canned.get(request.method) ?? { status: 404, body: '{}' };
     if (c.status === 204) return reply.code(204).send();
-    return reply.code(c.status).type('application/json;charset=utf-8').send(c.body);
+    reply.code(c.status).type('application/json;charset=utf-8');
+    if (c.gzipped !== undefined && /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
+      return reply.header('content-encoding', 'gzip').send(c.gzipped);
+    }
+    return reply.send(c.body);
   },
 });
 

@@ -3,7 +3,7 @@
 interface Row {
   name: string;
   kind: 'read' | 'write';
-  database: 'small' | 'scale';
+  database: 'small' | 'scale' | 'postgres';
   ratio: number;
 }
 
