@@ -110,6 +110,11 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         await store.ping();
       });
 
+      it('can be closed more than once (the afterEach closes it again)', async () => {
+        await Promise.all([store.close(), store.close()]);
+        await store.close();
+      });
+
       it('returns what the callbacks of write and read return', async () => {
         assert.deepEqual(await store.write(async () => ({ answer: 42 })), { answer: 42 });
         assert.equal(await store.read(async () => 'read'), 'read');

@@ -210,8 +210,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  private closed: Promise<void> | undefined;
+
+  /** Idempotent, as the SQLite store's: a second close waits for the first. */
+  close(): Promise<void> {
+    return (this.closed ??= this.pool.end());
   }
 }
 
