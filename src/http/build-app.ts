@@ -13,6 +13,7 @@ import { DomainError } from '../domain/errors.js';
 import type { Store } from '../domain/ports.js';
 import { CORRELATION_HEADER, JSON_TYPE, errorHandler, sendError } from './error-handler.js';
 import type { ReadCache } from './read-cache.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       connectionsCheckingInterval: Math.min(options.requestTimeoutMs, 1000),
     },
     genReqId: () => randomUUID(),
+    childLoggerFactory: lazyRequestLogger,
     routerOptions: { ignoreTrailingSlash: true },
     // Closing is answered by our own 503 envelope below, not Fastify's default body.
     return503OnClosing: false,
