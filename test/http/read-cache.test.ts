@@ -1,15 +1,16 @@
 // The cache of pipeline reads never serves what a write has changed: not after a write through
 // the same server, not across a read that overlaps a write, and not after another process (here
-// another connection) commits to the same SQLite file.
+// another connection) commits to the same SQLite file, once EXTERNAL_CHECK_MS has passed.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as pause } from 'node:timers/promises';
 
 import { loadConfig } from '../../src/config.js';
-import { ReadCache } from '../../src/http/read-cache.js';
+import { EXTERNAL_CHECK_MS, ReadCache } from '../../src/http/read-cache.js';
 import { createStageline } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';
 
@@ -51,10 +52,13 @@ describe('ReadCache', () => {
     assert.equal(cache.get(1, 'a')?.body, undefined);
   });
 
-  it('empties when another connection commits', () => {
+  it('empties when another connection commits, at most EXTERNAL_CHECK_MS later', async () => {
     const { cache, bump } = make();
+    await pause(EXTERNAL_CHECK_MS + 1);
     cache.set(1, 'a', cache.ticket(1), { body: 'x' });
+    assert.equal(cache.get(1, 'a')?.body, 'x', 'checked now: nothing changed');
     bump();
+    await pause(EXTERNAL_CHECK_MS + 1);
     assert.equal(cache.get(1, 'a')?.body, undefined);
   });
 
@@ -115,6 +119,7 @@ describe('cached reads over HTTP', () => {
       const start = await label(a);
       assert.equal(await label(a), start, 'a cached answer');
       await rename(b, `${start} (from b)`);
+      await pause(EXTERNAL_CHECK_MS + 1);
       assert.equal(await label(a), `${start} (from b)`);
     } finally {
       await a.close();

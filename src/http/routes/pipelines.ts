@@ -62,24 +62,37 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
   const read = { access: 'read' as const };
   const write = { access: 'write' as const };
   const { cache } = opts;
-  /** A read answered from the cache when it can be, else produced, serialized and cached. */
-  const cachedRead = async (req: Req, reply: FastifyReply, op: string, produce: () => Promise<unknown>) => {
+  /**
+   * A read answered from the cache when it can be, else produced, serialized and cached. A hit
+   * is sent synchronously (no promise: this is the hot path), so the handler returns nothing.
+   */
+  const cachedRead = (
+    req: Req,
+    reply: FastifyReply,
+    op: string,
+    produce: () => Promise<unknown>,
+  ): Promise<unknown> | undefined => {
     const { portalId } = req.principal;
     const key = `${op}|${req.objectType.key}|${req.params.pipelineId ?? ''}|${req.params.stageId ?? ''}`;
     const hit = cache?.get(portalId, key);
     if (hit !== undefined) return answer(req, reply, hit);
     const ticket = cache?.ticket(portalId);
-    const fresh: Answer = { body: reply.code(200).serialize(await produce()) as string };
-    if (ticket !== undefined) cache!.set(portalId, key, ticket, fresh);
-    return answer(req, reply, fresh);
+    return produce().then((value) => {
+      const fresh: Answer = { body: reply.code(200).serialize(value) as string };
+      if (ticket !== undefined) cache!.set(portalId, key, ticket, fresh);
+      return answer(req, reply, fresh) ?? reply;
+    });
   };
   /** Large answers go compressed to clients that accept gzip; a cached one is compressed once. */
-  const answer = async (req: Req, reply: FastifyReply, a: Answer) => {
-    if (a.body.length < COMPRESS_FROM_CHARS) return send(reply, 200, a.body);
-    reply.header('vary', 'accept-encoding');
-    if (!acceptsGzip(req.headers['accept-encoding'])) return send(reply, 200, a.body);
-    const bytes = await gzipped(a);
-    return send(reply.header('content-encoding', 'gzip'), 200, bytes);
+  const answer = (req: Req, reply: FastifyReply, a: Answer): Promise<FastifyReply> | undefined => {
+    if (a.body.length >= COMPRESS_FROM_CHARS) {
+      reply.header('vary', 'accept-encoding');
+      if (acceptsGzip(req.headers['accept-encoding'])) {
+        return gzipped(a).then((bytes) => send(reply.header('content-encoding', 'gzip'), 200, bytes));
+      }
+    }
+    send(reply, 200, a.body);
+    return undefined;
   };
 
   app.get('/:objectType', {
