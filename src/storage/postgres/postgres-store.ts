@@ -74,6 +74,22 @@ function unavailable(err: unknown): never {
   throw err;
 }
 
+/**
+ * Each distinct SQL text of the repository gets one statement name, so node-pg prepares it once
+ * per connection and PostgreSQL stops planning it on every call: planning the pipeline read
+ * took 2 ms, executing it 0.15 ms. The texts are a fixed set (the audit insert varies with its
+ * number of rows, at most one per stage plus one).
+ */
+const statementNames = new Map<string, string>();
+function named(text: string, values?: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `stageline_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 export class PostgresStore implements Store {
@@ -82,7 +98,7 @@ export class PostgresStore implements Store {
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
-    this.reader = new PostgresRepository((text, values) => pool.query(text, values));
+    this.reader = new PostgresRepository((text, values) => pool.query(named(text, values)));
   }
 
   /** Connects, creates the schema if asked, and runs pending migrations under an advisory lock. */
@@ -161,7 +177,9 @@ export class PostgresStore implements Store {
         if (scope.portalId !== undefined) {
           await client.query('SELECT 1 FROM portals WHERE id = $1 FOR UPDATE', [scope.portalId]);
         }
-        const result = await work(new PostgresRepository((text, values) => client.query(text, values)));
+        const result = await work(
+          new PostgresRepository((text, values) => client.query(named(text, values))),
+        );
         await client.query('COMMIT');
         return result;
       } catch (err) {
