@@ -32,6 +32,7 @@ const DURATION = Number(flags.duration ?? (QUICK ? 2 : 10));
 const CONNECTIONS = Number(flags.connections);
 /** Each scenario alternates this many rounds of Stageline and baseline, DURATION/ROUNDS each. */
 const ROUNDS = QUICK ? 1 : 3;
+const WARM_UP_SECONDS = 1;
 const SCALE_PORTALS = flags['no-scale'] ? 0 : Number(flags['scale-portals'] ?? (QUICK ? 200 : 10_000));
 const ROOT = new URL('..', import.meta.url).pathname;
 /** `--only <text>`: just the scenarios whose name contains it. */
@@ -207,11 +208,16 @@ function median(rounds: Measured[]): Measured {
   return { ...mid, errors: rounds.reduce((n, r) => n + r.errors, 0) };
 }
 
-async function load(url: string, requests: Request[], headers: Record<string, string>): Promise<Measured> {
+async function load(
+  url: string,
+  requests: Request[],
+  headers: Record<string, string>,
+  duration = DURATION / ROUNDS,
+): Promise<Measured> {
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
-    duration: DURATION / ROUNDS,
+    duration,
     headers,
     requests,
   });
@@ -471,6 +477,12 @@ async function runScenario(
   // machine then weighs on both sides alike instead of on whichever ran during it.
   const ours: Measured[] = [];
   const theirs: Measured[] = [];
+  // A warm-up second on each side, not measured: both compile their hot paths first, as a
+  // long-running server has.
+  for (const url of [stageline.url, baseline.url]) {
+    const warm = await load(url, s.requests, headers, WARM_UP_SECONDS);
+    if (warm.errors > 0) throw new Error(`${s.name}: ${warm.errors} errors while warming up ${url}`);
+  }
   for (let round = 0; round < ROUNDS; round++) {
     ours.push(await load(stageline.url, s.requests, headers));
     theirs.push(await load(baseline.url, s.requests, headers));
