@@ -435,6 +435,16 @@ async function mixedScenario(base: string): Promise<Scenario> {
   };
 }
 
+/** Seeds the bench portal, then runs every scenario and the 100-portal mix. */
+async function runAllScenarios(server: Server, baseline: Server, database: Database) {
+  const fixture = await seedBenchPortal(server.url, 'bench-portal');
+  const results: ScenarioResult[] = [];
+  for (const s of scenarios(server.url, fixture))
+    results.push(await runScenario(server, baseline, fixture.token, s, database));
+  results.push(await runScenario(server, baseline, fixture.token, await mixedScenario(server.url), database));
+  return results;
+}
+
 /** The small-database scenarios again, on a fresh schema of the given PostgreSQL database. */
 async function runOnPostgres(url: string, baseline: Server): Promise<ScenarioResult[]> {
   const schema = `stageline_bench_${Date.now()}`;
@@ -443,12 +453,7 @@ async function runOnPostgres(url: string, baseline: Server): Promise<ScenarioRes
   const server = await startStageline(withSchema.toString());
   const results: ScenarioResult[] = [];
   try {
-    const fixture = await seedBenchPortal(server.url, 'bench-portal');
-    for (const s of scenarios(server.url, fixture))
-      results.push(await runScenario(server, baseline, fixture.token, s, 'postgres'));
-    results.push(
-      await runScenario(server, baseline, fixture.token, await mixedScenario(server.url), 'postgres'),
-    );
+    results.push(...(await runAllScenarios(server, baseline, 'postgres')));
   } finally {
     await stop(server);
     const client = new pg.Client({ connectionString: url });
@@ -525,13 +530,8 @@ async function main(): Promise<void> {
     const smallDb = join(work, 'small.db');
     const small = await startStageline(smallDb);
     try {
-      const fixture = await seedBenchPortal(small.url, 'bench-portal');
       printHeader();
-      for (const s of scenarios(small.url, fixture))
-        results.push(await runScenario(small, baseline, fixture.token, s, 'small'));
-      results.push(
-        await runScenario(small, baseline, fixture.token, await mixedScenario(small.url), 'small'),
-      );
+      results.push(...(await runAllScenarios(small, baseline, 'small')));
     } finally {
       await stop(small);
     }
