@@ -17,7 +17,10 @@ export interface Answer {
 
 /** Compressed in the thread pool, at the fastest level: JSON this repetitive still shrinks ~10x. */
 export function gzipped(answer: Answer): Promise<Buffer> {
-  answer.gzipped ??= gzipAsync(answer.body, { level: constants.Z_BEST_SPEED });
+  answer.gzipped ??= gzipAsync(answer.body, { level: constants.Z_BEST_SPEED }).catch((err: unknown) => {
+    answer.gzipped = undefined; // the next request tries again
+    throw err;
+  });
   return answer.gzipped;
 }
 

@@ -194,13 +194,14 @@ export class SqliteStore implements Store {
         }
       }
       this.commit.run();
-      if (this.walFd !== undefined && ++this.batchesSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       this.repo.cache.clear();
       for (const item of batch) item.reject(err);
       return undefined;
     }
+    // After the commit, outside its error handling: the batch is committed whatever happens here.
+    if (this.walFd !== undefined && ++this.batchesSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
     return [batch, outcomes];
   }
 
@@ -222,12 +223,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Copies the log into the database file, syncing both (the lock is held, no transaction). */
+  /**
+   * Copies the log into the database file, syncing both (the lock is held, no transaction).
+   * A checkpoint that fails loses nothing, the log only grows until the next one succeeds, so
+   * its error is not the committed batch's.
+   */
   private checkpoint(): void {
     this.batchesSinceCheckpoint = 0;
-    this.db.pragma('synchronous = FULL');
     try {
+      this.db.pragma('synchronous = FULL');
       this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // retried after CHECKPOINT_EVERY more batches
     } finally {
       this.db.pragma('synchronous = OFF');
     }
