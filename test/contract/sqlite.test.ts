@@ -153,18 +153,33 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
     }
   });
 
-  it('lets the next batch commit while the previous one is being synced', async () => {
+  it('lets the next batches commit while a sync runs, and syncs them together once it ends', async () => {
     const { calls, syncLog } = manualSync();
     const store = new SqliteStore(tempDatabase(), { syncLog });
     try {
-      const first = store.write((repo) => repo.ensurePortal(1, 1_000));
+      const answered: number[] = [];
+      const write = (id: number) =>
+        store.write((repo) => repo.ensurePortal(id, 1_000)).then((v) => (answered.push(id), v));
+      const first = write(1);
       await turns(3);
-      const second = store.write((repo) => repo.ensurePortal(2, 1_000));
+      const second = write(2);
       await turns(3);
-      assert.equal(calls.length, 2, 'the second batch committed without waiting for the first sync');
-      calls[1]!.finish();
+      const third = write(3);
+      await turns(3);
+      assert.equal(calls.length, 1, 'one sync at a time');
+      assert.deepEqual(
+        await store.read(async (repo) => [await repo.portalExists(2), await repo.portalExists(3)]),
+        [true, true],
+        'the later batches committed without waiting for the first sync',
+      );
       calls[0]!.finish();
-      assert.deepEqual(await Promise.all([first, second]), [true, true]);
+      await first;
+      await turns(3);
+      assert.deepEqual(answered, [1], 'the later batches wait for a sync that started after them');
+      assert.equal(calls.length, 2, 'the batches committed during the first sync share the second');
+      calls[1]!.finish();
+      assert.deepEqual(await Promise.all([first, second, third]), [true, true, true]);
+      assert.equal(calls.length, 2);
     } finally {
       await store.close();
     }
@@ -176,8 +191,13 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
     try {
       const write = store.write((repo) => repo.ensurePortal(1, 1_000));
       await turns(3);
+      const waiting = store.write((repo) => repo.ensurePortal(3, 1_000));
+      await turns(3);
       calls[0]!.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
       await assert.rejects(write, StorageUnavailableError);
+      // Committed while the failed sync ran, so it was waiting for the next one: never answered ok.
+      await assert.rejects(waiting, StorageUnavailableError);
+      assert.equal(calls.length, 1, 'no sync is attempted after a failed one');
       await assert.rejects(
         store.write((repo) => repo.ensurePortal(2, 1_000)),
         StorageUnavailableError,

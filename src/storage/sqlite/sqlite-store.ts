@@ -104,6 +104,9 @@ export class SqliteStore implements Store {
   private readonly rollbackToSavepoint: Statement;
   private readonly pending: PendingWrite[] = [];
   private readonly settling = new Set<Promise<void>>();
+  /** Commits waiting for a sync that has not started yet: the next one covers them all. */
+  private unsynced: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private syncing = false;
   private readonly syncLog: (fd: number) => Promise<void>;
   /** The WAL file, synced after each commit; undefined when SQLite syncs by itself (memory). */
   private readonly walFd: number | undefined;
@@ -208,10 +211,8 @@ export class SqliteStore implements Store {
   private async settle(batch: PendingWrite[], outcomes: Outcome[]): Promise<void> {
     if (this.walFd !== undefined) {
       try {
-        await this.syncLog(this.walFd);
-      } catch (err) {
-        // As PostgreSQL does after a failed fsync: the data's fate on disk is unknown, so stop.
-        this.failure ??= err instanceof Error ? err : new Error(String(err));
+        await this.synced();
+      } catch {
         for (const item of batch) item.reject(this.unavailable());
         return;
       }
@@ -221,6 +222,41 @@ export class SqliteStore implements Store {
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.value);
     });
+  }
+
+  /**
+   * Resolves once a sync that started after this call has finished. One sync runs at a time:
+   * batches committed while it runs share the next one, so under load each sync covers many
+   * commits (every thread-pool handoff and every fdatasync costs tens of microseconds).
+   */
+  private synced(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.unsynced.push({ resolve, reject });
+      if (!this.syncing) this.startSync();
+    });
+  }
+
+  private startSync(): void {
+    const covered = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    this.syncLog(this.walFd!).then(
+      () => {
+        for (const waiter of covered) waiter.resolve();
+        this.syncDone();
+      },
+      (err: unknown) => {
+        // As PostgreSQL does after a failed fsync: the data's fate on disk is unknown, so stop.
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+        for (const waiter of [...covered, ...this.unsynced.splice(0)]) waiter.reject(this.failure);
+        this.syncDone();
+      },
+    );
+  }
+
+  private syncDone(): void {
+    this.syncing = false;
+    if (this.unsynced.length > 0) this.startSync();
   }
 
   /**
