@@ -30,8 +30,8 @@ const { values: flags } = parseArgs({
 const QUICK = flags.quick;
 const DURATION = Number(flags.duration ?? (QUICK ? 2 : 10));
 const CONNECTIONS = Number(flags.connections);
-/** Each scenario alternates this many rounds of Stageline and baseline, DURATION/ROUNDS each. */
-const ROUNDS = QUICK ? 1 : 3;
+/** Each scenario runs this many rounds of Stageline and baseline side by side, DURATION/ROUNDS each. */
+const ROUNDS = QUICK ? 1 : 5;
 const WARM_UP_SECONDS = 1;
 const SCALE_PORTALS = flags['no-scale'] ? 0 : Number(flags['scale-portals'] ?? (QUICK ? 200 : 10_000));
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -57,7 +57,10 @@ interface ScenarioResult {
   database: Database;
   stageline: Measured;
   baseline: Measured;
+  /** The median of the rounds' shares: each round's Stageline req/s over the baseline's beside it. */
   ratio: number;
+  /** Each round's share, in the order run. */
+  rounds: number[];
 }
 
 interface Server {
@@ -200,6 +203,12 @@ async function seedBenchPortal(base: string, token: string): Promise<Fixture> {
 }
 
 type Request = NonNullable<autocannon.Options['requests']>[number];
+
+const medianOf = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 /** The round with the median throughput; errors are summed over every round. */
 function median(rounds: Measured[]): Measured {
@@ -478,10 +487,13 @@ async function runScenario(
     body: JSON.stringify(canned),
   });
   const headers = auth(token);
-  // Alternate short rounds of each and keep the median round of each: a noisy moment on a shared
-  // machine then weighs on both sides alike instead of on whichever ran during it.
+  // Short rounds, each a pair of Stageline and baseline run back to back (first one, then the
+  // other, in turn). A pair shares the machine's state of the moment, so the share reported is
+  // the median of the pairs' shares: a noisy moment on a shared machine moves both sides of a
+  // pair alike instead of whichever side ran during it.
   const ours: Measured[] = [];
   const theirs: Measured[] = [];
+  const shares: number[] = [];
   // A warm-up second on each side, not measured: both compile their hot paths first, as a
   // long-running server has.
   for (const url of [stageline.url, baseline.url]) {
@@ -489,19 +501,28 @@ async function runScenario(
     if (warm.errors > 0) throw new Error(`${s.name}: ${warm.errors} errors while warming up ${url}`);
   }
   for (let round = 0; round < ROUNDS; round++) {
-    ours.push(await load(stageline.url, s.requests, headers));
-    theirs.push(await load(baseline.url, s.requests, headers));
+    let mine: Measured;
+    let base: Measured;
+    if (round % 2 === 0) {
+      mine = await load(stageline.url, s.requests, headers);
+      base = await load(baseline.url, s.requests, headers);
+    } else {
+      base = await load(baseline.url, s.requests, headers);
+      mine = await load(stageline.url, s.requests, headers);
+    }
+    ours.push(mine);
+    theirs.push(base);
+    shares.push(mine.rps / base.rps);
   }
-  const measuredStageline = median(ours);
-  const measuredBaseline = median(theirs);
   const result: ScenarioResult = {
     name: s.name,
     kind: s.kind,
     targeted: s.targeted ?? true,
     database,
-    stageline: measuredStageline,
-    baseline: measuredBaseline,
-    ratio: Math.round((measuredStageline.rps / measuredBaseline.rps) * 1000) / 1000,
+    stageline: median(ours),
+    baseline: median(theirs),
+    ratio: Math.round(medianOf(shares) * 1000) / 1000,
+    rounds: shares.map((r) => Math.round(r * 1000) / 1000),
   };
   printRow(result);
   return result;
@@ -521,7 +542,7 @@ function printRow(r: ScenarioResult): void {
 
 async function main(): Promise<void> {
   console.log(
-    `Stageline benchmark: ${CONNECTIONS} connections, ${DURATION}s per side in ${ROUNDS} alternating round(s), ${cpus().length} cores, node ${process.version}${QUICK ? ' (quick)' : ''}`,
+    `Stageline benchmark: ${CONNECTIONS} connections, ${DURATION}s per side in ${ROUNDS} paired round(s), ${cpus().length} cores, node ${process.version}${QUICK ? ' (quick)' : ''}`,
   );
   const results: ScenarioResult[] = [];
   const baseline = await startBaseline();
