@@ -1,5 +1,7 @@
 /** Builds the Fastify app without listening: the CLI, the library API and tests share it. */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { ServerOptions } from 'node:http';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { RATE_LIMIT_HEADERS } from './guards.js';
@@ -12,6 +14,8 @@ import type { RecordService } from '../app/record-service.js';
 import { DomainError } from '../domain/errors.js';
 import type { Store } from '../domain/ports.js';
 import { CORRELATION_HEADER, JSON_TYPE, errorHandler, sendError } from './error-handler.js';
+import { fastReads } from './fast-reads.js';
+import type { FastReads } from './fast-reads.js';
 import type { ReadCache } from './read-cache.js';
 import { lazyRequestLogger } from './request-logger.js';
 import { objectRoutes } from './routes/objects.js';
@@ -90,8 +94,31 @@ interface RoutePattern {
 const toPattern = (url: string): RegExp =>
   new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
 
+/** The options of Fastify's own HTTP/1 server that a server factory has to apply itself. */
+interface HttpServerSettings {
+  http?: ServerOptions;
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxRequestsPerSocket: number;
+}
+
 export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  /** Set once the app is built, where nothing else has to see each request (see fast-reads). */
+  let fast: FastReads | undefined;
   const app = Fastify({
+    // Fastify's HTTP/1 server, with cached reads answered in front of it when `fast` is set.
+    serverFactory: (handler, settings) => {
+      const s = settings as unknown as HttpServerSettings;
+      const server = createServer(s.http ?? {}, (req, res) => {
+        if (fast === undefined || !fast(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = s.keepAliveTimeout;
+      server.requestTimeout = s.requestTimeout;
+      server.setTimeout(s.connectionTimeout);
+      if (s.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = s.maxRequestsPerSocket;
+      return server;
+    },
     logger: options.logger,
     bodyLimit: options.bodyLimit,
     // Slow clients cannot hold a connection: headers and the whole request must arrive in time.
@@ -230,6 +257,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       limiter: deps.limiter,
       deleteChecksDefault: version.deleteChecksDefault,
       tag: `Pipelines ${version.name}`,
+    });
+  }
+
+  // Fastify logs every request at info: those lines need the request to go through it.
+  const quiet = options.logger === false || !['trace', 'debug', 'info'].includes(app.log.level);
+  if (deps.cache !== undefined && deps.limiter === undefined && options.corsOrigins.length === 0 && quiet) {
+    fast = fastReads({
+      auth: deps.auth,
+      cache: deps.cache,
+      prefixes: PIPELINE_API_VERSIONS.map((v) => v.prefix),
+      headers: SECURITY_HEADERS,
+      closing: () => closing,
     });
   }
 

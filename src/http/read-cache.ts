@@ -27,6 +27,10 @@ export interface ReadCacheOptions {
  */
 export const EXTERNAL_CHECK_MS = 1;
 
+/** The cache key of a pipeline read within its portal; the API version does not change answers. */
+export const readKey = (op: string, typeKey: string, pipelineId?: string, stageId?: string): string =>
+  `${op}|${typeKey}|${pipelineId ?? ''}|${stageId ?? ''}`;
+
 interface PortalEntries {
   generation: number;
   readonly entries: Map<string, Answer>;

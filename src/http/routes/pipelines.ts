@@ -12,6 +12,7 @@ import { acceptsGzip, COMPRESS_FROM_CHARS, gzipped } from '../compression.js';
 import type { Answer } from '../compression.js';
 import { JSON_TYPE } from '../error-handler.js';
 import { addGuards } from '../guards.js';
+import { readKey } from '../read-cache.js';
 import type { ReadCache } from '../read-cache.js';
 import * as map from '../map-api.js';
 import type { DeleteChecksQuery, PipelineInputBody, StageInputBody } from '../map-api.js';
@@ -73,7 +74,7 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
     produce: () => Promise<unknown>,
   ): Promise<unknown> | undefined => {
     const { portalId } = req.principal;
-    const key = `${op}|${req.objectType.key}|${req.params.pipelineId ?? ''}|${req.params.stageId ?? ''}`;
+    const key = readKey(op, req.objectType.key, req.params.pipelineId, req.params.stageId);
     const hit = cache?.get(portalId, key);
     if (hit !== undefined) return answer(req, reply, hit);
     const ticket = cache?.ticket(portalId);
