@@ -38,7 +38,14 @@ function collect(child: ChildProcess): { out: () => string; err: () => string; d
   return { out: () => stdout, err: () => stderr, done };
 }
 
-async function run(argv: string[], timeoutMs = 8000): Promise<Result> {
+/**
+ * How long a CLI process may take to start and finish. It runs from source through tsx, which
+ * compiles on first use: on a fresh clone, beside another test file on two cores, a start took
+ * over 8 s once. Hitting this is a hang, not slowness.
+ */
+const CLI_PATIENCE_MS = 30_000;
+
+async function run(argv: string[], timeoutMs = CLI_PATIENCE_MS): Promise<Result> {
   const child = start(argv);
   const { done } = collect(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -164,7 +171,10 @@ describe('stageline CLI', { concurrency: true }, () => {
       const child = start(['serve', '--port', '0', '--database', database]);
       const io = collect(child);
       const url = await new Promise<string>((resolveUrl, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "serving on" line; stderr: ${io.err()}`)), 8000);
+        const timer = setTimeout(
+          () => reject(new Error(`no "serving on" line; stderr: ${io.err()}`)),
+          CLI_PATIENCE_MS,
+        );
         const check = () => {
           for (const line of io.out().split('\n')) {
             if (!line.startsWith('{')) continue;
