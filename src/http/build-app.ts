@@ -14,7 +14,7 @@ import type { RecordService } from '../app/record-service.js';
 import { DomainError } from '../domain/errors.js';
 import type { Store } from '../domain/ports.js';
 import { CORRELATION_HEADER, JSON_TYPE, errorHandler, sendError } from './error-handler.js';
-import { fastReads } from './fast-reads.js';
+import { escapeRegExp, fastReads } from './fast-reads.js';
 import type { FastReads } from './fast-reads.js';
 import type { ReadCache } from './read-cache.js';
 import { lazyRequestLogger } from './request-logger.js';
@@ -92,7 +92,7 @@ interface RoutePattern {
 
 /** `/crm/v3/pipelines/:objectType` → a regex matching concrete paths, for 405 answers. */
 const toPattern = (url: string): RegExp =>
-  new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
+  new RegExp(`^${escapeRegExp(url).replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
 
 /** The options of Fastify's own HTTP/1 server that a server factory has to apply itself. */
 interface HttpServerSettings {

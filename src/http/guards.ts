@@ -25,7 +25,8 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+/** `Authorization: Bearer <token>`; the token is the first group. */
+export const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export const RATE_LIMIT_HEADERS = [
   'x-hubspot-ratelimit-interval-milliseconds',
