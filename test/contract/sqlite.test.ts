@@ -4,6 +4,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 
 import Database from 'better-sqlite3';
 
@@ -153,15 +154,21 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
     }
   });
 
-  it('lets the next batches commit while a sync runs, and syncs them together once it ends', async () => {
+  it('runs the next writes while a sync runs, and commits and syncs them together once it ends', async () => {
     const { calls, syncLog } = manualSync();
-    const store = new SqliteStore(tempDatabase(), { syncLog });
+    const file = tempDatabase();
+    const store = new SqliteStore(file, { syncLog });
+    // Another connection sees only what is committed.
+    const other = new Database(file, { readonly: true });
+    const committed = (id: number) =>
+      other.prepare('SELECT 1 FROM portals WHERE id = ?').get(id) !== undefined;
     try {
       const answered: number[] = [];
       const write = (id: number) =>
         store.write((repo) => repo.ensurePortal(id, 1_000)).then((v) => (answered.push(id), v));
       const first = write(1);
       await turns(3);
+      assert.equal(committed(1), true, 'the first write commits at once: no sync was running');
       const second = write(2);
       await turns(3);
       const third = write(3);
@@ -170,24 +177,30 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
       assert.deepEqual(
         await store.read(async (repo) => [await repo.portalExists(2), await repo.portalExists(3)]),
         [true, true],
-        'the later batches committed without waiting for the first sync',
+        'the later writes ran without waiting for the first sync, and the store reads them',
       );
+      assert.deepEqual([committed(2), committed(3)], [false, false], 'they commit only when it ends');
       calls[0]!.finish();
       await first;
       await turns(3);
-      assert.deepEqual(answered, [1], 'the later batches wait for a sync that started after them');
-      assert.equal(calls.length, 2, 'the batches committed during the first sync share the second');
+      assert.deepEqual([committed(2), committed(3)], [true, true], 'committed together after the sync');
+      assert.deepEqual(answered, [1], 'the later writes wait for a sync that started after their commit');
+      assert.equal(calls.length, 2, 'the writes run during the first sync share the second');
       calls[1]!.finish();
       assert.deepEqual(await Promise.all([first, second, third]), [true, true, true]);
       assert.equal(calls.length, 2);
     } finally {
-      await store.close();
+      other.close();
+      const closing = store.close();
+      for (const call of calls) call.finish();
+      await closing;
     }
   });
 
   it('fails the write and then every request when a sync fails, as the data may not be on disk', async () => {
     const { calls, syncLog } = manualSync();
-    const store = new SqliteStore(tempDatabase(), { syncLog });
+    const file = tempDatabase();
+    const store = new SqliteStore(file, { syncLog });
     try {
       const write = store.write((repo) => repo.ensurePortal(1, 1_000));
       await turns(3);
@@ -195,8 +208,15 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
       await turns(3);
       calls[0]!.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
       await assert.rejects(write, StorageUnavailableError);
-      // Committed while the failed sync ran, so it was waiting for the next one: never answered ok.
+      // Run while the failed sync ran, so it was waiting for the next one: never answered ok,
+      // and rolled back rather than committed.
       await assert.rejects(waiting, StorageUnavailableError);
+      const other = new Database(file, { readonly: true });
+      try {
+        assert.equal(other.prepare('SELECT 1 FROM portals WHERE id = 3').get(), undefined);
+      } finally {
+        other.close();
+      }
       assert.equal(calls.length, 1, 'no sync is attempted after a failed one');
       await assert.rejects(
         store.write((repo) => repo.ensurePortal(2, 1_000)),
@@ -208,6 +228,54 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
       );
       await assert.rejects(store.ping(), StorageUnavailableError);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('lets another connection write while it is under constant write load', async () => {
+    const file = tempDatabase();
+    const store = new SqliteStore(file);
+    let running = true;
+    let written = 0;
+    // Ten writers that never pause: the store holds its transaction open through every sync.
+    const writers = Array.from({ length: 10 }, async (_, w) => {
+      for (let i = 0; running; i++) {
+        await store.write((repo) => repo.ensurePortal(1_000 + ((w * 100_000 + i) % 1_000_000), 1));
+        written++;
+      }
+    });
+    try {
+      while (written < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+      const atStart = written;
+      // An admin command: another connection in another thread (its busy wait blocks that thread).
+      const admin = new Worker(
+        `const Database = require('better-sqlite3');
+         const { parentPort, workerData } = require('node:worker_threads');
+         const db = new Database(workerData, { timeout: 5000 });
+         const started = Date.now();
+         try {
+           db.prepare('INSERT INTO portals (id, next_id, created_at) VALUES (7, 1, 1)').run();
+           parentPort.postMessage({ ok: true, ms: Date.now() - started });
+         } catch (err) {
+           parentPort.postMessage({ ok: false, error: String(err) });
+         } finally {
+           db.close();
+         }`,
+        { eval: true, workerData: file },
+      );
+      const outcome = await new Promise<{ ok: boolean; error?: string }>((resolve, reject) => {
+        admin.once('message', resolve);
+        admin.once('error', reject);
+      });
+      assert.equal(outcome.ok, true, outcome.error);
+      assert.ok(written > atStart, 'the load went on while the other connection wrote');
+      running = false;
+      await Promise.all(writers);
+      // The store sees the other connection's row.
+      assert.equal(await store.read((repo) => repo.portalExists(7)), true);
+    } finally {
+      running = false;
+      await Promise.all(writers);
       await store.close();
     }
   });

@@ -46,10 +46,10 @@ const pipelinesWithStages = (live: boolean) => `
 const PIPELINE_WITH_STAGES = pipelinesWithStages(false);
 const PIPELINE_WITH_LIVE_STAGES = pipelinesWithStages(true);
 
-/** Most writes one transaction (one fsync) carries. */
+/** Most writes run in one go, so that reads and requests get a turn in between. */
 const MAX_GROUP = 64;
 
-/** Committed batches between two checkpoints of the write-ahead log into the database file. */
+/** Commits between two checkpoints of the write-ahead log into the database file. */
 const CHECKPOINT_EVERY = 200;
 
 /** Live pipelines the repository keeps at hand (about 3 KB each with ten stages). */
@@ -64,6 +64,13 @@ interface PendingWrite {
 interface Outcome {
   ok: boolean;
   value: unknown;
+}
+
+function settle(writes: readonly [PendingWrite, Outcome][]): void {
+  for (const [item, outcome] of writes) {
+    if (outcome.ok) item.resolve(outcome.value);
+    else item.reject(outcome.value);
+  }
 }
 
 export interface SqliteStoreOptions {
@@ -83,11 +90,11 @@ const fdatasyncInPool = (fd: number) =>
  * Durability without blocking the event loop: on a file database SQLite commits with
  * `synchronous = OFF` and this class then calls `fdatasync` on the WAL file in the thread pool;
  * a write is acknowledged only once that sync (started after its commit) has finished. While
- * it runs, the event loop parses the next requests and the next batch can commit. SQLite's own
- * checkpoints are switched off because with `synchronous = OFF` they would not sync the
- * database file before the log is reused; instead this class checkpoints every
- * CHECKPOINT_EVERY batches with `synchronous = FULL`, which syncs the log before copying it and
- * the database file after. A read may see a commit whose sync is still running; no one has
+ * it runs, the event loop parses the next requests and runs their writes, which commit when it
+ * ends. SQLite's own checkpoints are switched off because with `synchronous = OFF` they would
+ * not sync the database file before the log is reused; instead this class checkpoints every
+ * CHECKPOINT_EVERY commits with `synchronous = FULL`, which syncs the log before copying it and
+ * the database file after. A read may see a write whose sync has not finished yet; no one has
  * been told that write succeeded yet.
  */
 export class SqliteStore implements Store {
@@ -104,8 +111,9 @@ export class SqliteStore implements Store {
   private readonly rollbackToSavepoint: Statement;
   private readonly pending: PendingWrite[] = [];
   private readonly settling = new Set<Promise<void>>();
-  /** Commits waiting for a sync that has not started yet: the next one covers them all. */
-  private unsynced: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** The write transaction begun and not yet committed, with the outcomes of the writes in it. */
+  private open: [PendingWrite, Outcome][] | undefined;
+  /** A sync of the log is running; what commits meanwhile waits for the next one. */
   private syncing = false;
   private readonly syncLog: (fd: number) => Promise<void>;
   /** The WAL file, synced after each commit; undefined when SQLite syncs by itself (memory). */
@@ -154,6 +162,10 @@ export class SqliteStore implements Store {
    * Group commit: writes that arrive while the event loop is busy are run one after another,
    * each in its own savepoint, inside one transaction with one sync. A write whose work fails
    * is rolled back to its savepoint alone; every write is acknowledged only after the sync.
+   *
+   * While a sync runs, the transaction stays open: writes that arrive meanwhile run in it at
+   * once and commit together when the sync ends, which starts the next sync. Under load that
+   * is one BEGIN, one COMMIT and one sync for everything that arrived during a sync.
    */
   write<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.unavailable());
@@ -164,99 +176,102 @@ export class SqliteStore implements Store {
   }
 
   private flush(): void {
-    const settled = this.lock
-      .run(() => this.commitBatch())
-      .then((committed) => (committed === undefined ? undefined : this.settle(...committed)));
-    this.settling.add(settled);
-    void settled.finally(() => this.settling.delete(settled));
+    this.track(this.lock.run(() => this.runPending()));
   }
 
-  /** Runs and commits the next batch; the lock is free again while it is being synced. */
-  private async commitBatch(): Promise<[PendingWrite[], Outcome[]] | undefined> {
+  /** Keeps what is still to settle, so that closing can wait for it. */
+  private track(work: Promise<void>): void {
+    this.settling.add(work);
+    void work.finally(() => this.settling.delete(work));
+  }
+
+  /** Runs the next writes in the open transaction (begun if need be); commits unless a sync runs. */
+  private async runPending(): Promise<void> {
     const batch = this.pending.splice(0, MAX_GROUP);
     if (this.pending.length > 0) setImmediate(() => this.flush());
-    if (batch.length === 0) return undefined;
-    const outcomes: Outcome[] = [];
+    if (batch.length === 0) return;
     try {
       if (this.failure !== undefined) throw this.unavailable();
-      this.begin.run();
-      this.checkExternalCommits();
+      if (this.open === undefined) {
+        this.begin.run();
+        this.open = [];
+        this.checkExternalCommits();
+      }
       const cache = this.repo.cache;
       for (const item of batch) {
         this.savepoint.run();
         cache.beginSavepoint();
         try {
-          outcomes.push({ ok: true, value: await item.work(this.repo) });
+          const value = await item.work(this.repo);
           this.release.run();
           cache.releaseSavepoint();
+          this.open.push([item, { ok: true, value }]);
         } catch (err) {
           this.rollbackToSavepoint.run();
           this.release.run();
           cache.rollbackSavepoint();
-          outcomes.push({ ok: false, value: err });
+          this.open.push([item, { ok: false, value: err }]);
         }
       }
+    } catch (err) {
+      this.abortOpen(err, batch);
+      return;
+    }
+    if (!this.syncing) this.commitOpen();
+  }
+
+  /** Rolls the open transaction back: its writes, and those given, fail with `err`. */
+  private abortOpen(err: unknown, others: readonly PendingWrite[] = []): void {
+    if (this.db.inTransaction) this.rollback.run();
+    this.repo.cache.clear();
+    for (const [item] of this.open ?? []) item.reject(err);
+    for (const item of others) item.reject(err);
+    this.open = undefined;
+  }
+
+  /** Commits the open transaction (the lock is held, no write is half done) and syncs it. */
+  private commitOpen(): void {
+    const committed = this.open ?? [];
+    try {
       this.commit.run();
     } catch (err) {
-      if (this.db.inTransaction) this.rollback.run();
-      this.repo.cache.clear();
-      for (const item of batch) item.reject(err);
-      return undefined;
+      this.abortOpen(err);
+      return;
     }
-    // After the commit, outside its error handling: the batch is committed whatever happens here.
-    if (this.walFd !== undefined && ++this.batchesSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
-    return [batch, outcomes];
-  }
-
-  private async settle(batch: PendingWrite[], outcomes: Outcome[]): Promise<void> {
-    if (this.walFd !== undefined) {
-      try {
-        await this.synced();
-      } catch {
-        for (const item of batch) item.reject(this.unavailable());
-        return;
-      }
+    this.open = undefined;
+    if (this.walFd === undefined) {
+      settle(committed);
+      return;
     }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.value);
-    });
-  }
-
-  /**
-   * Resolves once a sync that started after this call has finished. One sync runs at a time:
-   * batches committed while it runs share the next one, so under load each sync covers many
-   * commits (every thread-pool handoff and every fdatasync costs tens of microseconds).
-   */
-  private synced(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.unsynced.push({ resolve, reject });
-      if (!this.syncing) this.startSync();
-    });
-  }
-
-  private startSync(): void {
-    const covered = this.unsynced;
-    this.unsynced = [];
+    // After the commit, outside its error handling: the writes are committed whatever happens here.
+    if (++this.batchesSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
     this.syncing = true;
-    this.syncLog(this.walFd!).then(
-      () => {
-        for (const waiter of covered) waiter.resolve();
-        this.syncDone();
-      },
-      (err: unknown) => {
-        // As PostgreSQL does after a failed fsync: the data's fate on disk is unknown, so stop.
-        this.failure ??= err instanceof Error ? err : new Error(String(err));
-        for (const waiter of [...covered, ...this.unsynced.splice(0)]) waiter.reject(this.failure);
-        this.syncDone();
-      },
+    this.track(
+      this.syncLog(this.walFd).then(
+        () => {
+          this.syncing = false;
+          settle(committed);
+          return this.afterSync();
+        },
+        (err: unknown) => {
+          // As PostgreSQL does after a failed fsync: the data's fate on disk is unknown, so stop.
+          this.failure ??= err instanceof Error ? err : new Error(String(err));
+          this.syncing = false;
+          for (const [item] of committed) item.reject(this.unavailable());
+          return this.afterSync();
+        },
+      ),
     );
   }
 
-  private syncDone(): void {
-    this.syncing = false;
-    if (this.unsynced.length > 0) this.startSync();
+  /** What ran during the sync commits now (or, after a failed sync, is rolled back). */
+  private afterSync(): Promise<void> | undefined {
+    if (this.open === undefined) return undefined;
+    return this.lock.run(async () => {
+      if (this.open === undefined || this.syncing) return;
+      if (this.failure !== undefined) this.abortOpen(this.unavailable());
+      else this.commitOpen();
+    });
   }
 
   /**
@@ -289,6 +304,9 @@ export class SqliteStore implements Store {
   read<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.unavailable());
     return this.lock.run(async () => {
+      // Inside the write transaction a sync keeps open: it sees the writes in it, as a read
+      // may already see a commit whose sync is still running.
+      if (this.open !== undefined) return work(this.repo);
       this.beginRead.run();
       try {
         this.checkExternalCommits();
