@@ -79,7 +79,7 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
       : new ReadCache({ maxChars: READ_CACHE_CHARS, externalVersion: opened.externalVersion });
   const store = cache === undefined ? opened : invalidatingStore(opened, cache);
   try {
-    const auth = new AuthService(store, config.auth, clock);
+    const auth = new AuthService(store, config.auth, clock, { externalVersion: opened.externalVersion });
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);
     const policy = parseRateLimit(config.rateLimit);

@@ -9,6 +9,7 @@ import { scopesFor } from '../domain/object-types.js';
 import type { Access, ObjectType } from '../domain/object-types.js';
 import type { Repository, Store, TokenRecord } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
+import { ExternalChanges } from './external-changes.js';
 import { seedPortal } from './seed-portal.js';
 
 export type AuthMode = 'tokens' | 'open';
@@ -33,8 +34,18 @@ export interface IssuedToken {
 
 const MAX_INT32 = 2_147_483_647;
 export const DEFAULT_USER_ID = 1;
-/** Open-mode principals kept in memory; past this many the map starts over (they reload by hash). */
-const MAX_OPEN_CACHE = 100_000;
+/** Principals kept in memory; past this many a map starts over (they reload by hash). */
+const MAX_CACHED_PRINCIPALS = 100_000;
+
+export interface AuthServiceOptions {
+  /**
+   * The store's data version (SQLite), which changes when another connection commits. Given,
+   * token-mode principals are kept between requests and dropped when it changes, so a token
+   * revoked by an admin command on the same file is refused within EXTERNAL_CHECK_MS. Without
+   * it (PostgreSQL, where other processes revoke unseen) every request looks its token up.
+   */
+  readonly externalVersion?: () => number;
+}
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -55,19 +66,46 @@ export class AuthService {
    * by the token itself to spare hashing on every request (only hashes are ever stored).
    */
   private readonly openCache = new Map<string, Principal>();
+  /**
+   * Token mode, with a data version to watch: valid tokens' principals by token hash. Emptied
+   * (and its generation moved on) when a token changes here or another connection commits.
+   */
+  private readonly tokenCache = new Map<string, Principal>();
+  private tokenGeneration = 0;
+  private readonly external: ExternalChanges | undefined;
 
   constructor(
     private readonly store: Store,
     readonly mode: AuthMode,
     private readonly clock: Clock,
-  ) {}
+    options: AuthServiceOptions = {},
+  ) {
+    const { externalVersion } = options;
+    this.external = mode === 'tokens' && externalVersion ? new ExternalChanges(externalVersion) : undefined;
+  }
 
   /** The principal for a bearer token, or undefined when the token is not valid. */
   async authenticate(token: string): Promise<Principal | undefined> {
     if (this.mode === 'open') return this.openCache.get(token) ?? this.openPortal(token);
     const hash = hashToken(token);
+    if (this.external?.changed()) this.forgetTokens();
+    const cached = this.tokenCache.get(hash);
+    if (cached !== undefined) return cached;
+    const generation = this.tokenGeneration;
     const record = await this.store.read((repo) => repo.findTokenByHash(hash));
-    return record === undefined || record.revokedAt !== null ? undefined : toPrincipal(record);
+    if (record === undefined || record.revokedAt !== null) return undefined;
+    const principal = toPrincipal(record);
+    // Not kept if a token changed while it was being read: what was read may be out of date.
+    if (this.external !== undefined && generation === this.tokenGeneration) {
+      if (this.tokenCache.size >= MAX_CACHED_PRINCIPALS) this.tokenCache.clear();
+      this.tokenCache.set(hash, principal);
+    }
+    return principal;
+  }
+
+  private forgetTokens(): void {
+    this.tokenCache.clear();
+    this.tokenGeneration += 1;
   }
 
   /** Open mode: the principal of a token already seen, without waiting; otherwise undefined. */
@@ -100,8 +138,12 @@ export class AuthService {
     return this.store.read((repo) => repo.listTokens());
   }
 
-  revokeToken(id: string): Promise<boolean> {
-    return this.store.write((repo) => repo.revokeToken(id, this.clock()));
+  async revokeToken(id: string): Promise<boolean> {
+    try {
+      return await this.store.write((repo) => repo.revokeToken(id, this.clock()));
+    } finally {
+      this.forgetTokens();
+    }
   }
 
   /**
@@ -136,7 +178,7 @@ export class AuthService {
       await repo.insertToken(record);
       return toPrincipal(record);
     });
-    if (this.openCache.size >= MAX_OPEN_CACHE) this.openCache.clear();
+    if (this.openCache.size >= MAX_CACHED_PRINCIPALS) this.openCache.clear();
     this.openCache.set(token, principal);
     return principal;
   }

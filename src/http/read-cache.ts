@@ -1,4 +1,5 @@
 import type { Repository, Store, WriteScope } from '../domain/ports.js';
+import { ExternalChanges } from '../app/external-changes.js';
 import type { Answer } from './compression.js';
 
 /**
@@ -21,11 +22,7 @@ export interface ReadCacheOptions {
   readonly externalVersion: () => number;
 }
 
-/**
- * How stale a cached answer may be after another connection's commit. Asking SQLite costs a
- * read transaction (several system calls), which per request was a tenth of a cached read.
- */
-export const EXTERNAL_CHECK_MS = 1;
+export { EXTERNAL_CHECK_MS } from '../app/external-changes.js';
 
 /** The cache key of a pipeline read within its portal; the API version does not change answers. */
 export const readKey = (op: string, typeKey: string, pipelineId?: string, stageId?: string): string =>
@@ -45,27 +42,14 @@ export interface CacheTicket {
 export class ReadCache {
   private readonly portals = new Map<number, PortalEntries>();
   private chars = 0;
-  private seenVersion: number;
-  private checkedAt = performance.now();
+  private readonly external: ExternalChanges;
 
   constructor(private readonly options: ReadCacheOptions) {
-    this.seenVersion = options.externalVersion();
-  }
-
-  /** Asks the store at most every EXTERNAL_CHECK_MS. */
-  private checkExternal(): void {
-    const now = performance.now();
-    if (now - this.checkedAt < EXTERNAL_CHECK_MS) return;
-    this.checkedAt = now;
-    const version = this.options.externalVersion();
-    if (version !== this.seenVersion) {
-      this.seenVersion = version;
-      this.clear();
-    }
+    this.external = new ExternalChanges(options.externalVersion);
   }
 
   get(portalId: number, key: string): Answer | undefined {
-    this.checkExternal();
+    if (this.external.changed()) this.clear();
     return this.portals.get(portalId)?.entries.get(key);
   }
 
