@@ -118,7 +118,7 @@ export class SqliteStore implements Store {
   private readonly syncLog: (fd: number) => Promise<void>;
   /** The WAL file, synced after each commit; undefined when SQLite syncs by itself (memory). */
   private readonly walFd: number | undefined;
-  private batchesSinceCheckpoint = 0;
+  private commitsSinceCheckpoint = 0;
   /** data_version when last checked: another connection's commit changes it. */
   private seenVersion: number;
   /** Set when a sync failed: what the database holds may not be on disk, so nothing is served. */
@@ -244,7 +244,7 @@ export class SqliteStore implements Store {
       return;
     }
     // After the commit, outside its error handling: the writes are committed whatever happens here.
-    if (++this.batchesSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
+    if (++this.commitsSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
     this.syncing = true;
     this.track(
       this.syncLog(this.walFd).then(
@@ -277,15 +277,15 @@ export class SqliteStore implements Store {
   /**
    * Copies the log into the database file, syncing both (the lock is held, no transaction).
    * A checkpoint that fails loses nothing, the log only grows until the next one succeeds, so
-   * its error is not the committed batch's.
+   * its error is not that of the writes just committed.
    */
   private checkpoint(): void {
-    this.batchesSinceCheckpoint = 0;
+    this.commitsSinceCheckpoint = 0;
     try {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
-      // retried after CHECKPOINT_EVERY more batches
+      // retried after CHECKPOINT_EVERY more commits
     } finally {
       this.db.pragma('synchronous = OFF');
     }
