@@ -1,5 +1,5 @@
-import type { Repository, Store, WriteScope } from '../domain/ports.js';
 import { ExternalChanges } from '../app/external-changes.js';
+import type { Repository, Store, WriteScope } from '../domain/ports.js';
 import type { Answer } from './compression.js';
 
 /**
@@ -21,8 +21,6 @@ export interface ReadCacheOptions {
   /** Changes whenever another connection commits; the cache empties when it does. */
   readonly externalVersion: () => number;
 }
-
-export { EXTERNAL_CHECK_MS } from '../app/external-changes.js';
 
 /** The cache key of a pipeline read within its portal; the API version does not change answers. */
 export const readKey = (op: string, typeKey: string, pipelineId?: string, stageId?: string): string =>
