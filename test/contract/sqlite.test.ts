@@ -12,7 +12,8 @@ import type { Pipeline } from '../../src/domain/model.js';
 import { StorageUnavailableError } from '../../src/domain/ports.js';
 import type { Repository } from '../../src/domain/ports.js';
 import { loadMigrations } from '../../src/storage/migrations.js';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { Checkpointer } from '../../src/storage/sqlite/checkpointer.js';
+import { CHECKPOINT_EVERY, SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runRepositoryContract } from './repository-contract.js';
 
 const files: string[] = [];
@@ -280,6 +281,32 @@ describe('SqliteStore durability: the write-ahead log is synced before a write i
     }
   });
 
+  it('holds writes, not reads, while a checkpoint runs', async () => {
+    const checkpoints: (() => void)[] = [];
+    const file = tempDatabase();
+    const store = new SqliteStore(file, {
+      syncLog: async () => undefined,
+      checkpoint: () => new Promise<void>((resolve) => checkpoints.push(resolve)),
+    });
+    const other = new Database(file, { readonly: true });
+    try {
+      for (let i = 1; i <= CHECKPOINT_EVERY; i++) await store.write((repo) => repo.ensurePortal(i, i));
+      assert.equal(checkpoints.length, 1, `one checkpoint after ${CHECKPOINT_EVERY} commits`);
+      const held = store.write((repo) => repo.ensurePortal(100_000, 1));
+      await turns(5);
+      assert.equal(await store.read((repo) => repo.portalExists(1)), true, 'reads go on');
+      assert.equal(other.prepare('SELECT 1 FROM portals WHERE id = 100000').get(), undefined);
+      checkpoints[0]!();
+      assert.equal(await held, true, 'the write runs once the checkpoint is over');
+      assert.notEqual(other.prepare('SELECT 1 FROM portals WHERE id = 100000').get(), undefined);
+    } finally {
+      other.close();
+      const closing = store.close();
+      for (const finish of checkpoints) finish();
+      await closing;
+    }
+  });
+
   it('checkpoints the log itself, so it is reused instead of growing, and keeps every write', async () => {
     const file = tempDatabase();
     const store = new SqliteStore(file);
@@ -408,6 +435,54 @@ describe('SqliteStore: the live pipelines it keeps between requests stay exact',
       assert.throws(() => (p.stages as Pipeline['stages'][number][]).push(stage('x', 'X')), TypeError);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('Checkpointer: copies the log into the database file from a worker thread', () => {
+  /** A WAL database whose log holds 200 rows that the database file does not have yet. */
+  function withLog() {
+    const file = tempDatabase();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    for (let i = 0; i < 200; i++) insert.run('x'.repeat(500));
+    return { file, db };
+  }
+
+  it("checkpoints in the worker, not on the caller's connection", async () => {
+    const { file, db } = withLog();
+    let here = 0;
+    const checkpointer = new Checkpointer(file, async () => void here++);
+    try {
+      const before = statSync(file).size;
+      await checkpointer.checkpoint();
+      assert.ok(statSync(file).size > before + 50_000, 'the rows are now in the database file');
+      assert.equal(here, 0);
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
+  });
+
+  it("checkpoints on the caller's connection when the worker fails", async () => {
+    const { file, db } = withLog();
+    let here = 0;
+    const checkpointer = new Checkpointer(
+      file,
+      async () => void here++,
+      "throw new Error('the worker cannot start')",
+    );
+    try {
+      await checkpointer.checkpoint();
+      assert.equal(here, 1);
+      await checkpointer.checkpoint();
+      assert.equal(here, 2, 'and from then on');
+    } finally {
+      await checkpointer.close();
+      db.close();
     }
   });
 });

@@ -10,6 +10,7 @@ import type { PortalRecord, Repository, Store, TokenRecord } from '../../domain/
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import { Mutex } from '../mutex.js';
+import { Checkpointer } from './checkpointer.js';
 import { PipelineCache } from './pipeline-cache.js';
 import {
   groupPipelines,
@@ -50,7 +51,7 @@ const PIPELINE_WITH_LIVE_STAGES = pipelinesWithStages(true);
 const MAX_GROUP = 64;
 
 /** Commits between two checkpoints of the write-ahead log into the database file. */
-const CHECKPOINT_EVERY = 200;
+export const CHECKPOINT_EVERY = 200;
 
 /** Live pipelines the repository keeps at hand (about 3 KB each with ten stages). */
 const CACHED_PIPELINES = 10_000;
@@ -79,6 +80,11 @@ export interface SqliteStoreOptions {
    * given. Tests pass a slow or failing one.
    */
   readonly syncLog?: (fd: number) => Promise<void>;
+  /**
+   * Copies the log into the database file (resolves, never rejects, when it is over): a
+   * worker thread's connection unless given. Tests pass one they finish by hand.
+   */
+  readonly checkpoint?: () => Promise<void>;
 }
 
 const fdatasyncInPool = (fd: number) =>
@@ -92,9 +98,9 @@ const fdatasyncInPool = (fd: number) =>
  * a write is acknowledged only once that sync (started after its commit) has finished. While
  * it runs, the event loop parses the next requests and runs their writes, which commit when it
  * ends. SQLite's own checkpoints are switched off because with `synchronous = OFF` they would
- * not sync the database file before the log is reused; instead this class checkpoints every
- * CHECKPOINT_EVERY commits with `synchronous = FULL`, which syncs the log before copying it and
- * the database file after. A read may see a write whose sync has not finished yet; no one has
+ * not sync the database file before the log is reused; instead a worker thread with its own
+ * connection checkpoints every CHECKPOINT_EVERY commits with `synchronous = FULL`, which syncs
+ * the log before copying it and the database file after. A read may see a write whose sync has not finished yet; no one has
  * been told that write succeeded yet.
  */
 export class SqliteStore implements Store {
@@ -118,6 +124,9 @@ export class SqliteStore implements Store {
   private readonly syncLog: (fd: number) => Promise<void>;
   /** The WAL file, synced after each commit; undefined when SQLite syncs by itself (memory). */
   private readonly walFd: number | undefined;
+  /** Copies the log into the database file now and then, from a worker thread (files only). */
+  private readonly checkpointer: Pick<Checkpointer, 'checkpoint' | 'close'> | undefined;
+  private checkpointing = false;
   private commitsSinceCheckpoint = 0;
   /** data_version when last checked: another connection's commit changes it. */
   private seenVersion: number;
@@ -127,7 +136,7 @@ export class SqliteStore implements Store {
   constructor(filename: string, options: SqliteStoreOptions = {}) {
     this.db = new Database(filename);
     const mode = this.db.pragma('journal_mode = WAL', { simple: true });
-    // FULL while migrating and checkpointing; ordinary commits are synced as described above.
+    // FULL while migrating and closing; ordinary commits are synced as described above.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
@@ -137,6 +146,11 @@ export class SqliteStore implements Store {
     if (this.walFd !== undefined) {
       this.db.pragma('wal_autocheckpoint = 0');
       this.db.pragma('synchronous = OFF');
+      const { checkpoint } = options;
+      this.checkpointer =
+        checkpoint === undefined
+          ? new Checkpointer(this.db.name, () => this.lock.run(async () => this.checkpointHere()))
+          : { checkpoint, close: async () => undefined };
     }
     this.repo = new SqliteRepository(this.db, new PipelineCache(CACHED_PIPELINES));
     this.begin = this.db.prepare('BEGIN IMMEDIATE');
@@ -187,6 +201,7 @@ export class SqliteStore implements Store {
 
   /** Runs the next writes in the open transaction (begun if need be); commits unless a sync runs. */
   private async runPending(): Promise<void> {
+    if (this.checkpointing && this.open === undefined) return; // flushed once it is over
     const batch = this.pending.splice(0, MAX_GROUP);
     if (this.pending.length > 0) setImmediate(() => this.flush());
     if (batch.length === 0) return;
@@ -244,7 +259,7 @@ export class SqliteStore implements Store {
       return;
     }
     // After the commit, outside its error handling: the writes are committed whatever happens here.
-    if (++this.commitsSinceCheckpoint >= CHECKPOINT_EVERY) this.checkpoint();
+    if (++this.commitsSinceCheckpoint >= CHECKPOINT_EVERY) this.startCheckpoint();
     this.syncing = true;
     this.track(
       this.syncLog(this.walFd).then(
@@ -264,6 +279,21 @@ export class SqliteStore implements Store {
     );
   }
 
+  /**
+   * Writes wait while a checkpoint runs (reads do not): a checkpoint that a commit overtakes
+   * cannot copy the whole log, and the log is started over only after one that did.
+   */
+  private startCheckpoint(): void {
+    this.commitsSinceCheckpoint = 0;
+    this.checkpointing = true;
+    this.track(
+      this.checkpointer!.checkpoint().then(() => {
+        this.checkpointing = false;
+        if (this.pending.length > 0) this.flush();
+      }),
+    );
+  }
+
   /** What ran during the sync commits now (or, after a failed sync, is rolled back). */
   private afterSync(): Promise<void> | undefined {
     if (this.open === undefined) return undefined;
@@ -275,12 +305,11 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Copies the log into the database file, syncing both (the lock is held, no transaction).
-   * A checkpoint that fails loses nothing, the log only grows until the next one succeeds, so
-   * its error is not that of the writes just committed.
+   * The fallback should the checkpointer's worker fail: the same checkpoint on this connection
+   * (the lock is held, no transaction), with the event loop standing still through it. Its
+   * failure loses nothing either.
    */
-  private checkpoint(): void {
-    this.commitsSinceCheckpoint = 0;
+  private checkpointHere(): void {
     try {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('wal_checkpoint(PASSIVE)');
@@ -330,7 +359,9 @@ export class SqliteStore implements Store {
     }
     await this.lock.run(async () => {
       if (!this.db.open) return;
-      // Closing checkpoints the log into the database file: with full syncs, like every checkpoint.
+      // The last connection to close checkpoints the log into the database file (and deletes
+      // it): this one, with full syncs, like every checkpoint.
+      await this.checkpointer?.close();
       if (this.walFd !== undefined) {
         this.db.pragma('synchronous = FULL');
         closeSync(this.walFd);
