@@ -100,8 +100,8 @@ const fdatasyncInPool = (fd: number) =>
  * ends. SQLite's own checkpoints are switched off because with `synchronous = OFF` they would
  * not sync the database file before the log is reused; instead a worker thread with its own
  * connection checkpoints every CHECKPOINT_EVERY commits with `synchronous = FULL`, which syncs
- * the log before copying it and the database file after. A read may see a write whose sync has not finished yet; no one has
- * been told that write succeeded yet.
+ * the log before copying it and the database file after. A read may see a write whose sync has
+ * not finished yet; no one has been told that write succeeded yet.
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
