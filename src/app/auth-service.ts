@@ -9,7 +9,7 @@ import { scopesFor } from '../domain/object-types.js';
 import type { Access, ObjectType } from '../domain/object-types.js';
 import type { Repository, Store, TokenRecord } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
-import { ExternalChanges } from './external-changes.js';
+import { ExternalChanges } from '../domain/external-changes.js';
 import { seedPortal } from './seed-portal.js';
 
 export type AuthMode = 'tokens' | 'open';

@@ -1,4 +1,4 @@
-import { ExternalChanges } from '../app/external-changes.js';
+import { ExternalChanges } from '../domain/external-changes.js';
 import type { Repository, Store, WriteScope } from '../domain/ports.js';
 import type { Answer } from './compression.js';
 

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as pause } from 'node:timers/promises';
 
 import { loadConfig } from '../../src/config.js';
-import { EXTERNAL_CHECK_MS } from '../../src/app/external-changes.js';
+import { EXTERNAL_CHECK_MS } from '../../src/domain/external-changes.js';
 import { ReadCache } from '../../src/http/read-cache.js';
 import { createStageline } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as pause } from 'node:timers/promises';
 
 import { AuthService } from '../../src/app/auth-service.js';
-import { EXTERNAL_CHECK_MS } from '../../src/app/external-changes.js';
+import { EXTERNAL_CHECK_MS } from '../../src/domain/external-changes.js';
 import { loadConfig } from '../../src/config.js';
 import type { Repository, Store } from '../../src/domain/ports.js';
 import { createStageline } from '../../src/stageline.js';
@@ -87,7 +87,7 @@ describe('AuthService in token mode', () => {
     }
   });
 
-  it('refuses a token at once once this process revoked it, even one read before the revoke', async () => {
+  it('refuses a token as soon as this process has revoked it, even one read before the revoke', async () => {
     const t = setUp(true);
     try {
       const { token, record } = await t.auth.issueToken({ portalId: 7 });

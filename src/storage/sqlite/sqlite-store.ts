@@ -2,6 +2,7 @@ import { closeSync, fdatasync, openSync } from 'node:fs';
 
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import { ExternalChanges } from '../../domain/external-changes.js';
 import type { Metadata } from '../../domain/metadata.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
@@ -128,8 +129,8 @@ export class SqliteStore implements Store {
   private readonly checkpointer: Pick<Checkpointer, 'checkpoint' | 'close'> | undefined;
   private checkpointing = false;
   private commitsSinceCheckpoint = 0;
-  /** data_version when last checked: another connection's commit changes it. */
-  private seenVersion: number;
+  /** Another connection's commits, checked at the start of every transaction. */
+  private readonly external: ExternalChanges;
   /** Set when a sync failed: what the database holds may not be on disk, so nothing is served. */
   private failure: Error | undefined;
 
@@ -161,15 +162,12 @@ export class SqliteStore implements Store {
     this.savepoint = this.db.prepare('SAVEPOINT write');
     this.release = this.db.prepare('RELEASE write');
     this.rollbackToSavepoint = this.db.prepare('ROLLBACK TO write');
-    this.seenVersion = this.externalVersion();
+    this.external = new ExternalChanges(this.externalVersion, 0);
   }
 
   /** Inside a transaction: what the repository caches goes if another connection committed. */
   private checkExternalCommits(): void {
-    const version = this.externalVersion();
-    if (version === this.seenVersion) return;
-    this.seenVersion = version;
-    this.repo.cache.clear();
+    if (this.external.changed()) this.repo.cache.clear();
   }
 
   /**
