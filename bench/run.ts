@@ -61,6 +61,11 @@ interface ScenarioResult {
   ratio: number;
   /** Each round's share, in the order run. */
   rounds: number[];
+  /**
+   * Scale only: the median of the rounds' scale-over-small req/s, each round running the scale
+   * server, the small one and the baseline back to back, and every round's value.
+   */
+  vsSmall?: { ratio: number; rounds: number[] };
 }
 
 interface Server {
@@ -457,7 +462,7 @@ async function runAllScenarios(server: Server, baseline: Server, database: Datab
       await runScenario(server, baseline, fixture.token, await mixedScenario(server.url), database),
     );
   }
-  return results;
+  return { results, fixture };
 }
 
 /** The small-database scenarios again, on a fresh schema of the given PostgreSQL database. */
@@ -468,7 +473,7 @@ async function runOnPostgres(url: string, baseline: Server): Promise<ScenarioRes
   const server = await startStageline(withSchema.toString());
   const results: ScenarioResult[] = [];
   try {
-    results.push(...(await runAllScenarios(server, baseline, 'postgres')));
+    results.push(...(await runAllScenarios(server, baseline, 'postgres')).results);
   } finally {
     await stop(server);
     const client = new pg.Client({ connectionString: url });
@@ -479,12 +484,20 @@ async function runOnPostgres(url: string, baseline: Server): Promise<ScenarioRes
   return results;
 }
 
+/** Another server's run of the same scenario, measured in the same rounds (the small database's). */
+interface Reference {
+  server: Server;
+  scenario: Scenario;
+  token: string;
+}
+
 async function runScenario(
   stageline: Server,
   baseline: Server,
   token: string,
   s: Scenario,
   database: Database,
+  reference?: Reference,
 ): Promise<ScenarioResult> {
   const canned = await s.canned();
   await fetch(`${baseline.url}/__bench`, {
@@ -492,34 +505,41 @@ async function runScenario(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(canned),
   });
-  const headers = auth(token);
-  // Short rounds, each a pair of Stageline and baseline run back to back (first one, then the
-  // other, in turn). A pair shares the machine's state of the moment, so the share reported is
-  // the median of the pairs' shares: a noisy moment on a shared machine moves both sides of a
-  // pair alike instead of whichever side ran during it.
-  const ours: Measured[] = [];
-  const theirs: Measured[] = [];
-  const shares: number[] = [];
-  // A warm-up second on each side, not measured: both compile their hot paths first, as a
+  // Short rounds, each running Stageline and the baseline (and the reference, if any) back to
+  // back, the order turning from round to round. A round shares the machine's state of the
+  // moment, so the share reported is the median of the rounds' shares: a noisy moment on a
+  // shared machine moves every side of a round alike instead of whichever side ran during it.
+  const sides = [
+    { url: stageline.url, requests: s.requests, headers: auth(token) },
+    { url: baseline.url, requests: s.requests, headers: auth(token) },
+    ...(reference === undefined
+      ? []
+      : [
+          {
+            url: reference.server.url,
+            requests: reference.scenario.requests,
+            headers: auth(reference.token),
+          },
+        ]),
+  ];
+  // A warm-up second on each side, not measured: each compiles its hot paths first, as a
   // long-running server has.
-  for (const url of [stageline.url, baseline.url]) {
-    const warm = await load(url, s.requests, headers, WARM_UP_SECONDS);
-    if (warm.errors > 0) throw new Error(`${s.name}: ${warm.errors} errors while warming up ${url}`);
+  for (const side of sides) {
+    const warm = await load(side.url, side.requests, side.headers, WARM_UP_SECONDS);
+    if (warm.errors > 0) throw new Error(`${s.name}: ${warm.errors} errors while warming up ${side.url}`);
   }
+  const measured: Measured[][] = sides.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    let mine: Measured;
-    let base: Measured;
-    if (round % 2 === 0) {
-      mine = await load(stageline.url, s.requests, headers);
-      base = await load(baseline.url, s.requests, headers);
-    } else {
-      base = await load(baseline.url, s.requests, headers);
-      mine = await load(stageline.url, s.requests, headers);
+    for (let i = 0; i < sides.length; i++) {
+      const k = (round + i) % sides.length;
+      const side = sides[k]!;
+      measured[k]!.push(await load(side.url, side.requests, side.headers));
     }
-    ours.push(mine);
-    theirs.push(base);
-    shares.push(mine.rps / base.rps);
   }
+  const [ours, theirs, refs] = measured as [Measured[], Measured[], Measured[] | undefined];
+  const per = (of: Measured[], to: Measured[]) => of.map((m, i) => m.rps / to[i]!.rps);
+  const rounded = (r: number) => Math.round(r * 1000) / 1000;
+  const shares = per(ours, theirs);
   const result: ScenarioResult = {
     name: s.name,
     kind: s.kind,
@@ -527,9 +547,13 @@ async function runScenario(
     database,
     stageline: median(ours),
     baseline: median(theirs),
-    ratio: Math.round(medianOf(shares) * 1000) / 1000,
-    rounds: shares.map((r) => Math.round(r * 1000) / 1000),
+    ratio: rounded(medianOf(shares)),
+    rounds: shares.map(rounded),
   };
+  if (refs !== undefined) {
+    const vs = per(ours, refs);
+    result.vsSmall = { ratio: rounded(medianOf(vs)), rounds: vs.map(rounded) };
+  }
   printRow(result);
   return result;
 }
@@ -537,12 +561,12 @@ async function runScenario(
 const pad = (v: string | number, n: number) => String(v).padStart(n);
 function printHeader(): void {
   console.log(
-    `${'scenario'.padEnd(28)} ${'db'.padEnd(6)} ${pad('req/s', 8)} ${pad('p50', 5)} ${pad('p99', 5)} ${pad('err', 4)}  ${pad('base req/s', 10)} ${pad('ratio', 6)}`,
+    `${'scenario'.padEnd(28)} ${'db'.padEnd(6)} ${pad('req/s', 8)} ${pad('p50', 5)} ${pad('p99', 5)} ${pad('err', 4)}  ${pad('base req/s', 10)} ${pad('ratio', 6)} ${pad('vs small', 8)}`,
   );
 }
 function printRow(r: ScenarioResult): void {
   console.log(
-    `${r.name.padEnd(28)} ${r.database.padEnd(6)} ${pad(r.stageline.rps, 8)} ${pad(r.stageline.p50, 5)} ${pad(r.stageline.p99, 5)} ${pad(r.stageline.errors, 4)}  ${pad(r.baseline.rps, 10)} ${pad(`${Math.round(r.ratio * 100)}%`, 6)}`,
+    `${r.name.padEnd(28)} ${r.database.padEnd(6)} ${pad(r.stageline.rps, 8)} ${pad(r.stageline.p50, 5)} ${pad(r.stageline.p99, 5)} ${pad(r.stageline.errors, 4)}  ${pad(r.baseline.rps, 10)} ${pad(`${Math.round(r.ratio * 100)}%`, 6)} ${pad(r.vsSmall === undefined ? '' : `${Math.round(r.vsSmall.ratio * 100)}%`, 8)}`,
   );
 }
 
@@ -555,10 +579,13 @@ async function main(): Promise<void> {
   let scale: ScaleFigures | undefined;
   try {
     const smallDb = join(work, 'small.db');
-    const small = await startStageline(smallDb);
+    let small = await startStageline(smallDb);
+    let smallFixture: Fixture;
     try {
       printHeader();
-      results.push(...(await runAllScenarios(small, baseline, 'small')));
+      const ran = await runAllScenarios(small, baseline, 'small');
+      results.push(...ran.results);
+      smallFixture = ran.fixture;
     } finally {
       await stop(small);
     }
@@ -570,11 +597,17 @@ async function main(): Promise<void> {
       const started = Date.now();
       const built = await buildScaleDatabase(scaleDb, SCALE_PORTALS);
       const buildSeconds = (Date.now() - started) / 1000;
+      // The small database's server again, so that each scale round also runs it: the scale
+      // target compares the two databases measured side by side, not minutes apart.
+      small = await startStageline(smallDb);
       const big = await startStageline(scaleDb);
       try {
         const fixture = await seedBenchPortal(big.url, 'bench-portal');
+        const smallScenarios = scenarios(small.url, smallFixture);
         for (const s of scenarios(big.url, fixture).filter((x) => x.kind === 'read' && chosen(x))) {
-          results.push(await runScenario(big, baseline, fixture.token, s, 'scale'));
+          const scenario = smallScenarios.find((x) => x.name === s.name)!;
+          const reference = { server: small, scenario, token: smallFixture.token };
+          results.push(await runScenario(big, baseline, fixture.token, s, 'scale', reference));
         }
         const size = ['', '-wal'].reduce(
           (n, suffix) => n + (existsSync(scaleDb + suffix) ? statSync(scaleDb + suffix).size : 0),
@@ -590,6 +623,7 @@ async function main(): Promise<void> {
         };
       } finally {
         await stop(big);
+        await stop(small);
       }
     }
   } finally {
@@ -667,10 +701,9 @@ function targets(results: ScenarioResult[], scale: ScaleFigures | undefined): Ve
     pass: results.every((r) => r.stageline.errors === 0 && r.baseline.errors === 0),
   });
   for (const r of results.filter((x) => x.database === 'scale' && x.targeted)) {
-    const ref = small.find((s) => s.name === r.name);
-    if (ref === undefined) continue;
-    // Compared as ratios to the baseline measured beside each, so machine noise cancels out.
-    const change = r.ratio / ref.ratio - 1;
+    if (r.vsSmall === undefined) continue;
+    // Scale over small, each round running both servers back to back, so machine noise cancels out.
+    const change = r.vsSmall.ratio - 1;
     out.push({
       target: `scale: ${r.name} within 15% of small database`,
       actual: `${change >= 0 ? '+' : ''}${Math.round(change * 100)}%`,
