@@ -485,4 +485,24 @@ describe('Checkpointer: copies the log into the database file from a worker thre
       db.close();
     }
   });
+
+  it("checkpoints on the caller's connection when the worker exits without an error", async () => {
+    // Writes wait for every checkpoint: one that never settled would hold them forever.
+    const { file, db } = withLog();
+    let here = 0;
+    const checkpointer = new Checkpointer(
+      file,
+      async () => void here++,
+      "require('node:worker_threads').parentPort.on('message', () => process.exit(0));",
+    );
+    try {
+      await checkpointer.checkpoint();
+      assert.equal(here, 1);
+      await checkpointer.checkpoint();
+      assert.equal(here, 2, 'and from then on');
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
+  });
 });

@@ -59,7 +59,10 @@ export class Checkpointer {
     if (this.broken) return this.inThisThread().catch(() => undefined);
     return new Promise<void>((resolve) => {
       this.finish = resolve;
-      this.start().postMessage('checkpoint');
+      const worker = this.start();
+      // The process stays up while a checkpoint runs; an idle worker does not hold it.
+      worker.ref();
+      worker.postMessage('checkpoint');
     });
   }
 
@@ -69,18 +72,23 @@ export class Checkpointer {
       eval: true,
       workerData: { driver, filename: this.filename },
     });
-    worker.unref();
     const settle = () => {
+      worker.unref();
       const finish = this.finish;
       this.finish = undefined;
       finish?.();
     };
     worker.on('message', settle);
-    worker.on('error', () => {
+    // An error, or an exit not asked for by close(): checkpoints run in this thread from now on,
+    // starting with the one under way, which would otherwise never settle (and writes wait for it).
+    const fail = () => {
+      if (this.worker !== worker) return;
       this.worker = undefined;
       this.broken = true;
       if (this.finish !== undefined) void this.inThisThread().then(settle, settle);
-    });
+    };
+    worker.on('error', fail);
+    worker.on('exit', fail);
     this.worker = worker;
     return worker;
   }
