@@ -467,42 +467,28 @@ describe('Checkpointer: copies the log into the database file from a worker thre
     }
   });
 
-  it("checkpoints on the caller's connection when the worker fails", async () => {
-    const { file, db } = withLog();
-    let here = 0;
-    const checkpointer = new Checkpointer(
-      file,
-      async () => void here++,
-      "throw new Error('the worker cannot start')",
-    );
-    try {
-      await checkpointer.checkpoint();
-      assert.equal(here, 1);
-      await checkpointer.checkpoint();
-      assert.equal(here, 2, 'and from then on');
-    } finally {
-      await checkpointer.close();
-      db.close();
-    }
-  });
-
-  it("checkpoints on the caller's connection when the worker exits without an error", async () => {
-    // Writes wait for every checkpoint: one that never settled would hold them forever.
-    const { file, db } = withLog();
-    let here = 0;
-    const checkpointer = new Checkpointer(
-      file,
-      async () => void here++,
+  // Writes wait for every checkpoint: one that never settled would hold them forever.
+  const failingWorkers = [
+    ['fails', "throw new Error('the worker cannot start')"],
+    [
+      'exits without an error',
       "require('node:worker_threads').parentPort.on('message', () => process.exit(0));",
-    );
-    try {
-      await checkpointer.checkpoint();
-      assert.equal(here, 1);
-      await checkpointer.checkpoint();
-      assert.equal(here, 2, 'and from then on');
-    } finally {
-      await checkpointer.close();
-      db.close();
-    }
-  });
+    ],
+  ];
+  for (const [how, source] of failingWorkers) {
+    it(`checkpoints on the caller's connection when the worker ${how}`, async () => {
+      const { file, db } = withLog();
+      let here = 0;
+      const checkpointer = new Checkpointer(file, async () => void here++, source);
+      try {
+        await checkpointer.checkpoint();
+        assert.equal(here, 1);
+        await checkpointer.checkpoint();
+        assert.equal(here, 2, 'and from then on');
+      } finally {
+        await checkpointer.close();
+        db.close();
+      }
+    });
+  }
 });
