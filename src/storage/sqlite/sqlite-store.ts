@@ -401,9 +401,9 @@ class SqliteRepository implements Repository {
         'INSERT INTO portals (id, next_id, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
       ),
       portalExists: db.prepare('SELECT 1 FROM portals WHERE id = ?').pluck(),
-      takeId: db
-        .prepare('UPDATE portals SET next_id = next_id + 1 WHERE id = ? RETURNING next_id - 1')
-        .pluck(),
+      // No RETURNING on hot writes: SQLite builds a temporary table for it (about 3 µs here).
+      reserveIds: db.prepare('UPDATE portals SET next_id = next_id + ? WHERE id = ?'),
+      nextId: db.prepare('SELECT next_id FROM portals WHERE id = ?').pluck(),
       idUsed: db
         .prepare(
           `SELECT EXISTS (SELECT 1 FROM pipelines WHERE portal_id = @portalId AND id = @id)
@@ -447,20 +447,19 @@ class SqliteRepository implements Repository {
            label = excluded.label, label_key = excluded.label_key, display_order = excluded.display_order,
            updated_at = excluded.updated_at, archived_at = excluded.archived_at`,
       ),
-      // An update keeps the stored created_at; it comes back so the cache holds what is stored.
-      saveStage: db
-        .prepare(
-          `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, display_order, metadata,
+      // An update keeps the stored created_at. It changes nothing (0 rows) when the stage is in
+      // another pipeline or was created at another time than given: saveStages then looks.
+      // No RETURNING: SQLite builds a temporary table for it, which cost 6–10 µs a stage here.
+      saveStage: db.prepare(
+        `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, display_order, metadata,
                              write_permissions, created_at, updated_at, archived_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
            label = excluded.label, display_order = excluded.display_order, metadata = excluded.metadata,
            write_permissions = excluded.write_permissions, updated_at = excluded.updated_at,
            archived_at = excluded.archived_at
-         WHERE stages.pipeline_id = excluded.pipeline_id
-         RETURNING created_at`,
-        )
-        .pluck(),
+         WHERE stages.pipeline_id = excluded.pipeline_id AND stages.created_at = excluded.created_at`,
+      ),
       appendAudit: db.prepare(
         `INSERT INTO audit (portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -535,10 +534,16 @@ class SqliteRepository implements Repository {
   async allocateIds(portalId: number, count: number): Promise<string[]> {
     const ids: string[] = [];
     while (ids.length < count) {
-      const n = this.s.takeId.get(portalId) as number | undefined;
-      if (n === undefined) throw new Error(`portal ${portalId} does not exist`);
-      const id = String(n);
-      if (this.s.idUsed.get({ portalId, id }) === 0) ids.push(id);
+      // Reserve what is still missing; numbers a client already chose as ids are skipped.
+      const wanted = count - ids.length;
+      if (this.s.reserveIds.run(wanted, portalId).changes === 0) {
+        throw new Error(`portal ${portalId} does not exist`);
+      }
+      const end = this.s.nextId.get(portalId) as number;
+      for (let n = end - wanted; n < end; n++) {
+        const id = String(n);
+        if (this.s.idUsed.get({ portalId, id }) === 0) ids.push(id);
+      }
     }
     return ids;
   }
@@ -639,8 +644,8 @@ class SqliteRepository implements Repository {
     stages: readonly Stage[],
   ): Promise<void> {
     const stored: Stage[] = [];
-    for (const s of stages) {
-      const createdAt = this.s.saveStage.get(
+    const save = (s: Stage): boolean =>
+      this.s.saveStage.run(
         portalId,
         typeKey,
         s.id,
@@ -652,9 +657,18 @@ class SqliteRepository implements Repository {
         s.createdAt,
         s.updatedAt,
         s.archivedAt,
-      );
-      if (createdAt === undefined) throw new Error(`stage ${s.id} belongs to another pipeline`);
-      stored.push(createdAt === s.createdAt ? s : { ...s, createdAt: createdAt as number });
+      ).changes === 1;
+    for (const s of stages) {
+      if (save(s)) {
+        stored.push(s);
+        continue;
+      }
+      const row = this.s.findStage.get(portalId, typeKey, s.id) as StageRow;
+      if (row.pipeline_id !== pipelineId) throw new Error(`stage ${s.id} belongs to another pipeline`);
+      // The stored creation time stays, and the cache holds what is stored.
+      const kept = { ...s, createdAt: row.created_at };
+      save(kept);
+      stored.push(kept);
     }
     this.cache.applyStages(PipelineCache.key(portalId, typeKey, pipelineId), stored);
   }
