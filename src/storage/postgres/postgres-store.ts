@@ -500,14 +500,17 @@ class PostgresRepository implements Repository {
        WHERE portal_id = $1 AND object_type = $2 AND archived_at IS NULL AND stage_id = ANY($3)`,
       [portalId, typeKey, stageIds],
     );
+    // The common case, stages that hold no record, needs no second round trip.
+    if (used.length === 0) return { stageIds: [], objectIds: [] };
+    const inUse = new Set(used.map((u) => u.stage_id));
+    const usedIds = stageIds.filter((id) => inUse.has(id));
     const objects = await this.rows<{ id: number }>(
       `SELECT id FROM records
        WHERE portal_id = $1 AND object_type = $2 AND archived_at IS NULL AND stage_id = ANY($3)
        ORDER BY id LIMIT $4`,
-      [portalId, typeKey, stageIds, limit],
+      [portalId, typeKey, usedIds, limit],
     );
-    const inUse = new Set(used.map((u) => u.stage_id));
-    return { stageIds: stageIds.filter((id) => inUse.has(id)), objectIds: objects.map((o) => String(o.id)) };
+    return { stageIds: usedIds, objectIds: objects.map((o) => String(o.id)) };
   }
 
   async listPortals(): Promise<PortalRecord[]> {

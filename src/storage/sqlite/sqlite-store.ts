@@ -493,9 +493,11 @@ class SqliteRepository implements Repository {
              AND stage_id IN (SELECT value FROM json_each(?))`,
         )
         .pluck(),
+      // Without INDEXED BY the planner walks every record of the type in id order (0.5 ms for
+      // 5,000 records); with it, only the records of the stages asked about, then sorts them.
       recordsInStages: db
         .prepare(
-          `SELECT id FROM records
+          `SELECT id FROM records INDEXED BY records_live_by_stage
            WHERE portal_id = ? AND object_type = ? AND archived_at IS NULL
              AND stage_id IN (SELECT value FROM json_each(?))
            ORDER BY id LIMIT ?`,
@@ -732,10 +734,14 @@ class SqliteRepository implements Repository {
   }
 
   async stagesInUse(portalId: number, typeKey: string, stageIds: readonly string[], limit: number) {
-    const wanted = JSON.stringify(stageIds);
-    const used = new Set(this.s.usedStages.all(portalId, typeKey, wanted) as string[]);
-    const objectIds = (this.s.recordsInStages.all(portalId, typeKey, wanted, limit) as number[]).map(String);
-    return { stageIds: stageIds.filter((id) => used.has(id)), objectIds };
+    const used = new Set(this.s.usedStages.all(portalId, typeKey, JSON.stringify(stageIds)) as string[]);
+    // The common case, stages that hold no record, needs no second query.
+    if (used.size === 0) return { stageIds: [], objectIds: [] };
+    const inUse = stageIds.filter((id) => used.has(id));
+    const objectIds = (
+      this.s.recordsInStages.all(portalId, typeKey, JSON.stringify(inUse), limit) as number[]
+    ).map(String);
+    return { stageIds: inUse, objectIds };
   }
 
   async listPortals(): Promise<PortalRecord[]> {
