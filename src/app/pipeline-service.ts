@@ -88,7 +88,7 @@ export class PipelineService {
       if (input.pipelineId !== undefined) {
         rules.checkClientId('pipelineId', input.pipelineId);
         if (await repo.pipelineIdExists(actor.portalId, type.key, input.pipelineId)) {
-          rules.idTaken('pipeline', input.pipelineId);
+          throw rules.idTaken('pipeline', input.pipelineId);
         }
       }
       await assertStageIdsFree(repo, actor, type, rules.clientStageIds(input.stages), undefined);
@@ -331,12 +331,12 @@ async function assertStagesUnused(
   if (!asked || removed.length === 0) return;
   const ids = removed.map((s) => s.id);
   const used = await repo.stagesInUse(actor.portalId, type.key, ids, MAX_LISTED_OBJECT_IDS);
-  if (used.stageIds.length > 0) rules.stagesInUse(used.stageIds, used.objectIds);
+  if (used.stageIds.length > 0) throw rules.stagesInUse(used.stageIds, used.objectIds);
 }
 
 async function assertLabelFree(repo: Repository, actor: Actor, type: ObjectType, pipeline: Pipeline) {
   const owner = await repo.findLivePipelineByLabel(actor.portalId, type.key, rules.labelKey(pipeline.label));
-  if (owner !== undefined && owner !== pipeline.id) rules.pipelineLabelTaken(pipeline.label);
+  if (owner !== undefined && owner !== pipeline.id) throw rules.pipelineLabelTaken(pipeline.label);
 }
 
 /** Client-chosen stage ids must not belong to any other stage of the type. */
@@ -349,7 +349,7 @@ async function assertStageIdsFree(
 ) {
   for (const id of ids) {
     if (within?.stages.some((s) => s.id === id)) continue;
-    if (await repo.stageIdExists(actor.portalId, type.key, id)) rules.idTaken('stage', id);
+    if (await repo.stageIdExists(actor.portalId, type.key, id)) throw rules.idTaken('stage', id);
   }
 }
 

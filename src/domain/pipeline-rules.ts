@@ -4,6 +4,7 @@
  * mutate their input; they return the new pipeline and what changed, for persistence and audit.
  */
 import { alreadyExists, invalid, notFound } from './errors.js';
+import type { DomainError } from './errors.js';
 import { isClosedStage, mergeMetadata, normalizeMetadata } from './metadata.js';
 import { isLive, liveStages } from './model.js';
 import type { Pipeline, PipelineInput, PipelinePatch, Stage, StageInput, StagePatch } from './model.js';
@@ -70,25 +71,24 @@ export function checkPipelineInvariants(type: ObjectType, pipeline: Pipeline): v
   }
 }
 
-export function pipelineLabelTaken(label: string): never {
-  throw invalid(`An active pipeline with label ${label} already exists.`, {
+export function pipelineLabelTaken(label: string): DomainError {
+  return invalid(`An active pipeline with label ${label} already exists.`, {
     subCategory: 'PipelineError.PIPELINE_LABEL_EXISTS',
   });
 }
 
 /** HubSpot's refusal to remove stages that records still sit in. */
-export function stagesInUse(stageIds: readonly string[], objectIds: readonly string[]): never {
+export function stagesInUse(stageIds: readonly string[], objectIds: readonly string[]): DomainError {
   const stages = `[${stageIds.join(', ')}]`;
   const objects = `[${objectIds.join(', ')}]`;
-  throw invalid(`Stage IDs: ${stages} are being referenced by object IDs: ${objects}`, {
+  return invalid(`Stage IDs: ${stages} are being referenced by object IDs: ${objects}`, {
     subCategory: 'PipelineError.STAGE_ID_IN_USE',
     context: { stageIds: [stages], objectIds: [objects] },
   });
 }
 
-export const idTaken = (what: 'pipeline' | 'stage', id: string): never => {
-  throw alreadyExists(`A ${what} with id ${id} already exists`);
-};
+export const idTaken = (what: 'pipeline' | 'stage', id: string): DomainError =>
+  alreadyExists(`A ${what} with id ${id} already exists`);
 
 function newStage(type: ObjectType, input: StageInput, id: string, now: number): Stage {
   return {
