@@ -1,4 +1,5 @@
 import { ExternalChanges } from '../domain/external-changes.js';
+import { StorageUnavailableError } from '../domain/ports.js';
 import type { Repository, Store, WriteScope } from '../domain/ports.js';
 import type { Answer } from './compression.js';
 
@@ -95,14 +96,22 @@ export class ReadCache {
   }
 }
 
-/** The store, with every write invalidating its portal's cached answers once it has committed. */
+/**
+ * The store, with every write invalidating its portal's cached answers once it has settled. A
+ * write the store could not make durable empties the whole cache: what it holds may not be on
+ * disk either, and the store refuses every read from then on.
+ */
 export function invalidatingStore(store: Store, cache: ReadCache): Store {
   return {
     write: async <T>(work: (repo: Repository) => Promise<T>, scope?: WriteScope) => {
+      let portalId = scope?.portalId;
       try {
         return await store.write(work, scope);
+      } catch (err) {
+        if (err instanceof StorageUnavailableError) portalId = undefined;
+        throw err;
       } finally {
-        cache.invalidate(scope?.portalId);
+        cache.invalidate(portalId);
       }
     },
     read: (work) => store.read(work),

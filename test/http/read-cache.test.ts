@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { EXTERNAL_CHECK_MS } from '../../src/domain/external-changes.js';
 import { ReadCache } from '../../src/http/read-cache.js';
 import { createStageline } from '../../src/stageline.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Stageline } from '../../src/stageline.js';
 
 describe('ReadCache', () => {
@@ -137,6 +138,42 @@ describe('cached reads over HTTP', () => {
         await Promise.all(reads);
         assert.equal(await label(s), `Race ${i}`);
       }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('answers nothing from the cache once the store has failed: what it holds may not be on disk', async () => {
+    let failSync = false;
+    const store = new SqliteStore(join(dir, 'failing.db'), {
+      syncLog: async () => {
+        if (failSync) throw new Error('EIO: simulated failed fdatasync');
+      },
+    });
+    const s = await createStageline(
+      loadConfig({ database: 'unused', auth: 'open', logLevel: 'silent', rateLimit: 'off' }, {}),
+      { store },
+    );
+    const get = (token: string) =>
+      s.app.inject({
+        method: 'GET',
+        url: '/crm/v3/pipelines/deals',
+        headers: { authorization: `Bearer ${token}` },
+      });
+    try {
+      assert.equal((await get('failing-portal')).statusCode, 200, 'its portal exists');
+      assert.equal((await get('other-portal')).statusCode, 200);
+      assert.equal((await get('other-portal')).statusCode, 200, 'now cached');
+      failSync = true;
+      const write = await s.app.inject({
+        method: 'PATCH',
+        url: '/crm/v3/pipelines/deals/default',
+        headers: { authorization: 'Bearer failing-portal' },
+        payload: { label: 'Never durable' },
+      });
+      assert.equal(write.statusCode, 503, write.body);
+      const read = await get('other-portal');
+      assert.equal(read.statusCode, 503, `a cached read of another portal after the failure: ${read.body}`);
     } finally {
       await s.close();
     }
