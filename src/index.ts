@@ -9,6 +9,7 @@
 import { loadConfig } from './config.js';
 import type { LogLevel } from './config.js';
 import { createStageline } from './stageline.js';
+import type { StagelinePlugin } from './http/build-app.js';
 import type { AuthMode, IssueTokenOptions } from './app/auth-service.js';
 
 export interface StartOptions {
@@ -25,6 +26,11 @@ export interface StartOptions {
   rateLimit?: string;
   /** Origins a browser may call from (CORS); none by default. */
   corsOrigins?: string[];
+  /**
+   * Fastify plugins registered on the server's root before Stageline's routes: a hook added
+   * there sees every request (to record, time or alter them in your tests).
+   */
+  plugins?: StagelinePlugin[];
 }
 
 export interface RunningStageline {
@@ -50,7 +56,7 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
     },
     {},
   );
-  const stageline = await createStageline(config);
+  const stageline = await createStageline(config, { plugins: options.plugins });
   try {
     await stageline.app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -69,6 +75,7 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
 }
 
 export { createStageline } from './stageline.js';
-export type { Stageline } from './stageline.js';
+export type { BuildOverrides, Stageline } from './stageline.js';
+export type { StagelinePlugin } from './http/build-app.js';
 export { loadConfig } from './config.js';
 export type { Config } from './config.js';

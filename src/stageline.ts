@@ -1,6 +1,9 @@
 /** The one composition root: the CLI, the library API and the tests all build Stageline here. */
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Writable } from 'node:stream';
+
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { AuthService } from './app/auth-service.js';
 import { PipelineService } from './app/pipeline-service.js';
 import { RateLimiter, parseRateLimit } from './app/rate-limiter.js';
@@ -9,8 +12,10 @@ import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
 import type { Clock } from './domain/time.js';
 import { buildApp } from './http/build-app.js';
+import type { StagelinePlugin } from './http/build-app.js';
 import { ReadCache, invalidatingStore } from './http/read-cache.js';
-import { PostgresStore } from './storage/postgres/postgres-store.js';
+import { createLogger } from './logging.js';
+import type { LogFormat } from './logging.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 
 export interface Stageline {
@@ -20,6 +25,8 @@ export interface Stageline {
   readonly auth: AuthService;
   readonly service: PipelineService;
   readonly records: RecordService;
+  /** The process's logger; undefined at log level `silent`. */
+  readonly log: Logger | undefined;
   /** Stops accepting requests, drains in-flight ones, then closes the database. */
   close(): Promise<void>;
 }
@@ -29,8 +36,17 @@ const READ_CACHE_CHARS = 32 * 1024 * 1024;
 
 export interface BuildOverrides {
   readonly clock?: Clock;
-  /** Replaces the pino config derived from `config.logLevel` (tests capture logs this way). */
-  readonly logger?: FastifyServerOptions['logger'];
+  /** An opened store to serve from, instead of opening `config.database`; closed with the app. */
+  readonly store?: Store;
+  /** Log lines go here instead of stdout, at `config.logLevel` (tests capture logs this way). */
+  readonly logStream?: Writable;
+  /** `json` or `pretty`; by default pretty when stdout is a terminal, JSON otherwise. */
+  readonly logFormat?: LogFormat;
+  /**
+   * Fastify plugins registered on the app's root before Stageline's routes: hooks they add see
+   * every request.
+   */
+  readonly plugins?: readonly StagelinePlugin[];
 }
 
 export const VERSION: string = (
@@ -48,6 +64,8 @@ export async function openStore(
   options: Pick<Config, 'poolSize' | 'dbTimeoutMs'>,
 ): Promise<Store> {
   if (!isPostgresUrl(database)) return new SqliteStore(database);
+  // Loaded only when used: the driver costs about 70 ms of start-up.
+  const { PostgresStore } = await import('./storage/postgres/postgres-store.js');
   const url = new URL(database);
   const schema = url.searchParams.get('schema') ?? undefined;
   url.searchParams.delete('schema');
@@ -58,21 +76,9 @@ export async function openStore(
   });
 }
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
-  if (level === 'silent') return false;
-  return {
-    level,
-    // Tokens never reach the logs: the default serializers omit headers, and this is the backstop.
-    redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'authorization'],
-      censor: '[redacted]',
-    },
-  };
-}
-
 export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
   const clock = overrides.clock ?? Date.now;
-  const opened = await openStore(config.database, config);
+  const opened = overrides.store ?? (await openStore(config.database, config));
   const cache =
     opened.externalVersion === undefined
       ? undefined
@@ -84,10 +90,16 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     const records = new RecordService(store, clock);
     const policy = parseRateLimit(config.rateLimit);
     const limiter = policy === null ? undefined : new RateLimiter(policy, clock);
+    const log = createLogger({
+      level: config.logLevel,
+      format: overrides.logFormat,
+      stream: overrides.logStream,
+    });
     const app = await buildApp(
       { store, service, records, auth, cache, limiter },
       {
-        logger: overrides.logger ?? loggerOptions(config.logLevel),
+        logger: log,
+        plugins: overrides.plugins,
         bodyLimit: config.bodyLimit,
         version: VERSION,
         corsOrigins: config.corsOrigins,
@@ -100,7 +112,7 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
         await app.close();
         await store.close();
       })());
-    return { config, app, store, auth, service, records, close };
+    return { config, app, store, auth, service, records, log, close };
   } catch (err) {
     await store.close();
     throw err;

@@ -108,11 +108,6 @@ export class AuthService {
     this.tokenGeneration += 1;
   }
 
-  /** Open mode: the principal of a token already seen, without waiting; otherwise undefined. */
-  knownOpenPrincipal(token: string): Principal | undefined {
-    return this.mode === 'open' ? this.openCache.get(token) : undefined;
-  }
-
   async issueToken(options: IssueTokenOptions): Promise<IssuedToken> {
     const portalId = checkPortalId(options.portalId);
     const userId = checkPortalId(options.userId ?? DEFAULT_USER_ID);

@@ -7,6 +7,7 @@ import type { Config, ConfigInput } from '../config.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ImportError, exportData, importData } from '../app/transfer.js';
 import type { Store } from '../domain/ports.js';
+import { exitOnCrash } from '../logging.js';
 import { VERSION, createStageline, openStore } from '../stageline.js';
 
 const integer = (name: string) => (value: string) => {
@@ -50,6 +51,7 @@ function printBootstrapToken(issued: IssuedToken, url: string): void {
 async function serve(flags: ConfigInput): Promise<void> {
   const config = loadConfig(flags);
   const stageline = await createStageline(config);
+  exitOnCrash(stageline.log);
   const shutdown = async (signal: string) => {
     stageline.app.log.info({ signal }, 'shutting down: draining in-flight requests');
     await stageline.close();

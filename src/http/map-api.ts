@@ -1,25 +1,13 @@
 /** The only file that knows both the wire shapes and the domain inputs. */
-import type { PipelineInput, PipelinePatch, StageInput, StagePatch } from '../domain/model.js';
+import type { FromSchema } from 'json-schema-to-ts';
+
 import type { DeleteChecks } from '../app/pipeline-service.js';
+import type { PipelineInput, PipelinePatch, StageInput, StagePatch } from '../domain/model.js';
+import type * as S from './schemas.js';
 
-export interface StageInputBody {
-  stageId?: string;
-  label: string;
-  displayOrder: number;
-  metadata: Record<string, unknown>;
-}
-
-export interface PipelineInputBody {
-  pipelineId?: string;
-  label: string;
-  displayOrder: number;
-  stages: StageInputBody[];
-}
-
-export interface DeleteChecksQuery {
-  validateReferencesBeforeDelete?: boolean;
-  validateDealStageUsagesBeforeDelete?: boolean;
-}
+type StageInputBody = FromSchema<typeof S.PipelineStageInput>;
+type PipelineInputBody = FromSchema<typeof S.PipelineInput>;
+type DeleteChecksQuery = FromSchema<ReturnType<typeof S.deleteChecksQuery>>;
 
 const stageInput = (b: StageInputBody): StageInput => ({
   stageId: b.stageId,
@@ -43,13 +31,13 @@ export const toStageReplaceInput = (b: StageInputBody): StageInput => ({
 
 export const toStageInput = stageInput;
 
-export const toPipelinePatch = (b: PipelinePatch): PipelinePatch => ({
+export const toPipelinePatch = (b: FromSchema<typeof S.PipelinePatchInput>): PipelinePatch => ({
   label: b.label,
   displayOrder: b.displayOrder,
   archived: b.archived,
 });
 
-export const toStagePatch = (b: StagePatch): StagePatch => ({
+export const toStagePatch = (b: FromSchema<typeof S.PipelineStagePatchInput>): StagePatch => ({
   label: b.label,
   displayOrder: b.displayOrder,
   metadata: b.metadata,

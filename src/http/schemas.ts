@@ -101,6 +101,11 @@ export const ErrorSchema = {
 
 export const SHARED_SCHEMAS = [PipelineStage, Pipeline, PublicAuditInfo, ErrorSchema];
 
+export const PipelineRef = { $ref: 'Pipeline#' } as const;
+export const PipelineStageRef = { $ref: 'PipelineStage#' } as const;
+/** The response of a 204. */
+export const NoContent = { type: 'null' } as const;
+
 const collection = (ref: string) =>
   ({
     type: 'object',
@@ -184,6 +189,7 @@ export const SimplePublicObject = {
 } as const;
 
 export const RECORD_SCHEMAS = [SimplePublicObject];
+export const SimplePublicObjectRef = { $ref: 'SimplePublicObject#' } as const;
 
 const paging = {
   type: 'object',
@@ -259,7 +265,7 @@ export const RecordUpdateInput = {
   properties: { properties: propertiesIn },
 } as const;
 
-const batch = (item: object) =>
+const batch = <const Item>(item: Item) =>
   ({
     type: 'object',
     required: ['inputs'],

@@ -24,9 +24,13 @@ function cleanEnv(argv: readonly string[], env: NodeJS.ProcessEnv): NodeJS.Proce
   return { ...out, ...env, STAGELINE_TEST_ARGV: JSON.stringify(argv) };
 }
 
-/** Starts `stageline <argv…>` with stdout and stderr piped. */
-export function spawnCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUNNER], {
+/** Starts `stageline <argv…>` with stdout and stderr piped; `nodeArgs` go to node itself. */
+export function spawnCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: readonly string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', RUNNER], {
     cwd: repoRoot,
     env: cleanEnv(argv, env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,7 +53,11 @@ export interface ServeProcess {
  */
 export async function startServe(
   extra: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    nodeArgs?: readonly string[];
+    onSpawn?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<ServeProcess> {
   const argv = [
     'serve',
@@ -63,7 +71,7 @@ export async function startServe(
     'off',
     ...extra,
   ];
-  const child = spawnCli(argv, options.env);
+  const child = spawnCli(argv, options.env, options.nodeArgs);
   options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { loggerOptions } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';
 import type { WireAudit, WireCollection, WirePipeline } from '../helpers/wire-types.js';
 import {
@@ -408,14 +407,9 @@ describe('tokens stay out of the logs', () => {
     }
   }
 
-  it('tokens mode, with the production logger options at trace level', async () => {
+  it('tokens mode, with the production logger at trace level', async () => {
     const sink = logSink();
-    const base = loggerOptions('trace');
-    assert.ok(typeof base === 'object' && base !== null);
-    const s = await buildStageline(
-      { auth: 'tokens' },
-      { logger: { ...(base as Record<string, unknown>), level: 'trace', stream: sink.stream } },
-    );
+    const s = await buildStageline({ auth: 'tokens', logLevel: 'trace' }, { logStream: sink.stream });
     try {
       const a = await s.auth.issueToken({ portalId: 5, scopes: ['crm.schemas.deals.write'] });
       const b = await s.auth.issueToken({ portalId: 6, scopes: ['crm.objects.tickets.read'] });
@@ -433,7 +427,7 @@ describe('tokens stay out of the logs', () => {
 
   it('open mode, with a plain info logger', async () => {
     const sink = logSink();
-    const s = await buildStageline({ auth: 'open' }, { logger: { level: 'info', stream: sink.stream } });
+    const s = await buildStageline({ auth: 'open', logLevel: 'info' }, { logStream: sink.stream });
     try {
       const tokens = [newToken(), `pat-na1-${newToken()}`];
       await exercise(s, tokens);

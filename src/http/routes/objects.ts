@@ -2,36 +2,22 @@
  * The CRM objects API for records in pipelines, wire-compatible with HubSpot's
  * `/crm/v3/objects/{objectType}` (the SDK's crm.deals / crm.tickets / crm.objects clients).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FromSchema } from 'json-schema-to-ts';
 import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { PropertySelection, RecordService, RecordView } from '../../app/record-service.js';
 import { invalid } from '../../domain/errors.js';
-import type { SearchFilter, SearchQuery, SearchSort } from '../../domain/record-search.js';
-import type { PropertiesInput } from '../../domain/records.js';
+import type { SearchQuery } from '../../domain/record-search.js';
 import { JSON_TYPE } from '../error-handler.js';
 import { addGuards } from '../guards.js';
 import * as S from '../schemas.js';
+import type { RequestTypesFromSchemas } from '../type-provider.js';
 
 export interface ObjectRoutesOptions {
   records: RecordService;
   auth: AuthService;
   limiter?: RateLimiter;
-}
-
-interface Params {
-  objectType: string;
-  recordId: string;
-}
-
-interface RecordQuery {
-  properties?: string | string[];
-  archived?: boolean;
-  limit?: number;
-  after?: string;
-  idProperty?: string;
-  propertiesWithHistory?: string | string[];
-  associations?: string | string[];
 }
 
 /** `?properties=a,b` and `?properties=a&properties=b` both work, as on HubSpot. */
@@ -46,7 +32,10 @@ function propertySelection(value: string | readonly string[] | undefined): Prope
 }
 
 /** Features Stageline does not have are refused, never silently ignored. */
-function rejectUnsupported(query: RecordQuery): void {
+function rejectUnsupported(query: {
+  propertiesWithHistory?: string | string[];
+  associations?: string | string[];
+}): void {
   for (const name of ['propertiesWithHistory', 'associations'] as const) {
     if (propertySelection(query[name]) !== undefined) throw invalid(`${name} is not supported by Stageline`);
   }
@@ -58,14 +47,7 @@ function rejectIdProperty(idProperty: string | undefined): void {
   }
 }
 
-interface SearchBody {
-  filterGroups?: { filters: SearchFilter[] }[];
-  sorts?: (string | { propertyName: string; direction?: SearchSort['direction'] })[];
-  properties?: string[];
-  limit?: number;
-  after?: string;
-  query?: string;
-}
+type SearchBody = FromSchema<typeof S.SearchInput>;
 
 function toSearchQuery(body: SearchBody): SearchQuery {
   if (body.query !== undefined && body.query.trim() !== '') {
@@ -83,27 +65,62 @@ function toSearchQuery(body: SearchBody): SearchQuery {
   };
 }
 
-const properties = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+// Every schema is a module constant: compiled once per process (see schema-compilers.ts).
+const properties = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } as const;
 const typeParams = {
   type: 'object',
   required: ['objectType'],
   properties: { objectType: { type: 'string' } },
-};
+} as const;
 const recordParams = {
   type: 'object',
   required: ['objectType', 'recordId'],
   properties: { objectType: { type: 'string' }, recordId: { type: 'string' } },
-};
+} as const;
+const listQuery = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+    after: { type: 'string' },
+    properties,
+    propertiesWithHistory: properties,
+    associations: properties,
+    archived: { type: 'boolean', default: false },
+  },
+} as const;
+const getQuery = {
+  type: 'object',
+  properties: {
+    properties,
+    propertiesWithHistory: properties,
+    associations: properties,
+    archived: { type: 'boolean', default: false },
+    idProperty: { type: 'string' },
+  },
+} as const;
+const idPropertyQuery = { type: 'object', properties: { idProperty: { type: 'string' } } } as const;
+const archivedQuery = {
+  type: 'object',
+  properties: { archived: { type: 'boolean', default: false } },
+} as const;
+const ok = <const Status extends number | string, const Schema>(status: Status, schema: Schema) =>
+  ({ [status]: schema, ...S.errorResponses }) as { [K in Status]: Schema } & typeof S.errorResponses;
+const PAGE = ok(200, S.RecordPage);
+const RECORD = ok(200, S.SimplePublicObjectRef);
+const CREATED_RECORD = ok(201, S.SimplePublicObjectRef);
+const NO_CONTENT = ok(204, S.NoContent);
+const BATCH = { ...ok(200, S.BatchResponse), 207: S.BatchResponse } as const;
+const CREATED_BATCH = ok(201, S.BatchResponse);
+const SEARCH = ok(200, S.SearchPage);
 
-export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptions): Promise<void> {
+export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOptions): Promise<void> {
+  const app = base.withTypeProvider<RequestTypesFromSchemas>();
   const { records } = opts;
   addGuards(app, opts.auth, opts.limiter);
   for (const schema of S.RECORD_SCHEMAS) app.addSchema(schema);
 
-  type Req = FastifyRequest<{ Params: Params; Body: unknown; Querystring: RecordQuery }>;
   const send = (reply: FastifyReply, status: number, body: unknown) =>
     reply.code(status).type(JSON_TYPE).send(body);
-  const ok = (status: number | string, schema: object) => ({ [status]: schema, ...S.errorResponses });
   const tags = ['Objects v3'];
   const read = { access: 'recordRead' as const };
   const write = { access: 'recordWrite' as const };
@@ -129,7 +146,7 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
     };
     return { status: missing.length > 0 ? 207 : 200, body };
   };
-  const noun = (req: Req) => req.objectType.name.replace(/s$/, '').toUpperCase();
+  const noun = (req: { objectType: { name: string } }) => req.objectType.name.replace(/s$/, '').toUpperCase();
 
   app.get('/:objectType', {
     config: read,
@@ -137,20 +154,10 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       tags,
       summary: 'List records, paged with `after`',
       params: typeParams,
-      querystring: {
-        type: 'object',
-        properties: {
-          limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
-          after: { type: 'string' },
-          properties,
-          propertiesWithHistory: properties,
-          associations: properties,
-          archived: { type: 'boolean', default: false },
-        },
-      },
-      response: ok(200, S.RecordPage),
+      querystring: listQuery,
+      response: PAGE,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       rejectUnsupported(req.query);
       const page = await records.list(
         req.principal,
@@ -172,18 +179,10 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       summary: 'Create a record',
       params: typeParams,
       body: S.RecordCreateInput,
-      response: ok(201, { $ref: 'SimplePublicObject#' }),
+      response: CREATED_RECORD,
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        201,
-        await records.create(
-          req.principal,
-          req.objectType,
-          (req.body as { properties: PropertiesInput }).properties,
-        ),
-      ),
+    handler: async (req, reply) =>
+      send(reply, 201, await records.create(req.principal, req.objectType, req.body.properties)),
   });
 
   app.get('/:objectType/:recordId', {
@@ -192,17 +191,10 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       tags,
       summary: 'Get a record',
       params: recordParams,
-      querystring: {
-        type: 'object',
-        properties: {
-          properties,
-          archived: { type: 'boolean', default: false },
-          idProperty: { type: 'string' },
-        },
-      },
-      response: ok(200, { $ref: 'SimplePublicObject#' }),
+      querystring: getQuery,
+      response: RECORD,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       rejectIdProperty(req.query.idProperty);
       rejectUnsupported(req.query);
       const view = await records.get(
@@ -222,13 +214,13 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       tags,
       summary: 'Update a record (moves it between stages when the stage property changes)',
       params: recordParams,
-      querystring: { type: 'object', properties: { idProperty: { type: 'string' } } },
+      querystring: idPropertyQuery,
       body: S.RecordUpdateInput,
-      response: ok(200, { $ref: 'SimplePublicObject#' }),
+      response: RECORD,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       rejectIdProperty(req.query.idProperty);
-      const input = (req.body as { properties: PropertiesInput }).properties;
+      const input = req.body.properties;
       return send(
         reply,
         200,
@@ -239,8 +231,8 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
 
   app.delete('/:objectType/:recordId', {
     config: write,
-    schema: { tags, summary: 'Archive a record', params: recordParams, response: ok(204, { type: 'null' }) },
-    handler: async (req: Req, reply) => {
+    schema: { tags, summary: 'Archive a record', params: recordParams, response: NO_CONTENT },
+    handler: async (req, reply) => {
       await records.archive(req.principal, req.objectType, req.params.recordId);
       return reply.code(204).send();
     },
@@ -252,13 +244,13 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       tags,
       summary: 'Read records by id',
       params: typeParams,
-      querystring: { type: 'object', properties: { archived: { type: 'boolean', default: false } } },
+      querystring: archivedQuery,
       body: S.BatchReadInput,
-      response: { ...ok(200, S.BatchResponse), 207: S.BatchResponse },
+      response: BATCH,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       const startedAt = new Date();
-      const body = req.body as { inputs: { id: string }[]; properties?: string[] };
+      const body = req.body;
       const { results, missing } = await records.batchRead(
         req.principal,
         req.objectType,
@@ -278,11 +270,11 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       summary: 'Create records, all or none',
       params: typeParams,
       body: S.BatchCreateInput,
-      response: ok(201, S.BatchResponse),
+      response: CREATED_BATCH,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       const startedAt = new Date();
-      const body = req.body as { inputs: { properties: PropertiesInput }[] };
+      const body = req.body;
       const results = await records.batchCreate(
         req.principal,
         req.objectType,
@@ -299,11 +291,11 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       summary: 'Update records by id',
       params: typeParams,
       body: S.BatchUpdateInput,
-      response: { ...ok(200, S.BatchResponse), 207: S.BatchResponse },
+      response: BATCH,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       const startedAt = new Date();
-      const body = req.body as { inputs: { id: string; properties: PropertiesInput }[] };
+      const body = req.body;
       const { results, missing } = await records.batchUpdate(req.principal, req.objectType, body.inputs);
       const out = batchResult(startedAt, results, missing, noun(req));
       return send(reply, out.status, out.body);
@@ -317,10 +309,10 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       summary: 'Archive records by id',
       params: typeParams,
       body: S.BatchArchiveInput,
-      response: ok(204, { type: 'null' }),
+      response: NO_CONTENT,
     },
-    handler: async (req: Req, reply) => {
-      const body = req.body as { inputs: { id: string }[] };
+    handler: async (req, reply) => {
+      const body = req.body;
       await records.batchArchive(
         req.principal,
         req.objectType,
@@ -337,10 +329,10 @@ export async function objectRoutes(app: FastifyInstance, opts: ObjectRoutesOptio
       summary: 'Search records',
       params: typeParams,
       body: S.SearchInput,
-      response: ok(200, S.SearchPage),
+      response: SEARCH,
     },
-    handler: async (req: Req, reply) => {
-      const body = (req.body ?? {}) as SearchBody;
+    handler: async (req, reply) => {
+      const body = req.body ?? {};
       const page = await records.search(
         req.principal,
         req.objectType,

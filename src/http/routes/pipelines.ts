@@ -4,10 +4,10 @@
  * body validation (as HubSpot answers 403 before 400), then the handler calls one use case.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestTypesFromSchemas } from '../type-provider.js';
 import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { PipelineService } from '../../app/pipeline-service.js';
-import type { PipelinePatch, StagePatch } from '../../domain/model.js';
 import { acceptsGzip, COMPRESS_FROM_CHARS, gzipped } from '../compression.js';
 import type { Answer } from '../compression.js';
 import { JSON_TYPE } from '../error-handler.js';
@@ -15,7 +15,6 @@ import { addGuards } from '../guards.js';
 import { readKey } from '../read-cache.js';
 import type { ReadCache } from '../read-cache.js';
 import * as map from '../map-api.js';
-import type { DeleteChecksQuery, PipelineInputBody, StageInputBody } from '../map-api.js';
 import * as S from '../schemas.js';
 
 export interface PipelineRoutesOptions {
@@ -28,51 +27,69 @@ export interface PipelineRoutesOptions {
   tag: string;
 }
 
-interface Params {
-  objectType: string;
-  pipelineId: string;
-  stageId: string;
-}
+// Every schema is a module constant: compiled once per process (see schema-compilers.ts).
+const typeParams = {
+  type: 'object',
+  required: ['objectType'],
+  properties: { objectType: { type: 'string' } },
+} as const;
+const pipelineParams = {
+  type: 'object',
+  required: ['objectType', 'pipelineId'],
+  properties: { objectType: { type: 'string' }, pipelineId: { type: 'string' } },
+} as const;
+const stageParams = {
+  type: 'object',
+  required: ['objectType', 'pipelineId', 'stageId'],
+  properties: { ...pipelineParams.properties, stageId: { type: 'string' } },
+} as const;
+const DELETE_CHECKS = { false: S.deleteChecksQuery(false), true: S.deleteChecksQuery(true) } as const;
+const ok = <const Status extends number, const Schema>(status: Status, schema: Schema) =>
+  ({ [status]: schema, ...S.errorResponses }) as { [K in Status]: Schema } & typeof S.errorResponses;
+const PIPELINES = ok(200, S.PipelineCollection);
+const PIPELINE = ok(200, S.PipelineRef);
+const CREATED_PIPELINE = ok(201, S.PipelineRef);
+const STAGES = ok(200, S.StageCollection);
+const STAGE = ok(200, S.PipelineStageRef);
+const CREATED_STAGE = ok(201, S.PipelineStageRef);
+const AUDIT = ok(200, S.AuditCollection);
+const NO_CONTENT = ok(204, S.NoContent);
 
-export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesOptions): Promise<void> {
-  const { service, auth } = opts;
+export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutesOptions): Promise<void> {
+  const app = base.withTypeProvider<RequestTypesFromSchemas>();
+  const { service, cache } = opts;
 
-  addGuards(app, auth, opts.limiter);
+  addGuards(app, opts.auth, opts.limiter);
 
-  const send = (reply: FastifyReply, status: number, body: unknown) =>
-    reply.code(status).type(JSON_TYPE).send(body);
-  const ok = (status: number, schema: object) => ({ [status]: schema, ...S.errorResponses });
-  const pipelineParams = {
-    type: 'object',
-    required: ['objectType', 'pipelineId'],
-    properties: { objectType: { type: 'string' }, pipelineId: { type: 'string' } },
-  };
-  const stageParams = {
-    type: 'object',
-    required: ['objectType', 'pipelineId', 'stageId'],
-    properties: { ...pipelineParams.properties, stageId: { type: 'string' } },
-  };
-  const typeParams = {
-    type: 'object',
-    required: ['objectType'],
-    properties: { objectType: { type: 'string' } },
-  };
-  const checks = S.deleteChecksQuery(opts.deleteChecksDefault);
+  const checks = DELETE_CHECKS[opts.deleteChecksDefault ? 'true' : 'false'];
   const tags = [opts.tag];
-  type Req = FastifyRequest<{ Params: Params; Body: unknown; Querystring: DeleteChecksQuery }>;
   const read = { access: 'read' as const };
   const write = { access: 'write' as const };
-  const { cache } = opts;
   /**
-   * A read answered from the cache when it can be, else produced, serialized and cached. A hit
-   * is sent synchronously (no promise: this is the hot path), so the handler returns nothing.
+   * Large answers go compressed to clients that accept gzip; a cached one is compressed once.
+   * The body is already serialized: it goes out as is, typed as the route's reply.
    */
-  const cachedRead = (
-    req: Req,
-    reply: FastifyReply,
+  const answer = <R extends FastifyReply>(req: FastifyRequest, reply: R, a: Answer): R | Promise<R> => {
+    const raw: FastifyReply = reply.code(200).type(JSON_TYPE);
+    if (a.body.length >= COMPRESS_FROM_CHARS) {
+      raw.header('vary', 'accept-encoding');
+      if (acceptsGzip(req.headers['accept-encoding'])) {
+        return gzipped(a).then((bytes) => {
+          raw.header('content-encoding', 'gzip').send(bytes);
+          return reply;
+        });
+      }
+    }
+    raw.send(a.body);
+    return reply;
+  };
+  /** A read answered from the cache when it can be, else produced, serialized and cached. */
+  const cachedRead = <R extends FastifyReply>(
+    req: FastifyRequest & { params: { objectType: string; pipelineId?: string; stageId?: string } },
+    reply: R,
     op: string,
     produce: () => Promise<unknown>,
-  ): Promise<unknown> | undefined => {
+  ): R | Promise<R> => {
     const { portalId } = req.principal;
     const key = readKey(op, req.objectType.key, req.params.pipelineId, req.params.stageId);
     const hit = cache?.get(portalId, key);
@@ -81,19 +98,8 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
     return produce().then((value) => {
       const fresh: Answer = { body: reply.code(200).serialize(value) as string };
       if (ticket !== undefined) cache!.set(portalId, key, ticket, fresh);
-      return answer(req, reply, fresh) ?? reply;
+      return answer(req, reply, fresh);
     });
-  };
-  /** Large answers go compressed to clients that accept gzip; a cached one is compressed once. */
-  const answer = (req: Req, reply: FastifyReply, a: Answer): Promise<FastifyReply> | undefined => {
-    if (a.body.length >= COMPRESS_FROM_CHARS) {
-      reply.header('vary', 'accept-encoding');
-      if (acceptsGzip(req.headers['accept-encoding'])) {
-        return gzipped(a).then((bytes) => send(reply.header('content-encoding', 'gzip'), 200, bytes));
-      }
-    }
-    send(reply, 200, a.body);
-    return undefined;
   };
 
   app.get('/:objectType', {
@@ -102,9 +108,9 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       tags,
       summary: 'List the pipelines of an object type',
       params: typeParams,
-      response: ok(200, S.PipelineCollection),
+      response: PIPELINES,
     },
-    handler: (req: Req, reply) =>
+    handler: (req, reply) =>
       cachedRead(req, reply, 'pipelines', async () => ({
         results: await service.listPipelines(req.principal, req.objectType),
       })),
@@ -117,29 +123,19 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       summary: 'Create a pipeline',
       params: typeParams,
       body: S.PipelineInput,
-      response: ok(201, { $ref: 'Pipeline#' }),
+      response: CREATED_PIPELINE,
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        201,
-        await service.createPipeline(
-          req.principal,
-          req.objectType,
-          map.toPipelineInput(req.body as PipelineInputBody),
-        ),
-      ),
+    handler: async (req, reply) =>
+      reply
+        .code(201)
+        .type(JSON_TYPE)
+        .send(await service.createPipeline(req.principal, req.objectType, map.toPipelineInput(req.body))),
   });
 
   app.get('/:objectType/:pipelineId', {
     config: read,
-    schema: {
-      tags,
-      summary: 'Get a pipeline',
-      params: pipelineParams,
-      response: ok(200, { $ref: 'Pipeline#' }),
-    },
-    handler: (req: Req, reply) =>
+    schema: { tags, summary: 'Get a pipeline', params: pipelineParams, response: PIPELINE },
+    handler: (req, reply) =>
       cachedRead(req, reply, 'pipeline', () =>
         service.getPipeline(req.principal, req.objectType, req.params.pipelineId),
       ),
@@ -153,20 +149,20 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: pipelineParams,
       querystring: checks,
       body: S.PipelineInput,
-      response: ok(200, { $ref: 'Pipeline#' }),
+      response: PIPELINE,
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        200,
-        await service.replacePipeline(
-          req.principal,
-          req.objectType,
-          req.params.pipelineId,
-          map.toPipelineInput(req.body as PipelineInputBody),
-          map.toDeleteChecks(req.query),
+    handler: async (req, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          await service.replacePipeline(
+            req.principal,
+            req.objectType,
+            req.params.pipelineId,
+            map.toPipelineInput(req.body),
+            map.toDeleteChecks(req.query),
+          ),
         ),
-      ),
   });
 
   app.patch('/:objectType/:pipelineId', {
@@ -177,20 +173,20 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       params: pipelineParams,
       querystring: checks,
       body: S.PipelinePatchInput,
-      response: ok(200, { $ref: 'Pipeline#' }),
+      response: PIPELINE,
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        200,
-        await service.updatePipeline(
-          req.principal,
-          req.objectType,
-          req.params.pipelineId,
-          map.toPipelinePatch(req.body as PipelinePatch),
-          map.toDeleteChecks(req.query),
+    handler: async (req, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          await service.updatePipeline(
+            req.principal,
+            req.objectType,
+            req.params.pipelineId,
+            map.toPipelinePatch(req.body),
+            map.toDeleteChecks(req.query),
+          ),
         ),
-      ),
   });
 
   app.delete('/:objectType/:pipelineId', {
@@ -200,9 +196,9 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       summary: 'Archive a pipeline',
       params: pipelineParams,
       querystring: checks,
-      response: ok(204, { type: 'null' }),
+      response: NO_CONTENT,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       await service.archivePipeline(
         req.principal,
         req.objectType,
@@ -219,9 +215,9 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       tags,
       summary: 'Audit trail of a pipeline, newest first',
       params: pipelineParams,
-      response: ok(200, S.AuditCollection),
+      response: AUDIT,
     },
-    handler: (req: Req, reply) =>
+    handler: (req, reply) =>
       cachedRead(req, reply, 'audit', async () => ({
         results: await service.pipelineAudit(req.principal, req.objectType, req.params.pipelineId),
       })),
@@ -229,13 +225,8 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
 
   app.get('/:objectType/:pipelineId/stages', {
     config: read,
-    schema: {
-      tags,
-      summary: 'List the stages of a pipeline',
-      params: pipelineParams,
-      response: ok(200, S.StageCollection),
-    },
-    handler: (req: Req, reply) =>
+    schema: { tags, summary: 'List the stages of a pipeline', params: pipelineParams, response: STAGES },
+    handler: (req, reply) =>
       cachedRead(req, reply, 'stages', async () => ({
         results: await service.listStages(req.principal, req.objectType, req.params.pipelineId),
       })),
@@ -248,30 +239,26 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       summary: 'Create a stage',
       params: pipelineParams,
       body: S.PipelineStageInput,
-      response: ok(201, { $ref: 'PipelineStage#' }),
+      response: CREATED_STAGE,
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        201,
-        await service.createStage(
-          req.principal,
-          req.objectType,
-          req.params.pipelineId,
-          map.toStageInput(req.body as StageInputBody),
+    handler: async (req, reply) =>
+      reply
+        .code(201)
+        .type(JSON_TYPE)
+        .send(
+          await service.createStage(
+            req.principal,
+            req.objectType,
+            req.params.pipelineId,
+            map.toStageInput(req.body),
+          ),
         ),
-      ),
   });
 
   app.get('/:objectType/:pipelineId/stages/:stageId', {
     config: read,
-    schema: {
-      tags,
-      summary: 'Get a stage',
-      params: stageParams,
-      response: ok(200, { $ref: 'PipelineStage#' }),
-    },
-    handler: (req: Req, reply) =>
+    schema: { tags, summary: 'Get a stage', params: stageParams, response: STAGE },
+    handler: (req, reply) =>
       cachedRead(req, reply, 'stage', () =>
         service.getStage(req.principal, req.objectType, req.params.pipelineId, req.params.stageId),
       ),
@@ -284,20 +271,20 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       summary: 'Replace a stage',
       params: stageParams,
       body: S.PipelineStageInput,
-      response: ok(200, { $ref: 'PipelineStage#' }),
+      response: STAGE,
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        200,
-        await service.replaceStage(
-          req.principal,
-          req.objectType,
-          req.params.pipelineId,
-          req.params.stageId,
-          map.toStageReplaceInput(req.body as StageInputBody),
+    handler: async (req, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          await service.replaceStage(
+            req.principal,
+            req.objectType,
+            req.params.pipelineId,
+            req.params.stageId,
+            map.toStageReplaceInput(req.body),
+          ),
         ),
-      ),
   });
 
   app.patch('/:objectType/:pipelineId/stages/:stageId', {
@@ -307,20 +294,20 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       summary: 'Update a stage (metadata is merged; {"archived": false} restores)',
       params: stageParams,
       body: S.PipelineStagePatchInput,
-      response: ok(200, { $ref: 'PipelineStage#' }),
+      response: STAGE,
     },
-    handler: async (req: Req, reply) =>
-      send(
-        reply,
-        200,
-        await service.updateStage(
-          req.principal,
-          req.objectType,
-          req.params.pipelineId,
-          req.params.stageId,
-          map.toStagePatch(req.body as StagePatch),
+    handler: async (req, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          await service.updateStage(
+            req.principal,
+            req.objectType,
+            req.params.pipelineId,
+            req.params.stageId,
+            map.toStagePatch(req.body),
+          ),
         ),
-      ),
   });
 
   app.delete('/:objectType/:pipelineId/stages/:stageId', {
@@ -330,9 +317,9 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       summary: 'Archive a stage',
       params: stageParams,
       querystring: checks,
-      response: ok(204, { type: 'null' }),
+      response: NO_CONTENT,
     },
-    handler: async (req: Req, reply) => {
+    handler: async (req, reply) => {
       await service.archiveStage(
         req.principal,
         req.objectType,
@@ -350,9 +337,9 @@ export async function pipelineRoutes(app: FastifyInstance, opts: PipelineRoutesO
       tags,
       summary: 'Audit trail of a stage, newest first (pipelineId may be the literal {pipelineId})',
       params: stageParams,
-      response: ok(200, S.AuditCollection),
+      response: AUDIT,
     },
-    handler: (req: Req, reply) =>
+    handler: (req, reply) =>
       cachedRead(req, reply, 'stageAudit', async () => ({
         results: await service.stageAudit(
           req.principal,
