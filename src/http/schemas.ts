@@ -172,6 +172,19 @@ export const errorResponses = {
   '5xx': { $ref: 'Error#' },
 } as const;
 
+/** A route's responses: its success status with its schema, and HubSpot's error envelope. */
+export const responses = <const Status extends number | string, const Schema>(
+  status: Status,
+  schema: Schema,
+) => ({ [status]: schema, ...errorResponses }) as { [K in Status]: Schema } & typeof errorResponses;
+
+/** The path parameters of a route under `/{objectType}`. */
+export const TypeParams = {
+  type: 'object',
+  required: ['objectType'],
+  properties: { objectType: { type: 'string' } },
+} as const;
+
 // --- CRM objects (records) ---
 
 export const SimplePublicObject = {

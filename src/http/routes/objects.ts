@@ -67,11 +67,6 @@ function toSearchQuery(body: SearchBody): SearchQuery {
 
 // Every schema is a module constant: compiled once per process (see schema-compilers.ts).
 const properties = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } as const;
-const typeParams = {
-  type: 'object',
-  required: ['objectType'],
-  properties: { objectType: { type: 'string' } },
-} as const;
 const recordParams = {
   type: 'object',
   required: ['objectType', 'recordId'],
@@ -103,15 +98,13 @@ const archivedQuery = {
   type: 'object',
   properties: { archived: { type: 'boolean', default: false } },
 } as const;
-const ok = <const Status extends number | string, const Schema>(status: Status, schema: Schema) =>
-  ({ [status]: schema, ...S.errorResponses }) as { [K in Status]: Schema } & typeof S.errorResponses;
-const PAGE = ok(200, S.RecordPage);
-const RECORD = ok(200, S.SimplePublicObjectRef);
-const CREATED_RECORD = ok(201, S.SimplePublicObjectRef);
-const NO_CONTENT = ok(204, S.NoContent);
-const BATCH = { ...ok(200, S.BatchResponse), 207: S.BatchResponse } as const;
-const CREATED_BATCH = ok(201, S.BatchResponse);
-const SEARCH = ok(200, S.SearchPage);
+const PAGE = S.responses(200, S.RecordPage);
+const RECORD = S.responses(200, S.SimplePublicObjectRef);
+const CREATED_RECORD = S.responses(201, S.SimplePublicObjectRef);
+const NO_CONTENT = S.responses(204, S.NoContent);
+const BATCH = { ...S.responses(200, S.BatchResponse), 207: S.BatchResponse } as const;
+const CREATED_BATCH = S.responses(201, S.BatchResponse);
+const SEARCH = S.responses(200, S.SearchPage);
 
 export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOptions): Promise<void> {
   const app = base.withTypeProvider<RequestTypesFromSchemas>();
@@ -153,7 +146,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     schema: {
       tags,
       summary: 'List records, paged with `after`',
-      params: typeParams,
+      params: S.TypeParams,
       querystring: listQuery,
       response: PAGE,
     },
@@ -177,7 +170,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     schema: {
       tags,
       summary: 'Create a record',
-      params: typeParams,
+      params: S.TypeParams,
       body: S.RecordCreateInput,
       response: CREATED_RECORD,
     },
@@ -243,7 +236,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     schema: {
       tags,
       summary: 'Read records by id',
-      params: typeParams,
+      params: S.TypeParams,
       querystring: archivedQuery,
       body: S.BatchReadInput,
       response: BATCH,
@@ -268,7 +261,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     schema: {
       tags,
       summary: 'Create records, all or none',
-      params: typeParams,
+      params: S.TypeParams,
       body: S.BatchCreateInput,
       response: CREATED_BATCH,
     },
@@ -289,7 +282,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     schema: {
       tags,
       summary: 'Update records by id',
-      params: typeParams,
+      params: S.TypeParams,
       body: S.BatchUpdateInput,
       response: BATCH,
     },
@@ -307,7 +300,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     schema: {
       tags,
       summary: 'Archive records by id',
-      params: typeParams,
+      params: S.TypeParams,
       body: S.BatchArchiveInput,
       response: NO_CONTENT,
     },
@@ -327,7 +320,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     schema: {
       tags,
       summary: 'Search records',
-      params: typeParams,
+      params: S.TypeParams,
       body: S.SearchInput,
       response: SEARCH,
     },

@@ -28,11 +28,6 @@ export interface PipelineRoutesOptions {
 }
 
 // Every schema is a module constant: compiled once per process (see schema-compilers.ts).
-const typeParams = {
-  type: 'object',
-  required: ['objectType'],
-  properties: { objectType: { type: 'string' } },
-} as const;
 const pipelineParams = {
   type: 'object',
   required: ['objectType', 'pipelineId'],
@@ -44,16 +39,14 @@ const stageParams = {
   properties: { ...pipelineParams.properties, stageId: { type: 'string' } },
 } as const;
 const DELETE_CHECKS = { false: S.deleteChecksQuery(false), true: S.deleteChecksQuery(true) } as const;
-const ok = <const Status extends number, const Schema>(status: Status, schema: Schema) =>
-  ({ [status]: schema, ...S.errorResponses }) as { [K in Status]: Schema } & typeof S.errorResponses;
-const PIPELINES = ok(200, S.PipelineCollection);
-const PIPELINE = ok(200, S.PipelineRef);
-const CREATED_PIPELINE = ok(201, S.PipelineRef);
-const STAGES = ok(200, S.StageCollection);
-const STAGE = ok(200, S.PipelineStageRef);
-const CREATED_STAGE = ok(201, S.PipelineStageRef);
-const AUDIT = ok(200, S.AuditCollection);
-const NO_CONTENT = ok(204, S.NoContent);
+const PIPELINES = S.responses(200, S.PipelineCollection);
+const PIPELINE = S.responses(200, S.PipelineRef);
+const CREATED_PIPELINE = S.responses(201, S.PipelineRef);
+const STAGES = S.responses(200, S.StageCollection);
+const STAGE = S.responses(200, S.PipelineStageRef);
+const CREATED_STAGE = S.responses(201, S.PipelineStageRef);
+const AUDIT = S.responses(200, S.AuditCollection);
+const NO_CONTENT = S.responses(204, S.NoContent);
 
 export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutesOptions): Promise<void> {
   const app = base.withTypeProvider<RequestTypesFromSchemas>();
@@ -107,7 +100,7 @@ export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutes
     schema: {
       tags,
       summary: 'List the pipelines of an object type',
-      params: typeParams,
+      params: S.TypeParams,
       response: PIPELINES,
     },
     handler: (req, reply) =>
@@ -121,7 +114,7 @@ export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutes
     schema: {
       tags,
       summary: 'Create a pipeline',
-      params: typeParams,
+      params: S.TypeParams,
       body: S.PipelineInput,
       response: CREATED_PIPELINE,
     },
