@@ -48,6 +48,9 @@ const pipelinesWithStages = (live: boolean) => `
 const PIPELINE_WITH_STAGES = pipelinesWithStages(false);
 const PIPELINE_WITH_LIVE_STAGES = pipelinesWithStages(true);
 
+/** How long a statement waits for another connection's lock before failing with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
 /** Most writes run in one go, so that reads and requests get a turn in between. */
 const MAX_GROUP = 64;
 
@@ -135,12 +138,12 @@ export class SqliteStore implements Store {
   private failure: Error | undefined;
 
   constructor(filename: string, options: SqliteStoreOptions = {}) {
-    this.db = new Database(filename);
-    const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+    // The busy timeout is set as the connection opens, before anything that takes a lock.
+    this.db = new Database(filename, { timeout: BUSY_TIMEOUT_MS });
+    const mode = switchToWal(this.db);
     // FULL while migrating and closing; ordinary commits are synced as described above.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
     this.syncLog = options.syncLog ?? fdatasyncInPool;
     this.walFd = mode === 'wal' ? openSync(`${this.db.name}-wal`, 'r') : undefined;
@@ -369,20 +372,48 @@ export class SqliteStore implements Store {
   }
 }
 
+/**
+ * Sets WAL mode; returns the journal mode now in force ('memory' for an in-memory database).
+ *
+ * Switching a new file takes a read lock and then upgrades it to write the header. SQLite fails
+ * that upgrade at once, busy timeout or not, when another connection holds a write lock meanwhile
+ * (another process switching the same new file, say), as waiting in a read transaction could
+ * deadlock. No lock is held between attempts, so retrying until the busy timeout is safe, and
+ * finds the file in WAL mode once the other connection has switched it.
+ */
+function switchToWal(db: Database.Database): string {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return db.pragma('journal_mode = WAL', { simple: true }) as string;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() >= deadline) throw err;
+      Atomics.wait(pause, 0, 0, 5); // the constructor is synchronous, as the busy timeout's waits are
+    }
+  }
+}
+
+/**
+ * Applies the migrations not yet applied, each in its own write transaction. Safe when several
+ * processes open one new file together: whether a migration is applied is decided under the
+ * write lock that applies it, so a second opener waits for the first and then skips it.
+ */
 function migrate(db: Database.Database): void {
+  // An autocommit write: it waits for the write lock, and if another connection created the
+  // table meanwhile SQLite prepares it again and it does nothing.
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  const applied = new Set(
-    db
-      .prepare('SELECT version FROM schema_migrations')
-      .pluck()
-      .all()
-      .map((v) => Number(v)),
-  );
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of loadMigrations('sqlite')) {
-    if (applied.has(m.version)) continue;
+    // A migration once applied stays applied: skipping it needs no lock, so opening a database
+    // that is up to date takes no write lock.
+    if (isApplied.get(m.version) !== undefined) continue;
     db.transaction(() => {
+      if (isApplied.get(m.version) !== undefined) return; // applied by another connection meanwhile
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());
     }).immediate();
