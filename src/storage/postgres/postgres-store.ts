@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
+import { FIRST_GENERATED_ID, isRecordId } from '../../domain/ids.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
@@ -41,7 +42,6 @@ export interface PostgresOptions {
   readonly schema?: string;
 }
 
-const FIRST_GENERATED_ID = 100_000_001;
 /** Any constant: the advisory lock that serialises migrations across starting processes. */
 const MIGRATION_LOCK = 7_364_001;
 const RETRYABLE = new Set(['40001', '40P01', '23505', '23P01']);
@@ -464,7 +464,7 @@ class PostgresRepository implements Repository {
   }
 
   async getRecord(portalId: number, typeKey: string, id: string): Promise<CrmRecord | undefined> {
-    if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+    if (!isRecordId(id)) return undefined;
     const [row] = await this.rows<RecordRow>(
       'SELECT * FROM records WHERE portal_id = $1 AND object_type = $2 AND id = $3',
       [portalId, typeKey, Number(id)],

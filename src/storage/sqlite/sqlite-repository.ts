@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { FIRST_GENERATED_ID, isRecordId } from '../../domain/ids.js';
 import type { Metadata } from '../../domain/metadata.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
@@ -23,9 +24,6 @@ import type {
   TokenRow,
   TypedPipelineStageRow,
 } from '../rows.js';
-
-/** First generated id of every portal: HubSpot's generated ids are long numeric strings. */
-const FIRST_GENERATED_ID = 100_000_001;
 
 /** Pipelines joined with their stages: every stage, or through the partial index, the live ones. */
 const pipelinesWithStages = (live: boolean) => `
@@ -370,7 +368,7 @@ export class SqliteRepository implements Repository {
   }
 
   async getRecord(portalId: number, typeKey: string, id: string): Promise<CrmRecord | undefined> {
-    if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+    if (!isRecordId(id)) return undefined;
     const row = this.s.getRecord.get(portalId, typeKey, Number(id)) as RecordRow | undefined;
     return row === undefined ? undefined : toRecord(row);
   }
