@@ -24,19 +24,15 @@ import type {
   TokenRow,
   TypedPipelineStageRow,
 } from '../rows.js';
+import { selectPipelinesWithStages } from '../select-pipelines-with-stages.js';
 
-/** Pipelines joined with their stages: every stage, or through the partial index, the live ones. */
-const pipelinesWithStages = (live: boolean) => `
-  SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
-         p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.archived_at AS p_archived_at,
-         s.id, s.label, s.display_order, s.metadata, s.write_permissions,
-         s.created_at, s.updated_at, s.archived_at
-  FROM pipelines p
-  LEFT JOIN stages s ${live ? 'INDEXED BY stages_live_by_pipeline' : ''}
-    ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id
-   ${live ? 'AND s.archived_at IS NULL' : ''}`;
-const PIPELINE_WITH_STAGES = pipelinesWithStages(false);
-const PIPELINE_WITH_LIVE_STAGES = pipelinesWithStages(true);
+/** Archived stages pile up in a pipeline; the live ones are read through their partial index. */
+const PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all' });
+const PIPELINES_WITH_LIVE_STAGES = selectPipelinesWithStages({
+  stages: 'live',
+  stagesHint: 'INDEXED BY stages_live_by_pipeline',
+});
+const TYPED_PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all', objectType: true });
 
 /**
  * The SQL behind the storage contract on one better-sqlite3 connection: statements prepared
@@ -64,10 +60,10 @@ export class SqliteRepository implements Repository {
         )
         .pluck(),
       listPipelines: db.prepare(
-        `${PIPELINE_WITH_LIVE_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.archived_at IS NULL ORDER BY p.id`,
+        `${PIPELINES_WITH_LIVE_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.archived_at IS NULL ORDER BY p.id`,
       ),
       getPipeline: db.prepare(
-        `${PIPELINE_WITH_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.id = ?`,
+        `${PIPELINES_WITH_STAGES} WHERE p.portal_id = ? AND p.object_type = ? AND p.id = ?`,
       ),
       pipelineRow: db.prepare(
         `SELECT id, label, display_order, created_at, updated_at, archived_at FROM pipelines
@@ -162,7 +158,7 @@ export class SqliteRepository implements Repository {
          ON CONFLICT (id) DO UPDATE SET next_id = max(next_id, excluded.next_id)`,
       ),
       portalPipelines: db.prepare(
-        `${PIPELINE_WITH_STAGES.replace('SELECT ', 'SELECT p.object_type AS p_object_type, ')}
+        `${TYPED_PIPELINES_WITH_STAGES}
          WHERE p.portal_id = ? ORDER BY p.object_type, p.id`,
       ),
       portalRecords: db.prepare('SELECT * FROM records WHERE portal_id = ? ORDER BY object_type, id'),
