@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import type { Repository } from '../../src/domain/ports.js';
 import { loadMigrations } from '../../src/storage/migrations.js';
 import { Checkpointer } from '../../src/storage/sqlite/checkpointer.js';
 import { CHECKPOINT_EVERY, SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import type { OpenOutcome } from './open-store-process.js';
 import { runRepositoryContract } from './repository-contract.js';
 
 const files: string[] = [];
@@ -119,6 +122,102 @@ describe('SqliteStore on a file', () => {
     await reopened.ping();
     await reopened.close();
     assert.deepEqual(applied(), before);
+  });
+});
+
+describe('SqliteStore: connections that open one new database file at the same moment', () => {
+  const PROCESSES = 4;
+  const ROUNDS = 20;
+
+  /** The child's next message; rejects should it exit first. */
+  function nextMessage<T>(child: ChildProcess): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`an opener exited (code ${code})`));
+      child.once('exit', exited);
+      child.once('message', (message) => {
+        child.off('exit', exited);
+        resolve(message as T);
+      });
+    });
+  }
+
+  it('switches a new file to WAL while another connection holds its write lock for a moment', async () => {
+    const file = tempDatabase();
+    // In rollback mode, as a new file is until some connection switches it.
+    const holder = new Worker(
+      `const Database = require('better-sqlite3');
+       const { parentPort, workerData } = require('node:worker_threads');
+       const db = new Database(workerData);
+       db.exec('BEGIN IMMEDIATE');
+       parentPort.postMessage('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+       db.exec('COMMIT');
+       db.close();`,
+      { eval: true, workerData: file },
+    );
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    try {
+      await new Promise((resolve, reject) => {
+        holder.once('message', resolve);
+        holder.once('error', reject);
+      });
+      const store = new SqliteStore(file);
+      try {
+        assert.equal(await store.write((repo) => repo.ensurePortal(1, 1_000)), true);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await exited;
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('all open it from several processes, and each migration is applied once', async () => {
+    const script = new URL('./open-store-process.ts', import.meta.url);
+    // Their stdout stays out of the test runner's; what they answer comes over IPC.
+    const openers = Array.from({ length: PROCESSES }, () =>
+      fork(script, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+    );
+    try {
+      // Started once and reused: each round's openers are all waiting when its file is named.
+      await Promise.all(openers.map((child) => nextMessage(child)));
+      const expected = loadMigrations('sqlite').map((m) => m.version);
+      const failures = new Map<string, number>();
+      for (let round = 0; round < ROUNDS; round++) {
+        const file = tempDatabase();
+        const outcomes = await Promise.all(
+          openers.map((child) => {
+            const outcome = nextMessage<OpenOutcome>(child);
+            child.send(file);
+            return outcome;
+          }),
+        );
+        for (const o of outcomes) if (!o.ok) failures.set(o.error, (failures.get(o.error) ?? 0) + 1);
+        const db = new Database(file, { readonly: true });
+        try {
+          const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
+          assert.deepEqual(versions, expected);
+        } finally {
+          db.close();
+        }
+      }
+      assert.deepEqual(Object.fromEntries(failures), {}, `opens that failed, of ${PROCESSES * ROUNDS}`);
+    } finally {
+      await Promise.all(
+        openers.map((child) => {
+          if (child.exitCode !== null || child.signalCode !== null) return undefined;
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill();
+          return exited;
+        }),
+      );
+    }
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
+import { FIRST_GENERATED_ID, isRecordId } from '../../domain/ids.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
@@ -31,6 +32,7 @@ import type {
   TokenRow,
   TypedPipelineStageRow,
 } from '../rows.js';
+import { selectPipelinesWithStages } from '../select-pipelines-with-stages.js';
 
 export interface PostgresOptions {
   /** Connections in the pool. */
@@ -41,7 +43,6 @@ export interface PostgresOptions {
   readonly schema?: string;
 }
 
-const FIRST_GENERATED_ID = 100_000_001;
 /** Any constant: the advisory lock that serialises migrations across starting processes. */
 const MIGRATION_LOCK = 7_364_001;
 const RETRYABLE = new Set(['40001', '40P01', '23505', '23P01']);
@@ -238,15 +239,9 @@ export class PostgresStore implements Store {
 
 type Query = <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
 
-const PIPELINE_WITH_STAGES = `
-  SELECT p.id AS p_id, p.label AS p_label, p.display_order AS p_display_order,
-         p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.archived_at AS p_archived_at,
-         s.id, s.label, s.display_order, s.metadata, s.write_permissions,
-         s.created_at, s.updated_at, s.archived_at
-  FROM pipelines p
-  LEFT JOIN stages s ON s.portal_id = p.portal_id AND s.object_type = p.object_type AND s.pipeline_id = p.id`;
-
-const PIPELINE_WITH_LIVE_STAGES = `${PIPELINE_WITH_STAGES} AND s.archived_at IS NULL`;
+const PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all' });
+const PIPELINES_WITH_LIVE_STAGES = selectPipelinesWithStages({ stages: 'live' });
+const TYPED_PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all', objectType: true });
 
 class PostgresRepository implements Repository {
   constructor(private readonly query: Query) {}
@@ -295,7 +290,7 @@ class PostgresRepository implements Repository {
   async listPipelines(portalId: number, typeKey: string): Promise<Pipeline[]> {
     return groupPipelines(
       await this.rows<PipelineStageRow>(
-        `${PIPELINE_WITH_LIVE_STAGES} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.archived_at IS NULL ORDER BY p.id`,
+        `${PIPELINES_WITH_LIVE_STAGES} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.archived_at IS NULL ORDER BY p.id`,
         [portalId, typeKey],
       ),
     );
@@ -307,7 +302,7 @@ class PostgresRepository implements Repository {
     pipelineId: string,
     options: { archivedStages?: boolean } = {},
   ): Promise<Pipeline | undefined> {
-    const join = options.archivedStages === false ? PIPELINE_WITH_LIVE_STAGES : PIPELINE_WITH_STAGES;
+    const join = options.archivedStages === false ? PIPELINES_WITH_LIVE_STAGES : PIPELINES_WITH_STAGES;
     const rows = await this.rows<PipelineStageRow>(
       `${join} WHERE p.portal_id = $1 AND p.object_type = $2 AND p.id = $3`,
       [portalId, typeKey, pipelineId],
@@ -464,7 +459,7 @@ class PostgresRepository implements Repository {
   }
 
   async getRecord(portalId: number, typeKey: string, id: string): Promise<CrmRecord | undefined> {
-    if (!/^[1-9][0-9]{0,15}$/.test(id)) return undefined;
+    if (!isRecordId(id)) return undefined;
     const [row] = await this.rows<RecordRow>(
       'SELECT * FROM records WHERE portal_id = $1 AND object_type = $2 AND id = $3',
       [portalId, typeKey, Number(id)],
@@ -529,7 +524,7 @@ class PostgresRepository implements Repository {
 
   async portalPipelines(portalId: number) {
     const rows = await this.rows<TypedPipelineStageRow>(
-      `${PIPELINE_WITH_STAGES.replace('SELECT ', 'SELECT p.object_type AS p_object_type, ')}
+      `${TYPED_PIPELINES_WITH_STAGES}
        WHERE p.portal_id = $1 ORDER BY p.object_type, p.id`,
       [portalId],
     );
