@@ -10,6 +10,7 @@ import { RateLimiter, parseRateLimit } from './app/rate-limiter.js';
 import { RecordService } from './app/record-service.js';
 import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
+import type { DataVersionWatch, MonotonicClock } from './domain/external-changes.js';
 import type { Clock } from './domain/time.js';
 import { buildApp } from './http/build-app.js';
 import type { StagelinePlugin } from './http/build-app.js';
@@ -36,6 +37,8 @@ const READ_CACHE_CHARS = 32 * 1024 * 1024;
 
 export interface BuildOverrides {
   readonly clock?: Clock;
+  /** Measures how long ago the caches asked the store for other connections' commits. */
+  readonly monotonicClock?: MonotonicClock;
   /** An opened store to serve from, instead of opening `config.database`; closed with the app. */
   readonly store?: Store;
   /** Log lines go here instead of stdout, at `config.logLevel` (tests capture logs this way). */
@@ -79,13 +82,14 @@ export async function openStore(
 export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
   const clock = overrides.clock ?? Date.now;
   const opened = overrides.store ?? (await openStore(config.database, config));
-  const cache =
+  const external: DataVersionWatch | undefined =
     opened.externalVersion === undefined
       ? undefined
-      : new ReadCache({ maxChars: READ_CACHE_CHARS, externalVersion: opened.externalVersion });
+      : { version: opened.externalVersion, now: overrides.monotonicClock ?? (() => performance.now()) };
+  const cache = external === undefined ? undefined : new ReadCache({ maxChars: READ_CACHE_CHARS, external });
   const store = cache === undefined ? opened : invalidatingStore(opened, cache);
   try {
-    const auth = new AuthService(store, config.auth, clock, { externalVersion: opened.externalVersion });
+    const auth = new AuthService(store, config.auth, clock, { external });
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);
     const policy = parseRateLimit(config.rateLimit);

@@ -10,6 +10,7 @@ import type { Access, ObjectType } from '../domain/object-types.js';
 import type { Repository, Store, TokenRecord } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
 import { ExternalChanges } from '../domain/external-changes.js';
+import type { DataVersionWatch } from '../domain/external-changes.js';
 import { seedPortal } from './seed-portal.js';
 
 export type AuthMode = 'tokens' | 'open';
@@ -44,7 +45,7 @@ export interface AuthServiceOptions {
    * revoked by an admin command on the same file is refused within EXTERNAL_CHECK_MS. Without
    * it (PostgreSQL, where other processes revoke unseen) every request looks its token up.
    */
-  readonly externalVersion?: () => number;
+  readonly external?: DataVersionWatch;
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -80,8 +81,8 @@ export class AuthService {
     private readonly clock: Clock,
     options: AuthServiceOptions = {},
   ) {
-    const { externalVersion } = options;
-    this.external = mode === 'tokens' && externalVersion ? new ExternalChanges(externalVersion) : undefined;
+    const { external } = options;
+    this.external = mode === 'tokens' && external ? ExternalChanges.throttled(external) : undefined;
   }
 
   /** The principal for a bearer token, or undefined when the token is not valid. */

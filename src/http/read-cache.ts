@@ -1,4 +1,5 @@
 import { ExternalChanges } from '../domain/external-changes.js';
+import type { DataVersionWatch } from '../domain/external-changes.js';
 import { StorageUnavailableError } from '../domain/ports.js';
 import type { Repository, Store, WriteScope } from '../domain/ports.js';
 import type { Answer } from './compression.js';
@@ -19,8 +20,8 @@ export interface ReadCacheOptions {
    * compressed copies of large answers come on top, at about a tenth of their text.
    */
   readonly maxChars: number;
-  /** Changes whenever another connection commits; the cache empties when it does. */
-  readonly externalVersion: () => number;
+  /** Another connection's commits, which empty the cache. */
+  readonly external: DataVersionWatch;
 }
 
 /** The cache key of a pipeline read within its portal; the API version does not change answers. */
@@ -44,7 +45,7 @@ export class ReadCache {
   private readonly external: ExternalChanges;
 
   constructor(private readonly options: ReadCacheOptions) {
-    this.external = new ExternalChanges(options.externalVersion);
+    this.external = ExternalChanges.throttled(options.external);
   }
 
   get(portalId: number, key: string): Answer | undefined {

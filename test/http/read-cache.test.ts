@@ -7,20 +7,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { setTimeout as pause } from 'node:timers/promises';
 
 import { loadConfig } from '../../src/config.js';
 import { EXTERNAL_CHECK_MS } from '../../src/domain/external-changes.js';
 import { ReadCache } from '../../src/http/read-cache.js';
 import { createStageline } from '../../src/stageline.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { manualClock } from '../helpers/manual-clock.js';
 import type { Stageline } from '../../src/stageline.js';
 
 describe('ReadCache', () => {
   const make = (maxChars = 1000) => {
     let version = 0;
-    const cache = new ReadCache({ maxChars, externalVersion: () => version });
-    return { cache, bump: () => (version += 1) };
+    const clock = manualClock();
+    const cache = new ReadCache({ maxChars, external: { version: () => version, now: clock.now } });
+    return { cache, bump: () => (version += 1), clock };
   };
 
   it('serves what was stored, per portal and key', () => {
@@ -54,13 +55,14 @@ describe('ReadCache', () => {
     assert.equal(cache.get(1, 'a')?.body, undefined);
   });
 
-  it('empties when another connection commits, at most EXTERNAL_CHECK_MS later', async () => {
-    const { cache, bump } = make();
-    await pause(EXTERNAL_CHECK_MS + 1);
+  it('empties when another connection commits, at most EXTERNAL_CHECK_MS later', () => {
+    const { cache, bump, clock } = make();
+    clock.advance(EXTERNAL_CHECK_MS);
     cache.set(1, 'a', cache.ticket(1), { body: 'x' });
     assert.equal(cache.get(1, 'a')?.body, 'x', 'checked now: nothing changed');
     bump();
-    await pause(EXTERNAL_CHECK_MS + 1);
+    assert.equal(cache.get(1, 'a')?.body, 'x', 'not asked again within EXTERNAL_CHECK_MS');
+    clock.advance(EXTERNAL_CHECK_MS);
     assert.equal(cache.get(1, 'a')?.body, undefined);
   });
 
@@ -79,12 +81,14 @@ describe('cached reads over HTTP', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stageline-cache-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const headers = { authorization: 'Bearer cache-test' };
+  const clock = manualClock();
   const open = () =>
     createStageline(
       loadConfig(
         { database: join(dir, 'shared.db'), auth: 'open', logLevel: 'silent', rateLimit: 'off' },
         {},
       ),
+      { monotonicClock: clock.now },
     );
   const label = async (s: Stageline) => {
     const res = await s.app.inject({ method: 'GET', url: '/crm/v3/pipelines/deals/default', headers });
@@ -121,7 +125,7 @@ describe('cached reads over HTTP', () => {
       const start = await label(a);
       assert.equal(await label(a), start, 'a cached answer');
       await rename(b, `${start} (from b)`);
-      await pause(EXTERNAL_CHECK_MS + 1);
+      clock.advance(EXTERNAL_CHECK_MS);
       assert.equal(await label(a), `${start} (from b)`);
     } finally {
       await a.close();

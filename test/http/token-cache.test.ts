@@ -10,6 +10,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 
 import { AuthService } from '../../src/app/auth-service.js';
 import { EXTERNAL_CHECK_MS } from '../../src/domain/external-changes.js';
+import { manualClock } from '../helpers/manual-clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { Repository, Store } from '../../src/domain/ports.js';
 import { createStageline } from '../../src/stageline.js';
@@ -48,9 +49,15 @@ describe('AuthService in token mode', () => {
   const setUp = (watch: boolean) => {
     const inner = new SqliteStore(':memory:');
     let version = 1;
+    const clock = manualClock();
     const { store, counts, hold } = countingStore(inner);
-    const auth = new AuthService(store, 'tokens', Date.now, watch ? { externalVersion: () => version } : {});
-    return { auth, counts, hold, bump: () => (version += 1), close: () => inner.close() };
+    const auth = new AuthService(
+      store,
+      'tokens',
+      Date.now,
+      watch ? { external: { version: () => version, now: clock.now } } : {},
+    );
+    return { auth, counts, hold, clock, bump: () => (version += 1), close: () => inner.close() };
   };
 
   it('looks a valid token up once, until another connection commits', async () => {
@@ -62,7 +69,7 @@ describe('AuthService in token mode', () => {
       assert.equal(await t.auth.authenticate(token), first);
       assert.equal(t.counts.reads, 1, 'the second request is answered from memory');
       t.bump();
-      await pause(EXTERNAL_CHECK_MS + 1);
+      t.clock.advance(EXTERNAL_CHECK_MS);
       assert.equal((await t.auth.authenticate(token))?.portalId, 5);
       assert.equal(t.counts.reads, 2, 'looked up again once the data version moved');
     } finally {
@@ -115,8 +122,10 @@ describe('token mode over HTTP, with an admin command revoking on the same SQLit
 
   it('refuses the revoked token within EXTERNAL_CHECK_MS', async () => {
     const database = join(dir, 'tokens.db');
+    const clock = manualClock();
     const server = await createStageline(
       loadConfig({ database, auth: 'tokens', logLevel: 'silent', rateLimit: 'off' }, {}),
+      { monotonicClock: clock.now },
     );
     try {
       const { token, record } = await server.auth.issueToken({ portalId: 11 });
@@ -135,7 +144,8 @@ describe('token mode over HTTP, with an admin command revoking on the same SQLit
       } finally {
         await admin.close();
       }
-      await pause(EXTERNAL_CHECK_MS + 1);
+      assert.equal((await get()).statusCode, 200, 'not asked again within EXTERNAL_CHECK_MS');
+      clock.advance(EXTERNAL_CHECK_MS);
       assert.equal((await get()).statusCode, 401);
     } finally {
       await server.close();

@@ -130,7 +130,7 @@ export class SqliteStore implements Store {
     this.savepoint = this.db.prepare('SAVEPOINT write');
     this.release = this.db.prepare('RELEASE write');
     this.rollbackToSavepoint = this.db.prepare('ROLLBACK TO write');
-    this.external = new ExternalChanges(this.externalVersion, 0);
+    this.external = new ExternalChanges(this.externalVersion);
   }
 
   /** Inside a transaction: what the repository caches goes if another connection committed. */
