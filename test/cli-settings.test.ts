@@ -1,0 +1,144 @@
+// The settings of the CLI's commands, in process: the options commander builds from SETTINGS and
+// what they accept and refuse. The child processes of cli.test.ts check exit codes.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { CommanderError } from 'commander';
+import type { Command } from 'commander';
+
+import { buildCli, commandConfig } from '../src/cli/main.js';
+import { SETTINGS, SETTING_KEYS } from '../src/config.js';
+import type { Config, ConfigInput } from '../src/config.js';
+
+/** The CLI with everything commander would print kept in `errors` instead. */
+function quietCli(): { program: Command; errors: () => string } {
+  const program = buildCli();
+  let errors = '';
+  const quiet = (command: Command): void => {
+    command.configureOutput({ writeOut: () => undefined, writeErr: (s) => (errors += s) });
+    for (const sub of command.commands) quiet(sub);
+  };
+  quiet(program);
+  return { program, errors: () => errors };
+}
+
+function command(program: Command, path: string): Command {
+  const found = path
+    .split(' ')
+    .reduce<Command | undefined>((parent, name) => parent?.commands.find((c) => c.name() === name), program);
+  assert.ok(found, `no command ${path}`);
+  return found;
+}
+
+const helpText = (path: string) => command(buildCli(), path).helpInformation().replace(/\s+/g, ' ');
+
+/**
+ * Runs `work` in this process with only these of the settings' variables set (whatever the
+ * environment of the test run), then restores them.
+ */
+async function withEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise<T> {
+  const names = new Set([...SETTING_KEYS.map((key) => SETTINGS[key].env), ...Object.keys(env)]);
+  const saved = new Map([...names].map((name) => [name, process.env[name]]));
+  const apply = (values: Map<string, string | undefined>) => {
+    for (const [name, value] of values) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  apply(new Map([...names].map((name) => [name, env[name]])));
+  try {
+    return await work();
+  } finally {
+    apply(saved);
+  }
+}
+
+/** Runs `stageline <argv…>` in this process with these variables set. */
+async function parse(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ error: unknown; errors: string }> {
+  const { program, errors } = quietCli();
+  try {
+    await withEnv(env, () => program.parseAsync(argv, { from: 'user' }));
+    return { error: undefined, errors: errors() };
+  } catch (error) {
+    return { error, errors: errors() };
+  }
+}
+
+describe('CLI settings', () => {
+  it('serve has an option for every setting, with its variable and default in --help', () => {
+    const help = helpText('serve');
+    for (const key of SETTING_KEYS) {
+      const { flags, env, default: fallback, defaultHelp } = SETTINGS[key];
+      assert.ok(help.includes(`${flags} `), `${key}: ${flags}`);
+      assert.ok(help.includes(`env: ${env})`), `${key}: ${env}`);
+      const shown = defaultHelp ?? (typeof fallback === 'string' ? JSON.stringify(fallback) : fallback);
+      if (shown !== undefined) assert.ok(help.includes(`default: ${String(shown)}`), `${key}'s default`);
+    }
+    assert.match(help, /--port <port> .*\(default: 8080, env: PORT\)/);
+  });
+
+  it('serve: flags over variables over defaults', async () => {
+    /** The configuration `serve <argv…>` would start with, these variables set. */
+    const served = async (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Config> => {
+      const { program } = quietCli();
+      let config: Config | undefined;
+      command(program, 'serve').action((opts: ConfigInput) => void (config = commandConfig(opts)));
+      await withEnv(env, () => program.parseAsync(['serve', ...argv], { from: 'user' }));
+      assert.ok(config, `serve ${argv.join(' ')} did not run`);
+      return config;
+    };
+    const cases: [string[], NodeJS.ProcessEnv, Partial<Config>][] = [
+      [[], {}, { port: 8080, auth: 'tokens', rateLimit: 'hubspot', corsOrigins: [] }],
+      [['--port', '81'], { PORT: '82' }, { port: 81 }],
+      [[], { PORT: '82' }, { port: 82 }],
+      [[], { STAGELINE_AUTH: 'open' }, { auth: 'open' }],
+      [['--auth', 'tokens'], { STAGELINE_AUTH: 'open' }, { auth: 'tokens' }],
+      [['--rate-limit', 'off'], { STAGELINE_RATE_LIMIT: '7/10s' }, { rateLimit: 'off' }],
+      [['--cors-origins', 'https://a.example, *'], {}, { corsOrigins: ['https://a.example', '*'] }],
+      [
+        ['-d', ':memory:', '--pool-size', '3'],
+        { STAGELINE_DB_TIMEOUT_MS: '250' },
+        { database: ':memory:', poolSize: 3, dbTimeoutMs: 250 },
+      ],
+    ];
+    for (const [argv, env, expected] of cases) {
+      const config = await served(argv, env);
+      const actual = Object.fromEntries(
+        Object.keys(expected).map((key) => [key, config[key as keyof Config]]),
+      );
+      assert.deepEqual(actual, expected, `serve ${argv.join(' ')} ${JSON.stringify(env)}`);
+    }
+  });
+
+  it('refuses bad values from flags and variables, naming where they came from', async () => {
+    const cases: [string[], NodeJS.ProcessEnv, string][] = [
+      [
+        ['serve', '--port', 'eighty'],
+        {},
+        `option '-p, --port <port>' argument 'eighty' is invalid. Invalid port: eighty`,
+      ],
+      [['serve', '--port', '70000'], {}, 'Invalid port: 70000'],
+      [['serve'], { PORT: '' }, `value '' from env 'PORT' is invalid. Invalid port: empty`],
+      [['serve', '--auth', 'foo'], {}, `argument 'foo' is invalid. Allowed choices are tokens, open.`],
+      [
+        ['serve', '--rate-limit', '5/min'],
+        {},
+        'Invalid rate limit: 5/min (expected off, hubspot or <n>/10s)',
+      ],
+      [['serve', '--cors-origins', 'ftp://x'], {}, 'Invalid CORS origin: ftp://x'],
+      [['serve', '--host', ' '], {}, 'Invalid host: empty'],
+      [['tokens', 'list', '--database', ''], {}, 'Invalid database: empty'],
+    ];
+    for (const [argv, env, message] of cases) {
+      const what = `${argv.join(' ')} ${JSON.stringify(env)}`;
+      const { error, errors } = await parse(argv, env);
+      assert.ok(error instanceof CommanderError, `${what}: ${String(error)}`);
+      assert.equal(error.code, 'commander.invalidArgument', what);
+      assert.ok(errors.includes(message), `${what}: ${errors}`);
+    }
+  });
+});

@@ -1,0 +1,104 @@
+// loadConfig and the settings table: precedence, defaults and validation.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { ConfigError, DEFAULTS, SETTINGS, SETTING_KEYS, loadConfig } from '../src/config.js';
+import type { Config } from '../src/config.js';
+
+/** For each setting: a flag value, a different variable value (not the default), and what each parses to. */
+const SAMPLES: { [K in keyof Config]: [string, string, Config[K], Config[K]] } = {
+  port: ['81', '82', 81, 82],
+  host: ['0.0.0.0', '::1', '0.0.0.0', '::1'],
+  database: ['a.db', 'postgres://db/x', 'a.db', 'postgres://db/x'],
+  auth: ['tokens', 'open', 'tokens', 'open'],
+  logLevel: ['debug', 'warn', 'debug', 'warn'],
+  bodyLimit: ['100', '200', 100, 200],
+  poolSize: ['2', '3', 2, 3],
+  dbTimeoutMs: ['100', '200', 100, 200],
+  rateLimit: ['5/10s', 'off', '5/10s', 'off'],
+  corsOrigins: [
+    'https://a.example',
+    'https://b.example, *',
+    ['https://a.example'],
+    ['https://b.example', '*'],
+  ],
+  requestTimeoutMs: ['1000', '2000', 1000, 2000],
+};
+
+describe('loadConfig', () => {
+  it('takes each setting from its flag over its variable, and its variable over the default', () => {
+    for (const key of SETTING_KEYS) {
+      const [flag, variable, fromFlag, fromVariable] = SAMPLES[key];
+      const env = { [SETTINGS[key].env]: variable };
+      assert.deepEqual(loadConfig({ [key]: flag }, env)[key], fromFlag, `${key}: flag`);
+      assert.deepEqual(loadConfig({}, env)[key], fromVariable, `${key}: variable`);
+      assert.notDeepEqual(DEFAULTS[key], fromVariable, `${key}: the sample equals the default`);
+    }
+  });
+
+  it('defaults to tokens mode on ./stageline.db with HubSpot’s rate limits', () => {
+    assert.deepEqual(
+      { ...DEFAULTS },
+      {
+        port: 8080,
+        host: '127.0.0.1',
+        database: './stageline.db',
+        auth: 'tokens',
+        logLevel: 'info',
+        bodyLimit: 1048576,
+        poolSize: 10,
+        dbTimeoutMs: 5000,
+        rateLimit: 'hubspot',
+        corsOrigins: [],
+        requestTimeoutMs: 30000,
+      },
+    );
+    assert.deepEqual(loadConfig({}, {}), DEFAULTS);
+  });
+
+  it('refuses bad values with a ConfigError that names the setting and the value', () => {
+    const cases: [Parameters<typeof loadConfig>[0], NodeJS.ProcessEnv, string][] = [
+      [{ port: 'eighty' }, {}, 'Invalid port: eighty'],
+      [{ port: 65536 }, {}, 'Invalid port: 65536'],
+      [{}, { PORT: '80.5' }, 'Invalid port: 80.5'],
+      [{ host: '' }, {}, 'Invalid host: empty'],
+      [{}, { STAGELINE_DATABASE: ' ' }, 'Invalid database: empty'],
+      [{ auth: 'closed' }, {}, 'Invalid auth mode: closed (expected one of tokens, open)'],
+      [
+        {},
+        { LOG_LEVEL: 'verbose' },
+        'Invalid log level: verbose (expected one of fatal, error, warn, info, debug, trace, silent)',
+      ],
+      [{ bodyLimit: '0' }, {}, 'Invalid body limit: 0'],
+      [{}, { STAGELINE_POOL_SIZE: '-1' }, 'Invalid pool size: -1'],
+      [{ dbTimeoutMs: 'soon' }, {}, 'Invalid database timeout: soon'],
+      [{ rateLimit: '100/1m' }, {}, 'Invalid rate limit: 100/1m (expected off, hubspot or <n>/10s)'],
+      [{}, { STAGELINE_CORS_ORIGINS: 'https://a.example,example.com' }, 'Invalid CORS origin: example.com'],
+      [{ requestTimeoutMs: '1e3.5' }, {}, 'Invalid request timeout: 1e3.5'],
+    ];
+    for (const [flags, env, message] of cases) {
+      assert.throws(
+        () => loadConfig(flags, env),
+        (err: unknown) => err instanceof ConfigError && err.message === message,
+        message,
+      );
+    }
+  });
+
+  it('a variable that is set counts even when empty: the empty string is not a port, nor a default', () => {
+    assert.throws(() => loadConfig({}, { PORT: '' }), /^ConfigError: Invalid port: empty$/);
+    assert.throws(() => loadConfig({}, { STAGELINE_AUTH: '' }), /Invalid auth mode: empty/);
+    assert.deepEqual(loadConfig({}, { STAGELINE_CORS_ORIGINS: '' }).corsOrigins, []);
+    assert.equal(loadConfig({ port: undefined }, {}).port, 8080, 'an undefined flag is no flag');
+  });
+
+  it('returns a frozen configuration', () => {
+    const config = loadConfig({ corsOrigins: 'https://a.example' }, {});
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.corsOrigins));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+  });
+});
