@@ -1,13 +1,18 @@
-// The settings of the CLI's commands, in process: the options commander builds from SETTINGS and
-// what they accept and refuse. The child processes of cli.test.ts check exit codes.
+// The settings of the CLI's commands, in process: the options commander builds from SETTINGS,
+// what they accept and refuse, and the database settings of the admin commands. The child
+// processes of cli.test.ts check exit codes and what `serve` does with them.
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { CommanderError } from 'commander';
 import type { Command } from 'commander';
 
 import { buildCli, commandConfig } from '../src/cli/main.js';
+import { STORE_SETTINGS } from '../src/cli/options.js';
 import { SETTINGS, SETTING_KEYS } from '../src/config.js';
 import type { Config, ConfigInput } from '../src/config.js';
 
@@ -68,6 +73,8 @@ async function parse(
   }
 }
 
+const ADMIN_COMMANDS = ['tokens create', 'tokens list', 'tokens revoke', 'migrate', 'export', 'import'];
+
 describe('CLI settings', () => {
   it('serve has an option for every setting, with its variable and default in --help', () => {
     const help = helpText('serve');
@@ -79,6 +86,17 @@ describe('CLI settings', () => {
       if (shown !== undefined) assert.ok(help.includes(`default: ${String(shown)}`), `${key}'s default`);
     }
     assert.match(help, /--port <port> .*\(default: 8080, env: PORT\)/);
+  });
+
+  it('every admin command takes the database settings of serve, and only those', () => {
+    for (const path of ADMIN_COMMANDS) {
+      const help = helpText(path);
+      for (const key of SETTING_KEYS) {
+        const { flags, env } = SETTINGS[key];
+        const expected = (STORE_SETTINGS as readonly string[]).includes(key);
+        assert.equal(help.includes(`env: ${env})`), expected, `${path}: ${flags}`);
+      }
+    }
   });
 
   it('serve: flags over variables over defaults', async () => {
@@ -131,6 +149,16 @@ describe('CLI settings', () => {
       ],
       [['serve', '--cors-origins', 'ftp://x'], {}, 'Invalid CORS origin: ftp://x'],
       [['serve', '--host', ' '], {}, 'Invalid host: empty'],
+      [
+        ['migrate', '--pool-size', '0'],
+        {},
+        `option '--pool-size <n>' argument '0' is invalid. Invalid pool size: 0`,
+      ],
+      [
+        ['export'],
+        { STAGELINE_DB_TIMEOUT_MS: '1.5' },
+        `from env 'STAGELINE_DB_TIMEOUT_MS' is invalid. Invalid database timeout: 1.5`,
+      ],
       [['tokens', 'list', '--database', ''], {}, 'Invalid database: empty'],
     ];
     for (const [argv, env, message] of cases) {
@@ -141,4 +169,59 @@ describe('CLI settings', () => {
       assert.ok(errors.includes(message), `${what}: ${errors}`);
     }
   });
+});
+
+/**
+ * A TCP server that accepts connections and never answers, as a PostgreSQL server that hangs
+ * would. `held` resolves with how long the first connection stayed open before the client gave up.
+ */
+async function silentServer(): Promise<{ url: string; held: Promise<number> }> {
+  const sockets = new Set<Socket>();
+  let heldFor: (ms: number) => void = () => undefined;
+  const held = new Promise<number>((resolveHeld) => (heldFor = resolveHeld));
+  const server = createServer((socket) => {
+    const accepted = Date.now();
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.resume(); // read and drop the startup message, so that the client's hang-up is seen
+    socket.on('close', () => {
+      sockets.delete(socket);
+      heldFor(Date.now() - accepted);
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `postgres://postgres@127.0.0.1:${port}/test`, held };
+}
+
+describe('admin commands give up on a database that does not answer after --db-timeout-ms', () => {
+  // The connection is accepted and never answered, so only the timeout ends the wait: 5 s if
+  // the setting were ignored. The flag or the variable, on every command that opens the database
+  // (each with --pool-size, which reaches the pool the same way).
+  const importFile = fileURLToPath(new URL('../package.json', import.meta.url));
+  const byEnv = { STAGELINE_DB_TIMEOUT_MS: '300' };
+  const cases: [string, string[], NodeJS.ProcessEnv][] = [
+    ['migrate', ['--db-timeout-ms', '300'], {}],
+    ['tokens create', ['--portal', '1', '--db-timeout-ms', '300'], {}],
+    ['tokens list', [], byEnv],
+    ['tokens revoke', ['tok_0'], byEnv],
+    ['export', ['--db-timeout-ms', '300'], {}],
+    ['import', [importFile], byEnv],
+  ];
+  for (const [path, args, env] of cases) {
+    it(`${path} ${args.join(' ')} ${JSON.stringify(env)}`, async () => {
+      const db = await silentServer();
+      const { error } = await parse(
+        [...path.split(' '), ...args, '--database', db.url, '--pool-size', '1'],
+        env,
+      );
+      assert.match(String(error), /not reachable/);
+      const held = await db.held;
+      assert.ok(held < 2000, `waited ${held} ms for the database`);
+    });
+  }
 });

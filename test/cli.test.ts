@@ -97,12 +97,9 @@ describe('stageline CLI', { concurrency: true }, () => {
       badFlag.stderr,
       /option '-p, --port <port>' argument 'eighty' is invalid\. Invalid port: eighty/,
     );
-    const badEnv = await run(['serve', '--database', tempDb()], { STAGELINE_BODY_LIMIT: '0' });
+    const badEnv = await run(['tokens', 'list', '--database', tempDb()], { STAGELINE_POOL_SIZE: '0' });
     assert.equal(badEnv.code, 2, badEnv.stderr);
-    assert.match(
-      badEnv.stderr,
-      /value '0' from env 'STAGELINE_BODY_LIMIT' is invalid\. Invalid body limit: 0/,
-    );
+    assert.match(badEnv.stderr, /value '0' from env 'STAGELINE_POOL_SIZE' is invalid\. Invalid pool size: 0/);
   });
 
   it('tokens create, list, revoke', async () => {

@@ -5,7 +5,11 @@ import { ConfigError, SETTINGS } from '../config.js';
 import type { Config, Setting } from '../config.js';
 
 /** The settings a command needs to open the database. */
-export const STORE_SETTINGS = ['database'] as const satisfies readonly (keyof Config)[];
+export const STORE_SETTINGS = [
+  'database',
+  'poolSize',
+  'dbTimeoutMs',
+] as const satisfies readonly (keyof Config)[];
 
 /**
  * One setting as a commander option: commander reads its variable, checks its choices, parses it
