@@ -86,6 +86,7 @@ describe('CLI settings', () => {
       if (shown !== undefined) assert.ok(help.includes(`default: ${String(shown)}`), `${key}'s default`);
     }
     assert.match(help, /--port <port> .*\(default: 8080, env: PORT\)/);
+    assert.match(help, /--rate-limit <policy> .*\(default: hubspot, off with --auth open\)/);
   });
 
   it('every admin command takes the database settings of serve, and only those', () => {
@@ -99,7 +100,7 @@ describe('CLI settings', () => {
     }
   });
 
-  it('serve: flags over variables over defaults', async () => {
+  it('serve: flags over variables over defaults, the rate limit following the auth mode', async () => {
     /** The configuration `serve <argv…>` would start with, these variables set. */
     const served = async (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Config> => {
       const { program } = quietCli();
@@ -113,9 +114,12 @@ describe('CLI settings', () => {
       [[], {}, { port: 8080, auth: 'tokens', rateLimit: 'hubspot', corsOrigins: [] }],
       [['--port', '81'], { PORT: '82' }, { port: 81 }],
       [[], { PORT: '82' }, { port: 82 }],
-      [[], { STAGELINE_AUTH: 'open' }, { auth: 'open' }],
-      [['--auth', 'tokens'], { STAGELINE_AUTH: 'open' }, { auth: 'tokens' }],
-      [['--rate-limit', 'off'], { STAGELINE_RATE_LIMIT: '7/10s' }, { rateLimit: 'off' }],
+      [['--auth', 'open'], {}, { auth: 'open', rateLimit: 'off' }],
+      [[], { STAGELINE_AUTH: 'open' }, { auth: 'open', rateLimit: 'off' }],
+      [['--auth', 'tokens'], { STAGELINE_AUTH: 'open' }, { auth: 'tokens', rateLimit: 'hubspot' }],
+      [['--auth', 'open', '--rate-limit', 'hubspot'], {}, { rateLimit: 'hubspot' }],
+      [['--auth', 'open'], { STAGELINE_RATE_LIMIT: '7/10s' }, { rateLimit: '7/10s' }],
+      [['--rate-limit', 'off'], {}, { auth: 'tokens', rateLimit: 'off' }],
       [['--cors-origins', 'https://a.example, *'], {}, { corsOrigins: ['https://a.example', '*'] }],
       [
         ['-d', ':memory:', '--pool-size', '3'],

@@ -8,15 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { spawnCli } from './helpers/cli-process.js';
+import { spawnCli, startServing } from './helpers/cli-process.js';
+import type { ServeProcess } from './helpers/cli-process.js';
 
 const children = new Set<ChildProcess>();
 
-function start(argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawnCli(argv, env);
+function track(child: ChildProcess): void {
   children.add(child);
   child.on('exit', () => children.delete(child));
-  return child;
 }
 
 interface Result {
@@ -26,16 +25,15 @@ interface Result {
   stderr: string;
 }
 
-function collect(child: ChildProcess): { out: () => string; err: () => string; done: Promise<Result> } {
+function collect(child: ChildProcess): Promise<Result> {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Result>((resolveDone, reject) => {
+  return new Promise<Result>((resolveDone, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolveDone({ code, signal, stdout, stderr }));
   });
-  return { out: () => stdout, err: () => stderr, done };
 }
 
 /**
@@ -46,13 +44,31 @@ function collect(child: ChildProcess): { out: () => string; err: () => string; d
 const CLI_PATIENCE_MS = 30_000;
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = start(argv, env);
-  const { done } = collect(child);
+  const child = spawnCli(argv, env);
+  track(child);
+  const done = collect(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), CLI_PATIENCE_MS);
   try {
     return await done;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** `stageline <argv…>`, a serve command, once it serves. */
+const serve = (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> =>
+  startServing(argv, { env, onSpawn: track, patienceMs: CLI_PATIENCE_MS });
+
+/** Stops a server with SIGTERM; resolves with how it exited and all it wrote. */
+async function stop(server: ServeProcess): Promise<Result> {
+  server.child.kill('SIGTERM');
+  const { code, signal } = await server.exited;
+  return { code, signal, stdout: server.stdout(), stderr: server.stderr() };
+}
+
+async function eventually(what: string, ok: () => boolean, withinMs = 2000): Promise<void> {
+  for (const start = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 25))) {
+    if (Date.now() - start > withinMs) assert.fail(`${what} within ${withinMs} ms`);
   }
 }
 
@@ -100,6 +116,31 @@ describe('stageline CLI', { concurrency: true }, () => {
     const badEnv = await run(['tokens', 'list', '--database', tempDb()], { STAGELINE_POOL_SIZE: '0' });
     assert.equal(badEnv.code, 2, badEnv.stderr);
     assert.match(badEnv.stderr, /value '0' from env 'STAGELINE_POOL_SIZE' is invalid\. Invalid pool size: 0/);
+  });
+
+  it("serve: rate limits default to off in open mode, to HubSpot's in tokens mode; an explicit policy wins", async () => {
+    /** The x-hubspot-ratelimit-max header of an authenticated answer of `serve <argv…>`. */
+    const rateLimitMax = async (argv: string[]): Promise<string | null> => {
+      const open = argv.includes('open');
+      const server = await serve(['serve', '--port', '0', '--database', tempDb(), ...argv]);
+      try {
+        // Open mode takes any token; tokens mode on an empty database prints an admin token.
+        if (!open) await eventually('the admin token banner', () => server.stderr().includes('More tokens'));
+        const token = open ? 'any-token' : /\b(stl_[A-Za-z0-9_-]+)/.exec(server.stderr())?.[1];
+        const res = await fetch(`${server.url}/crm/v3/pipelines/deals`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.equal(res.status, 200);
+        return res.headers.get('x-hubspot-ratelimit-max');
+      } finally {
+        await stop(server);
+      }
+    };
+    // One server at a time: each is a process compiling TypeScript (cli-settings.test.ts checks
+    // more combinations in process).
+    assert.equal(await rateLimitMax(['--auth', 'open']), null, '--auth open');
+    assert.equal(await rateLimitMax(['--auth', 'open', '--rate-limit', 'hubspot']), '100', 'with hubspot');
+    assert.equal(await rateLimitMax([]), '100', 'tokens mode');
   });
 
   it('tokens create, list, revoke', async () => {
@@ -152,60 +193,20 @@ describe('stageline CLI', { concurrency: true }, () => {
   it('serve: first start prints an admin token once, answers /health, exits 0 on SIGTERM', async () => {
     const database = tempDb();
 
-    async function serveOnce(): Promise<{
-      url: string;
-      stderr: string;
-      io: ReturnType<typeof collect>;
-      stop: () => Promise<Result>;
-    }> {
-      const child = start(['serve', '--port', '0', '--database', database]);
-      const io = collect(child);
-      const url = await new Promise<string>((resolveUrl, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no "serving on" line; stderr: ${io.err()}`)),
-          CLI_PATIENCE_MS,
-        );
-        const check = () => {
-          for (const line of io.out().split('\n')) {
-            if (!line.startsWith('{')) continue;
-            const entry = JSON.parse(line) as { msg?: string };
-            const m = /serving on (http:\/\/\S+)/.exec(entry.msg ?? '');
-            if (m?.[1]) {
-              clearTimeout(timer);
-              child.stdout?.off('data', check);
-              resolveUrl(m[1]);
-              return;
-            }
-          }
-        };
-        child.stdout?.on('data', check);
-        void io.done.then((r) => reject(new Error(`exited early (${r.code}): ${r.stderr}`)));
-      });
-      return {
-        url,
-        stderr: io.err(),
-        io,
-        stop: async () => {
-          child.kill('SIGTERM');
-          return io.done;
-        },
-      };
-    }
+    const serveOnce = () => serve(['serve', '--port', '0', '--database', database]);
 
     const first = await serveOnce();
     // stderr and stdout are separate pipes: the banner may arrive just after the log line.
-    for (let i = 0; i < 40 && !first.stderr.includes('More tokens'); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      first.stderr = first.io.err();
-    }
+    await eventually('the admin token banner', () => first.stderr().includes('More tokens'));
+    const firstStderr = first.stderr();
     const health = await fetch(`${first.url}/health`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'ok' });
-    const token = /\b(stl_[A-Za-z0-9_-]+)/.exec(first.stderr)?.[1];
-    assert.ok(token, `no admin token on stderr: ${first.stderr}`);
-    assert.match(first.stderr, /basePath/);
-    assert.ok(first.stderr.includes(`basePath: '${first.url}'`), first.stderr);
-    assert.equal(first.stderr.split(token).length - 1, 2, 'token shown once, plus once in the snippet');
+    const token = /\b(stl_[A-Za-z0-9_-]+)/.exec(firstStderr)?.[1];
+    assert.ok(token, `no admin token on stderr: ${firstStderr}`);
+    assert.match(firstStderr, /basePath/);
+    assert.ok(firstStderr.includes(`basePath: '${first.url}'`), firstStderr);
+    assert.equal(firstStderr.split(token).length - 1, 2, 'token shown once, plus once in the snippet');
     const deals = await fetch(`${first.url}/crm/v3/pipelines/deals`, {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -214,7 +215,7 @@ describe('stageline CLI', { concurrency: true }, () => {
       headers: { authorization: 'Bearer nope' },
     });
     assert.equal(denied.status, 401);
-    const firstExit = await first.stop();
+    const firstExit = await stop(first);
     assert.equal(firstExit.code, 0, firstExit.stderr);
     assert.ok(!firstExit.stdout.includes(token), 'the admin token reached the log on stdout');
 
@@ -225,7 +226,7 @@ describe('stageline CLI', { concurrency: true }, () => {
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(stillValid.status, 200);
-    const secondExit = await second.stop();
+    const secondExit = await stop(second);
     assert.equal(secondExit.code, 0, secondExit.stderr);
     assert.ok(!/stl_/.test(secondExit.stderr), `second start printed a token: ${secondExit.stderr}`);
     assert.ok(!secondExit.stdout.includes(token));

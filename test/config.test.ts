@@ -1,10 +1,12 @@
-// loadConfig and the settings table: precedence, defaults and validation.
+// loadConfig and the settings table: precedence, defaults (one of them derived from the auth
+// mode) and validation.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { ConfigError, DEFAULTS, SETTINGS, SETTING_KEYS, loadConfig } from '../src/config.js';
 import type { Config } from '../src/config.js';
+import { startStageline } from '../src/index.js';
 
 /** For each setting: a flag value, a different variable value (not the default), and what each parses to. */
 const SAMPLES: { [K in keyof Config]: [string, string, Config[K], Config[K]] } = {
@@ -57,6 +59,20 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({}, {}), DEFAULTS);
   });
 
+  it('rate limits default to off in open mode and to HubSpot’s in tokens mode; a given policy wins', () => {
+    const rateLimit = (flags: Parameters<typeof loadConfig>[0], env: NodeJS.ProcessEnv = {}) =>
+      loadConfig(flags, env).rateLimit;
+    assert.equal(rateLimit({}), 'hubspot');
+    assert.equal(rateLimit({ auth: 'tokens' }), 'hubspot');
+    assert.equal(rateLimit({ auth: 'open' }), 'off');
+    assert.equal(rateLimit({}, { STAGELINE_AUTH: 'open' }), 'off');
+    assert.equal(rateLimit({ auth: 'tokens' }, { STAGELINE_AUTH: 'open' }), 'hubspot');
+    assert.equal(rateLimit({ auth: 'open', rateLimit: 'hubspot' }), 'hubspot');
+    assert.equal(rateLimit({ auth: 'open' }, { STAGELINE_RATE_LIMIT: '7/10s' }), '7/10s');
+    assert.equal(rateLimit({}, { STAGELINE_AUTH: 'open', STAGELINE_RATE_LIMIT: 'hubspot' }), 'hubspot');
+    assert.equal(rateLimit({ rateLimit: 'off' }), 'off');
+  });
+
   it('refuses bad values with a ConfigError that names the setting and the value', () => {
     const cases: [Parameters<typeof loadConfig>[0], NodeJS.ProcessEnv, string][] = [
       [{ port: 'eighty' }, {}, 'Invalid port: eighty'],
@@ -100,5 +116,26 @@ describe('loadConfig', () => {
     assert.throws(() => {
       (config as { port: number }).port = 1;
     }, TypeError);
+  });
+});
+
+describe('startStageline options', () => {
+  it('rate limits are off in either auth mode unless asked', async () => {
+    const limitOf = async (options: Parameters<typeof startStageline>[0]) => {
+      const server = await startStageline(options);
+      try {
+        const token = options?.auth === 'tokens' ? await server.issueToken({ portalId: 5 }) : 'any-token';
+        const res = await fetch(`${server.url}/crm/v3/pipelines/deals`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.equal(res.status, 200);
+        return res.headers.get('x-hubspot-ratelimit-max');
+      } finally {
+        await server.close();
+      }
+    };
+    assert.equal(await limitOf({}), null, 'open mode');
+    assert.equal(await limitOf({ auth: 'tokens' }), null, 'tokens mode');
+    assert.equal(await limitOf({ rateLimit: 'hubspot' }), '100', "rateLimit: 'hubspot'");
   });
 });

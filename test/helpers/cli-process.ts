@@ -46,31 +46,32 @@ export interface ServeProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface ServeOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly nodeArgs?: readonly string[];
+  readonly onSpawn?: (child: ChildProcess) => void;
+}
+
 /**
  * Runs `stageline serve --auth open --port 0 --log-level info --rate-limit off <extra…>` and
  * resolves once its log says where it serves. `onSpawn` sees the child at once, so callers
  * can track it for cleanup even if start-up fails.
  */
-export async function startServe(
-  extra: readonly string[],
-  options: {
-    env?: NodeJS.ProcessEnv;
-    nodeArgs?: readonly string[];
-    onSpawn?: (child: ChildProcess) => void;
-  } = {},
+export function startServe(extra: readonly string[], options: ServeOptions = {}): Promise<ServeProcess> {
+  return startServing(
+    ['serve', '--auth', 'open', '--port', '0', '--log-level', 'info', '--rate-limit', 'off', ...extra],
+    options,
+  );
+}
+
+/**
+ * Runs `stageline <argv…>`, a `serve` command, and resolves once its log says where it serves,
+ * within `patienceMs` (15 s by default).
+ */
+export async function startServing(
+  argv: readonly string[],
+  options: ServeOptions & { patienceMs?: number } = {},
 ): Promise<ServeProcess> {
-  const argv = [
-    'serve',
-    '--auth',
-    'open',
-    '--port',
-    '0',
-    '--log-level',
-    'info',
-    '--rate-limit',
-    'off',
-    ...extra,
-  ];
   const child = spawnCli(argv, options.env, options.nodeArgs);
   options.onSpawn?.(child);
   let stdout = '';
@@ -80,10 +81,14 @@ export async function startServe(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once('close', (code, signal) => done({ code, signal })),
   );
+  const patienceMs = options.patienceMs ?? 15_000;
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no "serving on" line within 15 s; stdout: ${stdout}; stderr: ${stderr}`)),
-      15_000,
+      () =>
+        reject(
+          new Error(`no "serving on" line within ${patienceMs} ms; stdout: ${stdout}; stderr: ${stderr}`),
+        ),
+      patienceMs,
     );
     const check = () => {
       for (const line of stdout.split('\n')) {
