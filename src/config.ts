@@ -7,6 +7,8 @@
  */
 import type { AuthMode } from './app/auth-service.js';
 import { parseRateLimit } from './app/rate-limiter.js';
+import { LOG_FORMATS } from './logging.js';
+import type { LogFormat } from './logging.js';
 
 export const AUTH_MODES = ['tokens', 'open'] as const satisfies readonly AuthMode[];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -18,6 +20,8 @@ export interface Config {
   readonly database: string;
   readonly auth: AuthMode;
   readonly logLevel: LogLevel;
+  /** undefined: automatic, pretty when stdout is a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat | undefined;
   readonly bodyLimit: number;
   /** PostgreSQL only: connections per process. */
   readonly poolSize: number;
@@ -149,6 +153,14 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = Ob
     default: 'info',
     ...oneOf('log level', LOG_LEVELS),
     help: 'log level',
+  },
+  logFormat: {
+    flags: '--log-format <format>',
+    env: 'STAGELINE_LOG_FORMAT',
+    default: undefined,
+    defaultHelp: 'pretty on a terminal, JSON otherwise',
+    ...oneOf('log format', LOG_FORMATS),
+    help: 'log format',
   },
   bodyLimit: {
     flags: '--body-limit <bytes>',

@@ -8,6 +8,7 @@
  */
 import { loadConfig } from './config.js';
 import type { LogLevel } from './config.js';
+import type { LogFormat } from './logging.js';
 import { createStageline } from './stageline.js';
 import type { StagelinePlugin } from './http/build-app.js';
 import type { AuthMode, IssueTokenOptions } from './app/auth-service.js';
@@ -21,6 +22,8 @@ export interface StartOptions {
   /** 'open' (the default): every bearer token is its own portal. */
   auth?: AuthMode;
   logLevel?: LogLevel;
+  /** Unset (the default): pretty when stdout is a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
   bodyLimit?: number;
   /** 'off' (the default here: test suites call in bursts), 'hubspot', or '<n>/10s'. */
   rateLimit?: string;
@@ -50,6 +53,7 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
       database: options.database ?? ':memory:',
       auth: options.auth ?? 'open',
       logLevel: options.logLevel ?? 'silent',
+      logFormat: options.logFormat,
       bodyLimit: options.bodyLimit,
       rateLimit: options.rateLimit ?? 'off',
       corsOrigins: options.corsOrigins,

@@ -87,6 +87,10 @@ describe('CLI settings', () => {
     }
     assert.match(help, /--port <port> .*\(default: 8080, env: PORT\)/);
     assert.match(help, /--rate-limit <policy> .*\(default: hubspot, off with --auth open\)/);
+    assert.match(
+      help,
+      /--log-format <format> .*\(default: pretty on a terminal, JSON otherwise\) \(choices: "json", "pretty", env: STAGELINE_LOG_FORMAT\)/,
+    );
   });
 
   it('every admin command takes the database settings of serve, and only those', () => {
@@ -111,7 +115,7 @@ describe('CLI settings', () => {
       return config;
     };
     const cases: [string[], NodeJS.ProcessEnv, Partial<Config>][] = [
-      [[], {}, { port: 8080, auth: 'tokens', rateLimit: 'hubspot', corsOrigins: [] }],
+      [[], {}, { port: 8080, auth: 'tokens', rateLimit: 'hubspot', logFormat: undefined, corsOrigins: [] }],
       [['--port', '81'], { PORT: '82' }, { port: 81 }],
       [[], { PORT: '82' }, { port: 82 }],
       [['--auth', 'open'], {}, { auth: 'open', rateLimit: 'off' }],
@@ -120,6 +124,7 @@ describe('CLI settings', () => {
       [['--auth', 'open', '--rate-limit', 'hubspot'], {}, { rateLimit: 'hubspot' }],
       [['--auth', 'open'], { STAGELINE_RATE_LIMIT: '7/10s' }, { rateLimit: '7/10s' }],
       [['--rate-limit', 'off'], {}, { auth: 'tokens', rateLimit: 'off' }],
+      [['--log-format', 'json'], { STAGELINE_LOG_FORMAT: 'pretty' }, { logFormat: 'json' }],
       [['--cors-origins', 'https://a.example, *'], {}, { corsOrigins: ['https://a.example', '*'] }],
       [
         ['-d', ':memory:', '--pool-size', '3'],
@@ -146,6 +151,12 @@ describe('CLI settings', () => {
       [['serve', '--port', '70000'], {}, 'Invalid port: 70000'],
       [['serve'], { PORT: '' }, `value '' from env 'PORT' is invalid. Invalid port: empty`],
       [['serve', '--auth', 'foo'], {}, `argument 'foo' is invalid. Allowed choices are tokens, open.`],
+      [['serve', '--log-format', 'xml'], {}, `argument 'xml' is invalid. Allowed choices are json, pretty.`],
+      [
+        ['serve'],
+        { STAGELINE_LOG_FORMAT: 'pretty ' },
+        `from env 'STAGELINE_LOG_FORMAT' is invalid. Allowed choices`,
+      ],
       [
         ['serve', '--rate-limit', '5/min'],
         {},

@@ -15,6 +15,7 @@ const SAMPLES: { [K in keyof Config]: [string, string, Config[K], Config[K]] } =
   database: ['a.db', 'postgres://db/x', 'a.db', 'postgres://db/x'],
   auth: ['tokens', 'open', 'tokens', 'open'],
   logLevel: ['debug', 'warn', 'debug', 'warn'],
+  logFormat: ['json', 'pretty', 'json', 'pretty'],
   bodyLimit: ['100', '200', 100, 200],
   poolSize: ['2', '3', 2, 3],
   dbTimeoutMs: ['100', '200', 100, 200],
@@ -39,7 +40,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it('defaults to tokens mode on ./stageline.db with HubSpot’s rate limits', () => {
+  it('defaults to tokens mode on ./stageline.db with HubSpot’s rate limits and automatic log format', () => {
     assert.deepEqual(
       { ...DEFAULTS },
       {
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
         database: './stageline.db',
         auth: 'tokens',
         logLevel: 'info',
+        logFormat: undefined,
         bodyLimit: 1048576,
         poolSize: 10,
         dbTimeoutMs: 5000,
@@ -71,6 +73,18 @@ describe('loadConfig', () => {
     assert.equal(rateLimit({ auth: 'open' }, { STAGELINE_RATE_LIMIT: '7/10s' }), '7/10s');
     assert.equal(rateLimit({}, { STAGELINE_AUTH: 'open', STAGELINE_RATE_LIMIT: 'hubspot' }), 'hubspot');
     assert.equal(rateLimit({ rateLimit: 'off' }), 'off');
+  });
+
+  it('log format: unset means automatic; json or pretty; anything else is refused', () => {
+    assert.equal(loadConfig({}, {}).logFormat, undefined);
+    assert.equal(loadConfig({ logFormat: 'pretty' }, {}).logFormat, 'pretty');
+    assert.equal(loadConfig({}, { STAGELINE_LOG_FORMAT: 'json' }).logFormat, 'json');
+    assert.throws(
+      () => loadConfig({}, { STAGELINE_LOG_FORMAT: 'xml' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message === 'Invalid log format: xml (expected one of json, pretty)',
+    );
   });
 
   it('refuses bad values with a ConfigError that names the setting and the value', () => {
@@ -137,5 +151,12 @@ describe('startStageline options', () => {
     assert.equal(await limitOf({}), null, 'open mode');
     assert.equal(await limitOf({ auth: 'tokens' }), null, 'tokens mode');
     assert.equal(await limitOf({ rateLimit: 'hubspot' }), '100', "rateLimit: 'hubspot'");
+  });
+
+  it('logFormat is checked like the CLI’s --log-format', async () => {
+    await assert.rejects(
+      startStageline({ logFormat: 'xml' as 'json' }),
+      (err: unknown) => err instanceof ConfigError && /Invalid log format: xml/.test(err.message),
+    );
   });
 });
