@@ -1,7 +1,8 @@
 // loadConfig and the settings table: precedence, defaults (one of them derived from the auth
-// mode) and validation.
+// mode), validation, and the README's Configuration table against the table in the code.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 import { ConfigError, DEFAULTS, SETTINGS, SETTING_KEYS, loadConfig } from '../src/config.js';
@@ -158,5 +159,33 @@ describe('startStageline options', () => {
       startStageline({ logFormat: 'xml' as 'json' }),
       (err: unknown) => err instanceof ConfigError && /Invalid log format: xml/.test(err.message),
     );
+  });
+});
+
+describe('README Configuration table', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const section = /\n## Configuration\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+  const rows = section
+    .split('\n')
+    .filter((line) => line.startsWith('| `--'))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
+
+  it('lists every setting once, with its flag, variable and default', () => {
+    assert.deepEqual(
+      rows.map(([flag]) => flag),
+      SETTING_KEYS.map((key) => `\`${/--[a-z-]+/.exec(SETTINGS[key].flags)?.[0]}\``),
+    );
+    for (const [i, key] of SETTING_KEYS.entries()) {
+      const [, env, fallback, meaning] = rows[i] ?? [];
+      const setting = SETTINGS[key];
+      assert.equal(env, `\`${setting.env}\``, key);
+      assert.equal(fallback?.replaceAll('`', ''), setting.defaultHelp ?? String(setting.default), key);
+      assert.ok(meaning, `${key} has no meaning`);
+    }
   });
 });
