@@ -143,6 +143,39 @@ describe('stageline CLI', { concurrency: true }, () => {
     assert.equal(await rateLimitMax([]), '100', 'tokens mode');
   });
 
+  it('serve --log-format pretty writes pretty lines even into a pipe, where JSON is the default', async () => {
+    const argv = [
+      'serve',
+      '--auth',
+      'open',
+      '--port',
+      '0',
+      '--database',
+      ':memory:',
+      '--log-format',
+      'pretty',
+    ];
+    const child = spawnCli(argv);
+    track(child);
+    const done = collect(child);
+    let stdout = '';
+    await new Promise<void>((serving, failed) => {
+      const timer = setTimeout(() => failed(new Error(`no "serving on" line: ${stdout}`)), CLI_PATIENCE_MS);
+      child.stdout?.on('data', (d: string) => {
+        stdout += d;
+        if (!stdout.includes('serving on http')) return;
+        clearTimeout(timer);
+        serving();
+      });
+      void done.then((r) => failed(new Error(`exited early (${r.code}): ${r.stderr}`)));
+    });
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\[[\d:.]+\] INFO.*: Stageline \S+ serving on http:\/\/127\.0\.0\.1:\d+$/m);
+    assert.ok(!r.stdout.split('\n').some((line) => line.startsWith('{')), r.stdout);
+  });
+
   it('tokens create, list, revoke', async () => {
     const database = tempDb();
     const created = await run([
