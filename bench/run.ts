@@ -125,14 +125,10 @@ async function startStageline(database: string): Promise<Server> {
 
 async function startBaseline(): Promise<Server> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'bench/baseline-server.ts'), String(port)],
-    {
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const child = spawn(process.execPath, [join(ROOT, 'bench/baseline-server.mjs'), String(port)], {
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/__probe`);
   return { url, child };

@@ -1,0 +1,11 @@
+// Baseline (a), for reads: bare Fastify answering any path with the bytes Stageline sends for the
+// scenario under test (see canned.mjs).
+import { cannedApp, listen } from './canned.mjs';
+
+const { app, answer } = cannedApp();
+app.route({
+  method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  url: '/*',
+  handler: async (request, reply) => answer(request, reply),
+});
+await listen(app);
