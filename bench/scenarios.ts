@@ -51,6 +51,7 @@ export interface Fixture {
   pipelineId: string;
   stageId: string;
   auditPipelineId: string;
+  stageAudit: { pipelineId: string; stageId: string };
   writePipelineId: string;
 }
 
@@ -64,7 +65,10 @@ async function inBatches(count: number, write: (n: number) => Promise<unknown>):
   }
 }
 
-/** The benchmark portal: the default pipeline plus 20 pipelines of 10 stages, one with 1,000 audit entries. */
+/**
+ * The benchmark portal: the default pipeline plus 20 pipelines of 10 stages, one pipeline with
+ * 1,000 audit entries and, in another, one stage with 1,000.
+ */
 export async function seedBenchPortal(base: string, token: string): Promise<Fixture> {
   const pipelines: { id: string; stageIds: string[] }[] = [];
   for (let p = 0; p < 20; p++) {
@@ -86,11 +90,15 @@ export async function seedBenchPortal(base: string, token: string): Promise<Fixt
   await inBatches(AUDIT_ENTRIES, (n) =>
     api(base, token, 'PATCH', `/crm/v3/pipelines/deals/${auditPipelineId}`, { displayOrder: 100 + n }),
   );
+  const stageAudit = { pipelineId: pipelines[3]!.id, stageId: pipelines[3]!.stageIds[5]! };
+  const auditedStage = `/crm/v3/pipelines/deals/${stageAudit.pipelineId}/stages/${stageAudit.stageId}`;
+  await inBatches(AUDIT_ENTRIES, (n) => api(base, token, 'PATCH', auditedStage, { label: `Audited ${n}` }));
   return {
     token,
     pipelineId: pipelines[0]!.id,
     stageId: pipelines[0]!.stageIds[3]!,
     auditPipelineId,
+    stageAudit,
     writePipelineId: pipelines[2]!.id,
   };
 }
@@ -117,6 +125,7 @@ export function scenarios(base: string, f: Fixture): Scenario[] {
     canned: get(path),
   });
   const auditPath = `/crm/v3/pipelines/deals/${f.auditPipelineId}/audit`;
+  const stageAuditPath = `/crm/v3/pipelines/deals/${f.stageAudit.pipelineId}/stages/${f.stageAudit.stageId}/audit`;
   const stagePath = `/crm/v3/pipelines/deals/${f.pipelineId}/stages/${f.stageId}`;
   const stagesPath = `/crm/v3/pipelines/deals/${f.writePipelineId}/stages`;
   let counter = 0;
@@ -124,6 +133,11 @@ export function scenarios(base: string, f: Fixture): Scenario[] {
     read('list deal pipelines (21)', '/crm/v3/pipelines/deals'),
     read('get pipeline', `/crm/v3/pipelines/deals/${f.pipelineId}`),
     read('get stage', stagePath),
+    {
+      ...read('stage audit (1,000 entries)', stageAuditPath),
+      requests: asTheSdk(stageAuditPath),
+      canned: get(stageAuditPath, true),
+    },
     {
       // As the SDK asks for it: gzip accepted, so about 3 MB of JSON travel as about 0.2 MB.
       ...read('pipeline audit (1,000 entries)', auditPath),
