@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 import { renderChart } from './chart.js';
+import type { Figure } from './emulator.js';
 import type { ScenarioResult } from './measure.js';
 import { CONNECTIONS, DURATION, QUICK, ROOT, ROUNDS } from './settings.js';
 
@@ -43,7 +44,23 @@ export function printRow(r: ScenarioResult): void {
   );
 }
 
-export function targets(results: readonly ScenarioResult[], scale: ScaleFigures | undefined): Verdict[] {
+export function printFigures(figures: readonly Figure[]): void {
+  if (figures.length === 0) return;
+  console.log('\nemulator');
+  const amount = (value: number, unit: Figure['unit']) => `${value.toFixed(2)} ${unit}`;
+  for (const f of figures) {
+    const target = f.max === undefined ? '' : `<= ${amount(f.max, f.unit)} ${f.pass ? 'PASS' : 'FAIL'}`;
+    console.log(
+      `  ${f.name.padEnd(46)} ${pad(amount(f.value, f.unit), 11)}  ${target.padEnd(17)}  ${f.detail}`,
+    );
+  }
+}
+
+export function targets(
+  results: readonly ScenarioResult[],
+  scale: ScaleFigures | undefined,
+  figures: readonly Figure[],
+): Verdict[] {
   const out: Verdict[] = [];
   for (const r of results.filter((x) => x.database === 'small' && x.targeted)) {
     if (r.kind === 'read' || r.kind === 'write') {
@@ -86,6 +103,14 @@ export function targets(results: readonly ScenarioResult[], scale: ScaleFigures 
       pass: scale.serverRssMb < SCALE_RSS_MAX_MB,
     });
   }
+  for (const f of figures) {
+    if (f.max === undefined) continue;
+    out.push({
+      target: `emulator: ${f.name} <= ${f.max} ${f.unit}`,
+      actual: `${f.value.toFixed(2)} ${f.unit}`,
+      pass: f.pass === true,
+    });
+  }
   return out;
 }
 
@@ -114,6 +139,7 @@ export function logLinesPerRequest(results: readonly ScenarioResult[]): number |
 export function save(doc: {
   results: ScenarioResult[];
   scale: ScaleFigures | undefined;
+  emulator: Figure[];
   targets: Verdict[];
 }): string {
   const now = new Date();

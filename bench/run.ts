@@ -1,7 +1,8 @@
 // `npm run bench`: Stageline as `stageline serve` runs it (SQLite, logs at info, loopback, open
 // auth, no rate limits) against two baselines in the same run: bare Fastify sending the same
 // bytes for reads, and Fastify that syncs each write to a file before answering for writes.
-// `--quick` for a short check; `--postgres <url>` also runs the small-database scenarios
+// Then the emulator figures: startup through the library and the CLI, and a new portal's first
+// request. `--quick` for a short check; `--postgres <url>` also runs the small-database scenarios
 // on PostgreSQL (reported, no target); `--no-scale` skips the 1,000,000-stage database.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,9 +10,19 @@ import { join } from 'node:path';
 
 import pg from 'pg';
 
+import { emulatorFigures } from './emulator.js';
+import type { Figure } from './emulator.js';
 import { runScenario } from './measure.js';
 import type { Database, ScenarioResult } from './measure.js';
-import { logLinesPerRequest, printHeader, printRow, printVerdicts, save, targets } from './report.js';
+import {
+  logLinesPerRequest,
+  printFigures,
+  printHeader,
+  printRow,
+  printVerdicts,
+  save,
+  targets,
+} from './report.js';
 import type { ScaleFigures } from './report.js';
 import { buildScaleDatabase } from './scale.js';
 import { MIXED, mixedScenario, scenarios, seedBenchPortal } from './scenarios.js';
@@ -110,6 +121,10 @@ async function main(): Promise<void> {
   console.log(
     `Stageline benchmark: ${CONNECTIONS} connections, ${DURATION}s per side in ${ROUNDS} paired round(s), ${cpus().length} cores, node ${process.version}${QUICK ? ' (quick)' : ''}`,
   );
+  // First, while nothing else of the bench runs: these are single timings, not throughput.
+  const figures: Figure[] = await emulatorFigures();
+  printFigures(figures);
+
   const work = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
   const results: ScenarioResult[] = [];
   let scale: ScaleFigures | undefined;
@@ -118,6 +133,7 @@ async function main(): Promise<void> {
     baselines.bare = await startBareBaseline();
     baselines.durable = await startDurableBaseline(work);
     const started = baselines as Baselines;
+    console.log('');
     printHeader();
     const smallDb = join(work, 'small.db');
     const small = await startStageline(smallDb);
@@ -142,10 +158,10 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
 
-  const verdicts = targets(results, scale);
+  const verdicts = targets(results, scale, figures);
   printVerdicts(verdicts, scale);
   console.log(`Stageline log lines per request (measured rounds): ${logLinesPerRequest(results) ?? '-'}`);
-  const stem = save({ results, scale, targets: verdicts });
+  const stem = save({ results, scale, emulator: figures, targets: verdicts });
   console.log(`\nwrote ${stem}.json and .svg`);
 }
 

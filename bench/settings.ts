@@ -26,10 +26,16 @@ export const ROUNDS = QUICK ? 1 : 5;
 export const WARM_UP_SECONDS = QUICK ? 0.3 : 1;
 export const SCALE_PORTALS = flags['no-scale'] ? 0 : Number(flags['scale-portals'] ?? (QUICK ? 200 : 10_000));
 export const POSTGRES_URL = flags.postgres;
+/** `startStageline()` calls timed after the first one. */
+export const REPEATED_STARTS = QUICK ? 5 : 20;
+/** `stageline serve` spawns timed, and as many of the baseline server. */
+export const SPAWNS = QUICK ? 3 : 7;
+/** New portals whose first request is timed. */
+export const NEW_PORTALS = QUICK ? 20 : 50;
 
 /** The repository's root, as a path. */
 export const ROOT = new URL('..', import.meta.url).pathname;
 
-/** `--only <text>`: just the scenarios whose name contains it, on every database. */
+/** `--only <text>`: just the scenarios and figures whose name contains it, on every database. */
 export const chosen = (s: { name: string }): boolean =>
   flags.only === undefined || s.name.includes(flags.only);
