@@ -117,14 +117,15 @@ async function runOnScale(
   }
 }
 
-async function main(): Promise<void> {
-  console.log(
-    `Stageline benchmark: ${CONNECTIONS} connections, ${DURATION}s per side in ${ROUNDS} paired round(s), ${cpus().length} cores, node ${process.version}${QUICK ? ' (quick)' : ''}`,
-  );
-  // First, while nothing else of the bench runs: these are single timings, not throughput.
-  const figures: Figure[] = await emulatorFigures();
-  printFigures(figures);
+/** Whether `--only` leaves any load scenario in (the scenarios' names need no server). */
+function anyScenarioChosen(): boolean {
+  const none = { pipelineId: '', stageId: '' };
+  const fixture = { ...none, token: '', auditPipelineId: '', stageAudit: none, writePipelineId: '' };
+  return [...scenarios('', fixture), { name: MIXED }].some(chosen);
+}
 
+/** The load scenarios: small database, then PostgreSQL if asked for, then the scale database. */
+async function runLoad(): Promise<{ results: ScenarioResult[]; scale: ScaleFigures | undefined }> {
   const work = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
   const results: ScenarioResult[] = [];
   let scale: ScaleFigures | undefined;
@@ -157,6 +158,18 @@ async function main(): Promise<void> {
     for (const b of [baselines.bare, baselines.durable]) if (b !== undefined) await stop(b.child);
     rmSync(work, { recursive: true, force: true });
   }
+  return { results, scale };
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `Stageline benchmark: ${CONNECTIONS} connections, ${DURATION}s per side in ${ROUNDS} paired round(s), ${cpus().length} cores, node ${process.version}${QUICK ? ' (quick)' : ''}`,
+  );
+  // First, while nothing else of the bench runs: these are single timings, not throughput.
+  const figures: Figure[] = await emulatorFigures();
+  printFigures(figures);
+
+  const { results, scale } = anyScenarioChosen() ? await runLoad() : { results: [], scale: undefined };
 
   const verdicts = targets(results, scale, figures);
   printVerdicts(verdicts, scale);
