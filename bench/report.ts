@@ -1,6 +1,6 @@
 // What the bench prints and keeps: the table, the target verdicts, and bench/results/<date>.json and .svg.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
 import { renderChart } from './chart.js';
@@ -135,8 +135,14 @@ export function logLinesPerRequest(results: readonly ScenarioResult[]): number |
   return requests === 0 ? undefined : Math.round((lines / requests) * 100) / 100;
 }
 
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
 /** Writes bench/results/<date>.json and .svg (`-quick` ones are git-ignored); returns their stem. */
-export function save(doc: {
+export function save({
+  loadAtStart,
+  ...doc
+}: {
+  loadAtStart: number;
   results: ScenarioResult[];
   scale: ScaleFigures | undefined;
   emulator: Figure[];
@@ -151,7 +157,11 @@ export function save(doc: {
     connections: CONNECTIONS,
     durationSeconds: DURATION,
     rounds: ROUNDS,
-    machine: { cores: cpus().length, node: process.version },
+    machine: {
+      cores: cpus().length,
+      node: process.version,
+      loadAverage: { start: round2(loadAtStart), end: round2(loadavg()[0]!) },
+    },
     baselines: {
       bare: 'Fastify answering the same bytes (bench/baseline-server.mjs); reads are measured against it',
       durable:

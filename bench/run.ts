@@ -5,7 +5,7 @@
 // request. `--quick` for a short check; `--postgres <url>` also runs the small-database scenarios
 // on PostgreSQL (reported, no target); `--no-scale` skips the 1,000,000-stage database.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import pg from 'pg';
@@ -162,8 +162,11 @@ async function runLoad(): Promise<{ results: ScenarioResult[]; scale: ScaleFigur
 }
 
 async function main(): Promise<void> {
+  // Other work on the machine moves every figure; the load average before the bench adds its
+  // own says how much there was.
+  const loadAtStart = loadavg()[0]!;
   console.log(
-    `Stageline benchmark: ${CONNECTIONS} connections, ${DURATION}s per side in ${ROUNDS} paired round(s), ${cpus().length} cores, node ${process.version}${QUICK ? ' (quick)' : ''}`,
+    `Stageline benchmark: ${CONNECTIONS} connections, ${DURATION}s per side in ${ROUNDS} paired round(s), ${cpus().length} cores, load average ${loadAtStart.toFixed(1)}, node ${process.version}${QUICK ? ' (quick)' : ''}`,
   );
   // First, while nothing else of the bench runs: these are single timings, not throughput.
   const figures: Figure[] = await emulatorFigures();
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
   const verdicts = targets(results, scale, figures);
   printVerdicts(verdicts, scale);
   console.log(`Stageline log lines per request (measured rounds): ${logLinesPerRequest(results) ?? '-'}`);
-  const stem = save({ results, scale, emulator: figures, targets: verdicts });
+  const stem = save({ loadAtStart, results, scale, emulator: figures, targets: verdicts });
   console.log(`\nwrote ${stem}.json and .svg`);
 }
 
