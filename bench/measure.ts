@@ -1,0 +1,151 @@
+// Loading servers with autocannon, and the paired rounds that turn the loads into shares.
+import autocannon from 'autocannon';
+
+import type { Against, Request, Scenario } from './scenarios.js';
+import { auth } from './scenarios.js';
+import { settled } from './servers.js';
+import type { Server } from './servers.js';
+import { CONNECTIONS, DURATION, ROUNDS, WARM_UP_SECONDS } from './settings.js';
+
+export interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+export type Database = 'small' | 'scale' | 'postgres';
+
+export interface ScenarioResult {
+  name: string;
+  kind: Scenario['kind'];
+  /** What the shares are measured against. */
+  against: Against;
+  /** False for a scenario reported for comparison only. */
+  targeted: boolean;
+  database: Database;
+  stageline: Measured;
+  baseline: Measured;
+  /** The median of the rounds' shares: each round's Stageline req/s over the baseline's beside it. */
+  ratio: number;
+  /** Each round's share, in the order run. */
+  rounds: number[];
+  /** Stageline's log lines (stdout) in the measured rounds, over the requests it answered in them. */
+  log: { lines: number; requests: number; linesPerRequest: number };
+  /**
+   * Scale only: the median of the rounds' scale-over-small req/s, each round running the scale
+   * server, the small one and the baseline back to back, and every round's value.
+   */
+  vsSmall?: { ratio: number; rounds: number[]; errors: number };
+}
+
+export const medianOf = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** The round with the median throughput; errors are summed over every round. */
+function median(rounds: Measured[]): Measured {
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  return { ...mid, errors: rounds.reduce((n, r) => n + r.errors, 0) };
+}
+
+async function load(
+  url: string,
+  requests: Request[],
+  headers: Record<string, string>,
+  duration: number,
+  sampleInt = 1000,
+): Promise<Measured> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration, headers, requests, sampleInt });
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    requests: result.requests.total,
+  };
+}
+
+/** Another server's run of the same scenario, measured in the same rounds (the small database's). */
+export interface Reference {
+  server: Server;
+  scenario: Scenario;
+  token: string;
+}
+
+const rounded = (r: number, places = 3) => Math.round(r * 10 ** places) / 10 ** places;
+
+export async function runScenario(
+  stageline: Server,
+  baseline: Server,
+  token: string,
+  s: Scenario,
+  database: Database,
+  reference?: Reference,
+): Promise<ScenarioResult> {
+  const canned = await s.canned();
+  const put = await fetch(`${baseline.url}/__bench`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(canned),
+  });
+  if (!put.ok) throw new Error(`${s.name}: the baseline refused its answers (${put.status})`);
+  // Short rounds, each running Stageline and the baseline (and the reference, if any) back to
+  // back, the order turning from round to round. A round shares the machine's state of the
+  // moment, so the share reported is the median of the rounds' shares: a noisy moment on a
+  // shared machine moves every side of a round alike instead of whichever side ran during it.
+  const sides = [
+    { server: stageline, requests: s.requests, headers: auth(token) },
+    { server: baseline, requests: s.requests, headers: auth(token) },
+    ...(reference === undefined
+      ? []
+      : [
+          { server: reference.server, requests: reference.scenario.requests, headers: auth(reference.token) },
+        ]),
+  ];
+  // A warm-up on each side, not measured: each compiles its hot paths first, as a long-running
+  // server has. autocannon ends a run on a sample tick, so short ones need a shorter interval
+  // (their req/s, averaged per sample, would then be wrong, but only their errors are used).
+  for (const side of sides) {
+    const warm = await load(side.server.url, side.requests, side.headers, WARM_UP_SECONDS, 100);
+    if (warm.errors > 0)
+      throw new Error(`${s.name}: ${warm.errors} errors while warming up ${side.server.url}`);
+  }
+  const measured: Measured[][] = sides.map(() => []);
+  let logLines = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < sides.length; i++) {
+      const k = (round + i) % sides.length;
+      const side = sides[k]!;
+      const before = k === 0 ? await settled(side.server) : 0;
+      measured[k]!.push(await load(side.server.url, side.requests, side.headers, DURATION / ROUNDS));
+      if (k === 0) logLines += (await settled(side.server)) - before;
+    }
+  }
+  const [ours, theirs, refs] = measured as [Measured[], Measured[], Measured[] | undefined];
+  const per = (of: Measured[], to: Measured[]) => of.map((m, i) => m.rps / to[i]!.rps);
+  const shares = per(ours, theirs);
+  const requests = ours.reduce((n, m) => n + m.requests, 0);
+  const result: ScenarioResult = {
+    name: s.name,
+    kind: s.kind,
+    against: s.against,
+    targeted: s.targeted,
+    database,
+    stageline: median(ours),
+    baseline: median(theirs),
+    ratio: rounded(medianOf(shares)),
+    rounds: shares.map((r) => rounded(r)),
+    log: { lines: logLines, requests, linesPerRequest: rounded(logLines / requests, 2) },
+  };
+  if (refs !== undefined) {
+    const vs = per(ours, refs);
+    const errors = refs.reduce((n, m) => n + m.errors, 0);
+    result.vsSmall = { ratio: rounded(medianOf(vs)), rounds: vs.map((r) => rounded(r)), errors };
+  }
+  return result;
+}
