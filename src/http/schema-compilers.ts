@@ -1,12 +1,13 @@
 /**
- * Fastify's own schema compilers (Ajv for input, fast-json-stringify for output), kept for the
- * life of the process instead of for the life of one app.
+ * Fastify's own schema compilers (Ajv for input, fast-json-stringify for output), with each
+ * route schema compiled when a request first needs it, once per process.
  *
- * Compiling the route schemas was most of the cost of building an app: about 100 ms, every
- * time, for the same schemas. Test suites build one Stageline per file or per test, so each
- * schema is compiled once per process here and every later app reuses the result. Route schemas
- * are module constants: Ajv caches what it compiled by schema object, and so does this file for
- * serializers. Both are keyed by the shared schemas and options too (Ajv's pool does that itself).
+ * Compiling every route schema when the app became ready was most of the cost of starting
+ * Stageline (about 150 ms here), every time, for the same schemas, and most routes are never
+ * called by a given test suite. Route schemas are module constants: Ajv's pool keeps one
+ * instance per set of shared schemas and options, which caches what it compiled by schema
+ * object, and this file keeps serializers the same way, so a second app in the same process
+ * compiles nothing.
  */
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
@@ -15,37 +16,54 @@ import type { FastifyServerOptions } from 'fastify';
 type CompilersFactory = NonNullable<
   NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
 >;
-type BuildSerializer = NonNullable<CompilersFactory['buildSerializer']>;
 type Serializer = (data: unknown) => string;
+/** What Fastify calls to validate: it reads `errors` after a `false`. */
+type Validate = ((data: unknown) => unknown) & { errors?: unknown };
+type CompileValidator = (route: unknown) => Validate;
 
-const buildValidator = AjvCompiler();
-const buildFactory = SerializerSelector();
+const ajvPool = AjvCompiler();
+const serializerFactory = SerializerSelector();
+
+/** Compiles the validator on its first call, then runs it. */
+function lazyValidator(compile: CompileValidator, route: unknown): Validate {
+  let compiled: Validate | undefined;
+  const validate: Validate = (data) => {
+    compiled ??= compile(route);
+    const result = compiled(data);
+    validate.errors = compiled.errors;
+    return result;
+  };
+  return validate;
+}
+
+const buildValidator: CompilersFactory['buildValidator'] = (externalSchemas, options) => {
+  const compile = ajvPool(externalSchemas, options as never) as CompileValidator;
+  return ((route: unknown) => lazyValidator(compile, route)) as never;
+};
 
 /** Serializers by the shared schemas and options they were built with, then by route schema. */
 const serializers = new Map<string, WeakMap<object, Serializer>>();
 
-const buildSerializer: BuildSerializer = (externalSchemas, options) => {
-  const compile = buildFactory(externalSchemas, options);
+const buildSerializer: CompilersFactory['buildSerializer'] = (externalSchemas, options) => {
+  const compile = serializerFactory(externalSchemas, options);
   const key = JSON.stringify([externalSchemas, options]);
-  let compiled = serializers.get(key);
-  if (compiled === undefined) {
-    compiled = new WeakMap();
-    serializers.set(key, compiled);
+  let cache = serializers.get(key);
+  if (cache === undefined) {
+    cache = new WeakMap();
+    serializers.set(key, cache);
   }
-  const cache = compiled;
+  const byRoute = cache;
   return (route) => {
     const { schema } = route;
     if (typeof schema !== 'object' || schema === null) return compile(route);
-    let serializer = cache.get(schema);
+    let serializer = byRoute.get(schema);
     if (serializer === undefined) {
-      serializer = compile(route);
-      cache.set(schema, serializer);
+      let compiled: Serializer | undefined;
+      serializer = (data) => (compiled ??= compile(route))(data);
+      byRoute.set(schema, serializer);
     }
     return serializer;
   };
 };
 
-export const SCHEMA_COMPILERS: CompilersFactory = {
-  buildValidator: buildValidator as CompilersFactory['buildValidator'],
-  buildSerializer,
-};
+export const SCHEMA_COMPILERS: CompilersFactory = { buildValidator, buildSerializer };
