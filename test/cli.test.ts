@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { spawnCli, startServing } from './helpers/cli-process.js';
+import { spawnCli, spawnCliOnTerminal, startServing } from './helpers/cli-process.js';
 import type { ServeProcess } from './helpers/cli-process.js';
 
 const children = new Set<ChildProcess>();
@@ -174,6 +174,37 @@ describe('stageline CLI', { concurrency: true }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\[[\d:.]+\] INFO.*: Stageline \S+ serving on http:\/\/127\.0\.0\.1:\d+$/m);
     assert.ok(!r.stdout.split('\n').some((line) => line.startsWith('{')), r.stdout);
+  });
+
+  it('serve writes pretty lines on a terminal, the access line as a sentence', async () => {
+    const child = spawnCliOnTerminal(['serve', '--auth', 'open', '--port', '0', '--database', ':memory:']);
+    track(child);
+    const done = collect(child);
+    let output = '';
+    const base = await new Promise<string>((serving, failed) => {
+      const timer = setTimeout(() => failed(new Error(`no "serving on" line: ${output}`)), CLI_PATIENCE_MS);
+      child.stdout?.on('data', (d: string) => {
+        output += d;
+        const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (m === null) return;
+        clearTimeout(timer);
+        serving(m[1]!);
+      });
+      void done.then((r) => failed(new Error(`exited early (${r.code}): ${r.stdout}`)));
+    });
+    const res = await fetch(`${base}/crm/v3/pipelines/deals`, { headers: { authorization: 'Bearer pty' } });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    for (const started = Date.now(); !output.includes('GET /crm/v3/pipelines/deals 200 in');) {
+      assert.ok(Date.now() - started < CLI_PATIENCE_MS, `no access line: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGTERM');
+    await done;
+    assert.ok(
+      !output.split(/\r?\n/).some((line) => line.startsWith('{')),
+      `no JSON on a terminal: ${output}`,
+    );
   });
 
   it('tokens create, list, revoke', async () => {

@@ -7,7 +7,7 @@ import type { Config, ConfigInput } from '../config.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ImportError, exportData, importData } from '../app/transfer.js';
 import type { Store } from '../domain/ports.js';
-import { exitOnCrash } from '../logging.js';
+import { exitAfterLogs, exitOnCrash } from '../logging.js';
 import { VERSION, createStageline, openStore } from '../stageline.js';
 import { STORE_SETTINGS, addSettings } from './options.js';
 
@@ -57,7 +57,7 @@ async function serve(flags: ConfigInput): Promise<void> {
   const shutdown = async (signal: string) => {
     stageline.app.log.info({ signal }, 'shutting down: draining in-flight requests');
     await stageline.close();
-    process.exit(0);
+    exitAfterLogs(stageline.log, 0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -37,6 +37,19 @@ export function spawnCli(
   });
 }
 
+/**
+ * Starts `stageline <argv…>` on a pseudo-terminal (through `script`), so that its stdout is a
+ * TTY as in a developer's shell; what it writes arrives on the returned child's stdout.
+ */
+export function spawnCliOnTerminal(argv: readonly string[]): ChildProcess {
+  const command = `"${process.execPath}" --import tsx --input-type=module -e "$STAGELINE_TEST_RUNNER"`;
+  return spawn('script', ['-qfec', command, '/dev/null'], {
+    cwd: repoRoot,
+    env: { ...cleanEnv(argv, {}), STAGELINE_TEST_RUNNER: RUNNER },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 export interface ServeProcess {
   readonly child: ChildProcess;
   readonly url: string;
