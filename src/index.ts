@@ -60,7 +60,7 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
     },
     {},
   );
-  const stageline = await createStageline(config, { plugins: options.plugins, logFormat: config.logFormat });
+  const stageline = await createStageline(config, { plugins: options.plugins });
   try {
     await stageline.app.listen({ port: config.port, host: config.host });
   } catch (err) {

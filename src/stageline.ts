@@ -16,7 +16,6 @@ import { buildApp } from './http/build-app.js';
 import type { StagelinePlugin } from './http/build-app.js';
 import { ReadCache, invalidatingStore } from './http/read-cache.js';
 import { createLogger } from './logging.js';
-import type { LogFormat } from './logging.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 
 export interface Stageline {
@@ -43,8 +42,6 @@ export interface BuildOverrides {
   readonly store?: Store;
   /** Log lines go here instead of stdout, at `config.logLevel` (tests capture logs this way). */
   readonly logStream?: Writable;
-  /** `json` or `pretty`; by default pretty when stdout is a terminal, JSON otherwise. */
-  readonly logFormat?: LogFormat;
   /**
    * Fastify plugins registered on the app's root before Stageline's routes: hooks they add see
    * every request.
@@ -96,7 +93,7 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     const limiter = policy === null ? undefined : new RateLimiter(policy, clock);
     const log = createLogger({
       level: config.logLevel,
-      format: overrides.logFormat,
+      format: config.logFormat,
       stream: overrides.logStream,
     });
     const app = await buildApp(

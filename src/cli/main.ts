@@ -52,7 +52,7 @@ export const commandConfig = (opts: ConfigInput): Config => loadConfig(opts, {})
 
 async function serve(flags: ConfigInput): Promise<void> {
   const config = commandConfig(flags);
-  const stageline = await createStageline(config, { logFormat: config.logFormat });
+  const stageline = await createStageline(config);
   exitOnCrash(stageline.log);
   const shutdown = async (signal: string) => {
     stageline.app.log.info({ signal }, 'shutting down: draining in-flight requests');
