@@ -199,8 +199,12 @@ export const MISSING_SCOPES_MESSAGE =
 
 /** Throws MISSING_SCOPES unless the principal holds one of the scopes the operation accepts. */
 export function requireScope(principal: Principal, type: ObjectType, access: Access): void {
+  requireAnyScope(principal, scopesFor(type, access));
+}
+
+/** Throws MISSING_SCOPES unless the principal holds one of `accepted`. */
+export function requireAnyScope(principal: Principal, accepted: readonly string[]): void {
   if (principal.scopes === null) return;
-  const accepted = scopesFor(type, access);
   if (accepted.some((s) => principal.scopes!.has(s))) return;
   throw new DomainError('MISSING_SCOPES', MISSING_SCOPES_MESSAGE, {
     errors: [

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { WINDOW_MS } from '../app/rate-limiter.js';
 import type { RateLimiter } from '../app/rate-limiter.js';
-import { requireScope } from '../app/auth-service.js';
+import { requireAnyScope, requireScope } from '../app/auth-service.js';
 import type { AuthService, Principal } from '../app/auth-service.js';
 import { DomainError } from '../domain/errors.js';
 import { resolveObjectType } from '../domain/object-types.js';
@@ -20,8 +20,10 @@ declare module 'fastify' {
     objectType: ObjectType;
   }
   interface FastifyContextConfig {
-    /** Which scopes the route needs; every API route sets it. */
+    /** Which scopes a route under `/{objectType}` needs; the route sets it or `scopes`. */
     access?: Access;
+    /** For a route without an object type: any one of these scopes grants access. */
+    scopes?: readonly string[];
   }
 }
 
@@ -76,9 +78,10 @@ export function addGuards(app: FastifyInstance, auth: AuthService, limiter: Rate
           );
       }
     }
+    const { access, scopes } = request.routeOptions.config;
+    if (scopes !== undefined) return requireAnyScope(principal, scopes);
     const { objectType } = request.params as { objectType?: string };
     request.objectType = resolveObjectType(objectType ?? '', principal.portalId);
-    const access = request.routeOptions.config.access;
     if (access === undefined) throw new Error(`route ${request.routeOptions.url} declares no access`);
     requireScope(principal, request.objectType, access);
   });
