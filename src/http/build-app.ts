@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 
+import { AccountService } from '../app/account-service.js';
 import type { AuthService } from '../app/auth-service.js';
 import type { PipelineService } from '../app/pipeline-service.js';
 import type { RateLimiter } from '../app/rate-limiter.js';
@@ -20,8 +21,10 @@ import { healthAndOpenApi } from './plugins/health-and-openapi.js';
 import { notAllowed } from './plugins/not-allowed.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import type { ReadCache } from './read-cache.js';
+import { accountRoutes } from './routes/account.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
+import { tokenInfoRoutes } from './routes/token-info.js';
 import { SCHEMA_COMPILERS } from './schema-compilers.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 
@@ -64,9 +67,10 @@ export const PIPELINE_API_VERSIONS = [
 ] as const;
 
 export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  const accessLog = new AccessLog();
   const app = Fastify({
     loggerInstance: options.logger,
-    logController: new AccessLog(),
+    logController: accessLog,
     bodyLimit: options.bodyLimit,
     // Slow clients cannot hold a connection: headers and the whole request must arrive in time.
     requestTimeout: options.requestTimeoutMs,
@@ -100,6 +104,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   });
   app.decorateRequest('principal');
   app.decorateRequest('objectType');
+  // Before any route: routes with secret path parameters are redacted in the access log.
+  app.addHook('onRoute', (route) => accessLog.noteRoute(route));
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.setErrorHandler(errorHandler);
 
@@ -134,5 +140,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     auth: deps.auth,
     limiter: deps.limiter,
   });
+  const accounts = new AccountService(deps.auth);
+  const guarded = { auth: deps.auth, limiter: deps.limiter };
+  await app.register(accountRoutes, { accounts, ...guarded });
+  await app.register(tokenInfoRoutes, { accounts });
   return app;
 }
