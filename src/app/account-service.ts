@@ -51,6 +51,7 @@ const typeScopes = (t: ObjectType): string[] => [
   ...t.writeScopes,
   ...t.recordReadScopes,
   ...t.recordWriteScopes,
+  ...t.propertyReadScopes,
 ];
 
 /** Every scope some Stageline route accepts: what a token holding every scope reports. */

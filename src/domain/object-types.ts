@@ -19,10 +19,12 @@ export interface ObjectType {
   /** The same for the type's records (the CRM objects API). */
   readonly recordReadScopes: readonly string[];
   readonly recordWriteScopes: readonly string[];
+  /** Any one of these grants reading the type's property definitions (the properties API). */
+  readonly propertyReadScopes: readonly string[];
 }
 
 /** What an operation does, for the scope check. */
-export type Access = 'read' | 'write' | 'recordRead' | 'recordWrite';
+export type Access = 'read' | 'write' | 'recordRead' | 'recordWrite' | 'propertyRead';
 
 export const scopesFor = (type: ObjectType, access: Access): readonly string[] =>
   ({
@@ -30,6 +32,7 @@ export const scopesFor = (type: ObjectType, access: Access): readonly string[] =
     write: type.writeScopes,
     recordRead: type.recordReadScopes,
     recordWrite: type.recordWriteScopes,
+    propertyRead: type.propertyReadScopes,
   })[access];
 
 interface StandardType {
@@ -42,6 +45,8 @@ interface StandardType {
   extraWrite?: string[];
   /** Scopes that also grant access to the type's records (`tickets`, `e-commerce`). */
   extraRecord?: string[];
+  /** Scopes that also grant reading the type's property definitions. */
+  extraPropertyRead?: string[];
 }
 
 const STANDARD: StandardType[] = [
@@ -65,6 +70,7 @@ const STANDARD: StandardType[] = [
     extraRead: ['crm.pipelines.orders.read', 'crm.pipelines.orders.write', 'e-commerce'],
     extraWrite: ['crm.pipelines.orders.write', 'e-commerce'],
     extraRecord: ['e-commerce'],
+    extraPropertyRead: ['crm.pipelines.orders.read'],
   },
   { id: '0-136', name: 'leads', stageLimit: 30, rules: 'state' },
   { id: '0-162', name: 'services', stageLimit: 30, rules: 'state' },
@@ -78,6 +84,13 @@ const readScopesFor = (name: string): string[] => [
   `crm.objects.${name}.write`,
   `crm.schemas.${name}.read`,
   `crm.schemas.${name}.write`,
+];
+
+/** HubSpot's Properties API reads accept the type's object scopes and its schema read scope. */
+const propertyReadScopesFor = (name: string): string[] => [
+  `crm.objects.${name}.read`,
+  `crm.objects.${name}.write`,
+  `crm.schemas.${name}.read`,
 ];
 
 const toObjectType = (t: StandardType): ObjectType =>
@@ -95,6 +108,11 @@ const toObjectType = (t: StandardType): ObjectType =>
       ...(t.extraRecord ?? []),
     ]),
     recordWriteScopes: Object.freeze([`crm.objects.${t.name}.write`, ...(t.extraRecord ?? [])]),
+    propertyReadScopes: Object.freeze([
+      ...propertyReadScopesFor(t.name),
+      ...(t.extraRecord ?? []),
+      ...(t.extraPropertyRead ?? []),
+    ]),
   });
 
 const BY_NAME_OR_ID = new Map<string, ObjectType>();
@@ -121,6 +139,7 @@ const customType = (key: string): ObjectType =>
     writeScopes: Object.freeze(['crm.schemas.custom.write']),
     recordReadScopes: Object.freeze(['crm.objects.custom.read', 'crm.objects.custom.write']),
     recordWriteScopes: Object.freeze(['crm.objects.custom.write']),
+    propertyReadScopes: Object.freeze(propertyReadScopesFor('custom')),
   });
 
 /**

@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import { AccountService } from '../app/account-service.js';
 import type { AuthService } from '../app/auth-service.js';
 import type { PipelineService } from '../app/pipeline-service.js';
+import { PropertyService } from '../app/property-service.js';
 import type { RateLimiter } from '../app/rate-limiter.js';
 import type { RecordService } from '../app/record-service.js';
 import type { Store } from '../domain/ports.js';
@@ -24,6 +25,7 @@ import type { ReadCache } from './read-cache.js';
 import { accountRoutes } from './routes/account.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
+import { propertyRoutes } from './routes/properties.js';
 import { tokenInfoRoutes } from './routes/token-info.js';
 import { SCHEMA_COMPILERS } from './schema-compilers.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -142,6 +144,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   });
   const accounts = new AccountService(deps.auth);
   const guarded = { auth: deps.auth, limiter: deps.limiter };
+  await app.register(propertyRoutes, {
+    prefix: '/crm/v3/properties',
+    properties: new PropertyService(deps.store, accounts),
+    ...guarded,
+  });
   await app.register(accountRoutes, { accounts, ...guarded });
   await app.register(tokenInfoRoutes, { accounts });
   return app;
