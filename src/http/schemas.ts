@@ -204,7 +204,8 @@ export const SimplePublicObject = {
 export const RECORD_SCHEMAS = [SimplePublicObject];
 export const SimplePublicObjectRef = { $ref: 'SimplePublicObject#' } as const;
 
-const paging = {
+/** The `paging` of a forward-paged collection: `{ next: { after } }` while more follow. */
+export const paging = {
   type: 'object',
   properties: {
     next: {

@@ -145,6 +145,14 @@ async function createDeals(names: string[], properties: Record<string, string> =
   return created.results;
 }
 
+async function createContact(): Promise<WireRecord> {
+  const created = await toolJson<{ results: WireRecord[] }>('hubspot-batch-create-objects', {
+    objectType: 'contacts',
+    inputs: [{ properties: { email: `mcp-${randomUUID()}@example.com` } }],
+  });
+  return must(created.results[0], 'contact');
+}
+
 describe('@hubspot/mcp-server against Stageline', () => {
   it('lists the tools this suite knows, each called here or out of scope for a reason', async () => {
     const { tools } = await mcp.listTools();
@@ -333,15 +341,7 @@ describe('@hubspot/mcp-server against Stageline', () => {
     '[todo: associations] hubspot-batch-create-objects with associations, then list-objects and list-associations',
     waitsOn(RECORDS_BRANCH),
     async () => {
-      const contact = must(
-        (
-          await toolJson<{ results: WireRecord[] }>('hubspot-batch-create-objects', {
-            objectType: 'contacts',
-            inputs: [{ properties: { email: `mcp-${randomUUID()}@example.com` } }],
-          })
-        ).results[0],
-        'contact',
-      );
+      const contact = await createContact();
       const created = await toolJson<{ results: WireRecord[] }>('hubspot-batch-create-objects', {
         objectType: 'deals',
         inputs: [
@@ -405,15 +405,7 @@ describe('@hubspot/mcp-server against Stageline', () => {
       );
       assert.ok(labels.results.some((l) => l.typeId === 3 && l.category === 'HUBSPOT_DEFINED'));
       const [deal] = await createDeals(['MCP to associate']);
-      const contact = must(
-        (
-          await toolJson<{ results: WireRecord[] }>('hubspot-batch-create-objects', {
-            objectType: 'contacts',
-            inputs: [{ properties: { email: `mcp-${randomUUID()}@example.com` } }],
-          })
-        ).results[0],
-        'contact',
-      );
+      const contact = await createContact();
       const made = await toolJson<{ status: string }>('hubspot-batch-create-associations', {
         fromObjectType: 'deals',
         toObjectType: 'contacts',

@@ -5,15 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import type { LightMyRequestResponse } from 'fastify';
-
 import type { Stageline } from '../../src/stageline.js';
 import type { WireCollection } from '../helpers/wire-types.js';
 import {
-  AUTH_PREFIX,
   ISO_UTC,
-  MISSING_SCOPES_MESSAGE,
   assertError,
+  assertMissingScopes,
+  assertUnauthenticated,
   buildStageline,
   call,
   json,
@@ -74,16 +72,6 @@ const DETAILS = '/account-info/v3/details';
 const OWNERS = '/crm/v3/owners';
 const PRIVATE_APP_INFO = '/oauth/v2/private-apps/get/access-token-info';
 const ACCESS_TOKENS = '/oauth/v1/access-tokens';
-
-function assertUnauthenticated(res: LightMyRequestResponse): void {
-  const body = assertError(res, 401, 'INVALID_AUTHENTICATION');
-  assert.ok(body.message.startsWith(AUTH_PREFIX), body.message);
-}
-
-function assertMissingScopes(res: LightMyRequestResponse, required: string[]): void {
-  const body = assertError(res, 403, 'MISSING_SCOPES', MISSING_SCOPES_MESSAGE);
-  assert.deepEqual(must(body.errors?.[0]).context?.requiredGranularScopes, required);
-}
 
 const privateAppInfo = async (s: Stageline, tokenKey: string) => {
   const res = await call(s, 'POST', PRIVATE_APP_INFO, { token: null, body: { tokenKey } });

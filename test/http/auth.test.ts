@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Stageline } from '../../src/stageline.js';
 import type { WireAudit, WireCollection, WirePipeline } from '../helpers/wire-types.js';
 import {
-  AUTH_PREFIX,
   BASE,
   MISSING_SCOPES_MESSAGE,
   assertError,
+  assertUnauthenticated,
   buildStageline,
   call,
   createPipeline,
@@ -22,12 +22,6 @@ import {
   statePipeline,
   ticketPipeline,
 } from './support.js';
-
-function assertUnauthenticated(res: Awaited<ReturnType<typeof call>>): void {
-  const body = assertError(res, 401, 'INVALID_AUTHENTICATION');
-  assert.ok(body.message.startsWith(AUTH_PREFIX), body.message);
-  assert.equal(res.headers['x-hubspot-auth-failure'], '401 Unauthorized');
-}
 
 describe('open mode', () => {
   let s: Stageline;

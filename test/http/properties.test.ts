@@ -8,12 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 
 import type { Stageline } from '../../src/stageline.js';
+import { HUBSPOT_DEFAULTS } from '../helpers/hubspot-defaults.js';
 import type { WireCollection, WirePipeline } from '../helpers/wire-types.js';
 import {
   BASE,
   ISO_UTC,
-  MISSING_SCOPES_MESSAGE,
   assertError,
+  assertMissingScopes,
   buildStageline,
   call,
   createPipeline,
@@ -264,13 +265,8 @@ describe('properties API (open mode)', () => {
       [['Support Pipeline', '0']],
     );
     assert.deepEqual(
-      byName(tickets, 'hs_pipeline_stage').options.map((o) => [o.label, o.value]),
-      [
-        ['New', '1'],
-        ['Waiting on contact', '2'],
-        ['Waiting on us', '3'],
-        ['Closed', '4'],
-      ],
+      byName(tickets, 'hs_pipeline_stage').options.map((o) => [o.value, o.label]),
+      HUBSPOT_DEFAULTS.tickets.stages.map(([id, label]) => [id, label]),
     );
     assert.deepEqual(optionValues(byName(tickets, 'hs_ticket_priority')), [
       'LOW',
@@ -283,26 +279,17 @@ describe('properties API (open mode)', () => {
     const withSecond = await list(token, 'tickets');
     assert.deepEqual(optionValues(byName(withSecond, 'hs_pipeline')), ['0', second.id]);
     assert.deepEqual(optionValues(byName(withSecond, 'hs_pipeline_stage')), [
-      '1',
-      '2',
-      '3',
-      '4',
+      ...HUBSPOT_DEFAULTS.tickets.stages.map(([id]) => id),
       ...second.stages.map((x) => x.id),
     ]);
 
-    const lifecycle = [
-      'subscriber',
-      'lead',
-      'marketingqualifiedlead',
-      'salesqualifiedlead',
-      'opportunity',
-      'customer',
-      'evangelist',
-      'other',
-    ];
     for (const type of ['contacts', 'companies']) {
       const all = await list(token, type);
-      assert.deepEqual(optionValues(byName(all, 'lifecyclestage')), lifecycle, type);
+      assert.deepEqual(
+        optionValues(byName(all, 'lifecyclestage')),
+        HUBSPOT_DEFAULTS.lifecycle.stageIds,
+        type,
+      );
       assert.equal(byName(all, 'lifecyclestage').options[1]?.label, 'Lead');
       const names = all.map((p) => p.name);
       assert.ok(
@@ -527,13 +514,7 @@ describe('properties API scopes (tokens mode)', () => {
       const others = [...ALL.filter((x) => !accepted.includes(x)), `crm.schemas.${type}.write`, 'oauth'];
       const { token } = await s.auth.issueToken({ portalId: ++portal, scopes: others });
       for (const url of [`${PROPS}/${type}`, `${PROPS}/${type}/hs_object_id`, `${PROPS}/${type}/groups`]) {
-        const body = assertError(
-          await call(s, 'GET', url, { token }),
-          403,
-          'MISSING_SCOPES',
-          MISSING_SCOPES_MESSAGE,
-        );
-        assert.deepEqual(must(body.errors?.[0]).context?.requiredGranularScopes, accepted);
+        assertMissingScopes(await call(s, 'GET', url, { token }), accepted);
       }
     });
   }

@@ -118,6 +118,19 @@ export function assertError(
   return body;
 }
 
+/** Asserts HubSpot's 401 for a missing, unknown or revoked token. */
+export function assertUnauthenticated(res: LightMyRequestResponse): void {
+  const body = assertError(res, 401, 'INVALID_AUTHENTICATION');
+  assert.ok(body.message.startsWith(AUTH_PREFIX), body.message);
+  assert.equal(res.headers['x-hubspot-auth-failure'], '401 Unauthorized');
+}
+
+/** Asserts HubSpot's 403 for a token without the scopes, and the scopes it names as accepted. */
+export function assertMissingScopes(res: LightMyRequestResponse, accepted: readonly string[]): void {
+  const body = assertError(res, 403, 'MISSING_SCOPES', MISSING_SCOPES_MESSAGE);
+  assert.deepEqual(must(body.errors?.[0]).context?.requiredGranularScopes, accepted);
+}
+
 export const dealStage = (label: string, displayOrder: number, probability: number | string = 0.5) => ({
   label,
   displayOrder,

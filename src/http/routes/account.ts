@@ -76,16 +76,7 @@ const ownerPage = {
   required: ['results'],
   properties: {
     results: { type: 'array', items: owner },
-    paging: {
-      type: 'object',
-      properties: {
-        next: {
-          type: 'object',
-          required: ['after'],
-          properties: { after: { type: 'string' }, link: { type: 'string' } },
-        },
-      },
-    },
+    paging: S.paging,
   },
 } as const;
 const ownersQuery = {
