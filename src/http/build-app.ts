@@ -20,6 +20,7 @@ import { healthAndOpenApi } from './plugins/health-and-openapi.js';
 import { notAllowed } from './plugins/not-allowed.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import type { ReadCache } from './read-cache.js';
+import { associationRoutes } from './routes/associations.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { SCHEMA_COMPILERS } from './schema-compilers.js';
@@ -130,6 +131,12 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   }
   await app.register(objectRoutes, {
     prefix: '/crm/v3/objects',
+    records: deps.records,
+    auth: deps.auth,
+    limiter: deps.limiter,
+  });
+  await app.register(associationRoutes, {
+    prefix: '/crm/v4/objects',
     records: deps.records,
     auth: deps.auth,
     limiter: deps.limiter,
