@@ -187,23 +187,22 @@ export const TypeParams = {
 
 // --- CRM objects (records) ---
 
+/** `{ results: [item…] }`, HubSpot's collection shape. */
+const resultsOf = <const Item>(item: Item) =>
+  ({
+    type: 'object',
+    required: ['results'],
+    properties: { results: { type: 'array', items: item } },
+  }) as const;
+
 /** A read's `associations`: per target type, `{ results: [{ id, type }] }` (the SDK's AssociatedId). */
 const associationsOut = {
   type: 'object',
-  additionalProperties: {
+  additionalProperties: resultsOf({
     type: 'object',
-    required: ['results'],
-    properties: {
-      results: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['id', 'type'],
-          properties: { id: { type: 'string' }, type: { type: 'string' } },
-        },
-      },
-    },
-  },
+    required: ['id', 'type'],
+    properties: { id: { type: 'string' }, type: { type: 'string' } },
+  }),
 } as const;
 
 export const SimplePublicObject = {
@@ -363,34 +362,28 @@ export const BatchUpdateInput = batch({
 export const BatchArchiveInput = batch(idInput);
 
 /** HubSpot's v4 list of a record's associations with records of one type. */
-export const AssociationPage = {
+const associationTargets = resultsOf({
   type: 'object',
-  required: ['results'],
+  required: ['toObjectId', 'associationTypes'],
   properties: {
-    results: {
+    toObjectId: { type: 'integer' },
+    associationTypes: {
       type: 'array',
       items: {
         type: 'object',
-        required: ['toObjectId', 'associationTypes'],
+        required: ['category', 'typeId', 'label'],
         properties: {
-          toObjectId: { type: 'integer' },
-          associationTypes: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['category', 'typeId', 'label'],
-              properties: {
-                category: { type: 'string' },
-                typeId: { type: 'integer' },
-                label: { type: ['string', 'null'] },
-              },
-            },
-          },
+          category: { type: 'string' },
+          typeId: { type: 'integer' },
+          label: { type: ['string', 'null'] },
         },
       },
     },
-    paging,
   },
+});
+export const AssociationPage = {
+  ...associationTargets,
+  properties: { ...associationTargets.properties, paging },
 } as const;
 
 export const SearchInput = {
