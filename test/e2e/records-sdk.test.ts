@@ -716,13 +716,20 @@ describe('records: search, paging, batch', () => {
     assert.equal(new Set(seen).size, seen.length, 'no record appears twice');
     assert.deepEqual(byNumericId(seen), ids, 'every record was seen');
 
-    // The default page size is 10, and more than 100 per page is refused.
+    // The default page size is 10, and more than 100 per page is served as 100, as HubSpot does.
     await p.deals.basicApi.getPage(undefined, undefined, undefined, undefined, undefined, undefined, p.rw());
     assert.equal(p.lastJson<WireRecordPage>().results.length, 10);
-    await expectApiError(
-      p.deals.basicApi.getPage(101, undefined, undefined, undefined, undefined, undefined, p.rw()),
-      400,
+    const capped = await p.deals.basicApi.getPage(
+      200,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      p.rw(),
     );
+    assert.equal(capped.results.length, 100);
+    assert.equal(capped.paging?.next?.after, seen.length > 100 ? byNumericId(seen)[99] : undefined);
   });
 
   it('batch creates, reads (reporting a missing id), updates and archives', async () => {
