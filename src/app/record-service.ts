@@ -54,6 +54,9 @@ export interface RecordInput {
   readonly associations?: readonly AssociationInput[];
 }
 
+/** A search as the route reads it: the query's text alone; the service knows what it searches. */
+export type RecordSearch = Omit<SearchQuery, 'text'> & { readonly text?: string };
+
 /** The types whose associations a read returns; undefined or empty: none. */
 export type AssociationSelection = readonly ObjectType[] | undefined;
 
@@ -337,12 +340,7 @@ export class RecordService {
    * Filters, sorts and the full-text `query` see the stage properties too. The query is matched
    * against the type's default searchable properties.
    */
-  search(
-    actor: Actor,
-    type: ObjectType,
-    query: Omit<SearchQuery, 'text'> & { text?: string },
-    properties: PropertySelection,
-  ) {
+  search(actor: Actor, type: ObjectType, query: RecordSearch, properties: PropertySelection) {
     return this.store.read(async (repo) => {
       const withStage = stageProperties(repo, actor.portalId, type);
       const records: CrmRecord[] = [];

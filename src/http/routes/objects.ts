@@ -9,6 +9,7 @@ import type { AuthService } from '../../app/auth-service.js';
 import type {
   AssociationSelection,
   PropertySelection,
+  RecordSearch,
   RecordService,
   RecordView,
 } from '../../app/record-service.js';
@@ -16,7 +17,6 @@ import { invalid } from '../../domain/errors.js';
 import { RECORD_ID_SOURCE } from '../../domain/ids.js';
 import { resolveObjectType } from '../../domain/object-types.js';
 import type { ObjectType } from '../../domain/object-types.js';
-import type { SearchQuery } from '../../domain/record-search.js';
 import { JSON_TYPE } from '../error-handler.js';
 import { addGuards } from '../guards.js';
 import * as S from '../schemas.js';
@@ -73,7 +73,7 @@ function rejectIdProperty(idProperty: string | undefined): void {
 
 type SearchBody = FromSchema<typeof S.SearchInput>;
 
-function toSearchQuery(body: SearchBody): Omit<SearchQuery, 'text'> & { text?: string } {
+function toSearchQuery(body: SearchBody): RecordSearch {
   return {
     ...(body.query !== undefined && body.query.trim() !== '' && { text: body.query }),
     filterGroups: body.filterGroups ?? [],
