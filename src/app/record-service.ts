@@ -1,12 +1,22 @@
 /**
  * The CRM objects use cases for records in pipelines: create, read, update, archive, list,
- * batch and search. Every write resolves and checks the record's pipeline and stage inside
- * its transaction, so a record can never be moved into a stage deleted at the same moment.
+ * batch and search, and the associations given on create. Every write resolves and checks the
+ * record's pipeline and stage inside its transaction, so a record can never be moved into a stage
+ * deleted at the same moment. Reads and searches see each record with the properties computed
+ * from its current stage (src/domain/stage-properties.ts).
  */
+import {
+  associationRows,
+  invalidAssociationTargets,
+  readAssociationInput,
+  v3Association,
+  v4Associations,
+} from '../domain/associations.js';
+import type { AssociationInput } from '../domain/associations.js';
 import { DEFAULT_PIPELINES } from '../domain/default-pipelines.js';
 import { invalid, notFound } from '../domain/errors.js';
 import { isLive } from '../domain/model.js';
-import type { Actor, Pipeline } from '../domain/model.js';
+import type { Actor, Pipeline, Stage } from '../domain/model.js';
 import type { ObjectType } from '../domain/object-types.js';
 import { sortByDisplayOrder } from '../domain/ordering.js';
 import type { Repository, Store } from '../domain/ports.js';
@@ -18,9 +28,15 @@ import {
   propertyNames,
   readPropertyInput,
   selectProperties,
+  withStageProperties,
 } from '../domain/records.js';
 import type { CrmRecord, Placement, PropertiesInput, PropertyChanges } from '../domain/records.js';
+import { stageFacts } from '../domain/stage-properties.js';
+import type { StageFacts } from '../domain/stage-properties.js';
 import type { Clock } from '../domain/time.js';
+
+/** `associations` of a read: per target type name, HubSpot's v3 `{ results: [{ id, type }] }`. */
+export type AssociationsView = Record<string, { results: { id: string; type: string }[] }>;
 
 export interface RecordView {
   id: string;
@@ -29,7 +45,20 @@ export interface RecordView {
   updatedAt: string;
   archived: boolean;
   archivedAt?: string;
+  associations?: AssociationsView;
 }
+
+/** A record to create: its properties and the associations HubSpot's create takes. */
+export interface RecordInput {
+  readonly properties: PropertiesInput;
+  readonly associations?: readonly AssociationInput[];
+}
+
+/** A search as the route reads it: the query's text alone; the service knows what it searches. */
+export type RecordSearch = Omit<SearchQuery, 'text'> & { readonly text?: string };
+
+/** The types whose associations a read returns; undefined or empty: none. */
+export type AssociationSelection = readonly ObjectType[] | undefined;
 
 export interface RecordPage {
   results: RecordView[];
@@ -46,7 +75,13 @@ export interface BatchResult {
 /** The properties a response shows: undefined means the type's defaults. */
 export type PropertySelection = readonly string[] | undefined;
 
-export function recordView(type: ObjectType, record: CrmRecord, properties: PropertySelection): RecordView {
+/** A record as a response shows it; `record` already carries its stage properties. */
+export function recordView(
+  type: ObjectType,
+  record: CrmRecord,
+  properties: PropertySelection,
+  associations?: AssociationsView,
+): RecordView {
   const view: RecordView = {
     id: record.id,
     properties: selectProperties(type, record, properties),
@@ -55,8 +90,36 @@ export function recordView(type: ObjectType, record: CrmRecord, properties: Prop
     archived: record.archivedAt !== null,
   };
   if (record.archivedAt !== null) view.archivedAt = new Date(record.archivedAt).toISOString();
+  if (associations !== undefined && Object.keys(associations).length > 0) view.associations = associations;
   return view;
 }
+
+/**
+ * Gives records the properties of their current stage. Each stage is looked up once per
+ * request, archived ones included (a record may sit in a stage deleted without checks).
+ */
+function stageProperties(repo: Repository, portalId: number, type: ObjectType) {
+  const facts = new Map<string, Promise<StageFacts | undefined>>();
+  const lookup = (stageId: string): Promise<StageFacts | undefined> => {
+    let found = facts.get(stageId);
+    if (found === undefined) {
+      found = repo
+        .findStage(portalId, type.key, stageId)
+        .then((f) => (f === undefined ? undefined : stageFacts(type.rules, f.stage.metadata)));
+      facts.set(stageId, found);
+    }
+    return found;
+  };
+  return async (record: CrmRecord): Promise<CrmRecord> =>
+    withStageProperties(type, record, record.stageId === null ? undefined : await lookup(record.stageId));
+}
+
+/** Where a record goes, with whether the stage is closed. */
+const place = (type: ObjectType, pipelineId: string, stage: Stage): Placement => ({
+  pipelineId,
+  stageId: stage.id,
+  closed: stageFacts(type.rules, stage.metadata).closed,
+});
 
 const recordNotFound = (type: ObjectType, id: string) =>
   notFound(`Object ${type.name} with id ${id} does not exist`);
@@ -69,7 +132,7 @@ async function defaultPlacement(repo: Repository, actor: Actor, type: ObjectType
   const pipelines = sortByDisplayOrder(await repo.listPipelines(actor.portalId, type.key));
   const pipeline = pipelines.find((p) => p.id === seeded) ?? pipelines[0];
   const stage = pipeline && firstLiveStage(pipeline);
-  return pipeline && stage ? { pipelineId: pipeline.id, stageId: stage.id } : null;
+  return pipeline && stage ? place(type, pipeline.id, stage) : null;
 }
 
 /**
@@ -108,12 +171,29 @@ async function resolvePlacement(
     if (pipeline === undefined || !isLive(pipeline)) {
       throw invalidPlacement(names.stage, `${changes.stage} belongs to a deleted pipeline`);
     }
-    return { pipelineId: pipeline.id, stageId: changes.stage };
+    return place(type, pipeline.id, found.stage);
   }
-  const keep = current?.stageId && pipeline!.stages.some((s) => s.id === current.stageId && isLive(s));
-  const stageId = keep ? current!.stageId! : firstLiveStage(pipeline!)?.id;
-  if (stageId === undefined) throw invalidPlacement(names.pipeline!, `${pipeline!.id} has no stages`);
-  return { pipelineId: pipeline!.id, stageId };
+  const kept = pipeline!.stages.find((s) => s.id === current?.stageId && isLive(s));
+  const stage = kept ?? firstLiveStage(pipeline!);
+  if (stage === undefined) throw invalidPlacement(names.pipeline!, `${pipeline!.id} has no stages`);
+  return place(type, pipeline!.id, stage);
+}
+
+/** The v3 `associations` of a read: the types asked for that have links, by type name. */
+async function associationsOf(
+  repo: Repository,
+  portalId: number,
+  type: ObjectType,
+  id: string,
+  toTypes: AssociationSelection,
+): Promise<AssociationsView | undefined> {
+  if (toTypes === undefined || toTypes.length === 0) return undefined;
+  const view: AssociationsView = {};
+  for (const toType of toTypes) {
+    const links = await repo.listAssociations(portalId, type.key, id, toType.key);
+    if (links.length > 0) view[toType.name] = { results: links.map(v3Association) };
+  }
+  return view;
 }
 
 export class RecordService {
@@ -127,17 +207,26 @@ export class RecordService {
     return this.store.write(work, { portalId: actor.portalId });
   }
 
-  create(actor: Actor, type: ObjectType, input: PropertiesInput): Promise<RecordView> {
-    return this.inPortal(actor, async (repo) =>
-      recordView(type, await this.createOne(repo, actor, type, input), undefined),
-    );
+  create(actor: Actor, type: ObjectType, input: RecordInput): Promise<RecordView> {
+    return this.inPortal(actor, async (repo) => {
+      const created = await this.createOne(repo, actor, type, input);
+      return recordView(type, await stageProperties(repo, actor.portalId, type)(created), undefined);
+    });
   }
 
-  get(actor: Actor, type: ObjectType, id: string, properties: PropertySelection, archived: boolean) {
+  get(
+    actor: Actor,
+    type: ObjectType,
+    id: string,
+    selection: { properties: PropertySelection; associations?: AssociationSelection },
+    archived: boolean,
+  ) {
     return this.store.read(async (repo) => {
       const record = await repo.getRecord(actor.portalId, type.key, id);
       if (record === undefined || (record.archivedAt !== null) !== archived) throw recordNotFound(type, id);
-      return recordView(type, record, properties);
+      const links = await associationsOf(repo, actor.portalId, type, record.id, selection.associations);
+      const seen = await stageProperties(repo, actor.portalId, type)(record);
+      return recordView(type, seen, selection.properties, links);
     });
   }
 
@@ -145,7 +234,7 @@ export class RecordService {
     return this.inPortal(actor, async (repo) => {
       const updated = await this.updateOne(repo, actor, type, id, input);
       if (updated === undefined) throw recordNotFound(type, id);
-      return recordView(type, updated, undefined);
+      return recordView(type, await stageProperties(repo, actor.portalId, type)(updated), undefined);
     });
   }
 
@@ -161,7 +250,7 @@ export class RecordService {
     actor: Actor,
     type: ObjectType,
     page: { limit: number; after: string | undefined; archived: boolean },
-    properties: PropertySelection,
+    selection: { properties: PropertySelection; associations?: AssociationSelection },
   ): Promise<RecordPage> {
     const afterId = page.after === undefined ? 0 : Number(page.after);
     if (!Number.isSafeInteger(afterId) || afterId < 0)
@@ -172,9 +261,14 @@ export class RecordService {
         afterId,
         limit: page.limit + 1,
       });
-      const results = rows.slice(0, page.limit);
+      const withStage = stageProperties(repo, actor.portalId, type);
+      const results: RecordView[] = [];
+      for (const r of rows.slice(0, page.limit)) {
+        const links = await associationsOf(repo, actor.portalId, type, r.id, selection.associations);
+        results.push(recordView(type, await withStage(r), selection.properties, links));
+      }
       return {
-        results: results.map((r) => recordView(type, r, properties)),
+        results,
         nextAfter: rows.length > page.limit ? results[results.length - 1]!.id : undefined,
       };
     });
@@ -188,23 +282,27 @@ export class RecordService {
     archived: boolean,
   ) {
     return this.store.read(async (repo): Promise<BatchResult> => {
+      const withStage = stageProperties(repo, actor.portalId, type);
       const results: RecordView[] = [];
       const missing: string[] = [];
       for (const id of new Set(ids)) {
         const record = await repo.getRecord(actor.portalId, type.key, id);
         if (record === undefined || (record.archivedAt !== null) !== archived) missing.push(id);
-        else results.push(recordView(type, record, properties));
+        else results.push(recordView(type, await withStage(record), properties));
       }
       return { results, missing };
     });
   }
 
-  /** All or nothing: one invalid input fails the whole batch. */
-  batchCreate(actor: Actor, type: ObjectType, inputs: readonly PropertiesInput[]): Promise<RecordView[]> {
+  /** All or nothing: one invalid input, or one association to a missing record, fails the whole batch. */
+  batchCreate(actor: Actor, type: ObjectType, inputs: readonly RecordInput[]): Promise<RecordView[]> {
     return this.inPortal(actor, async (repo) => {
+      const withStage = stageProperties(repo, actor.portalId, type);
       const created: RecordView[] = [];
-      for (const input of inputs)
-        created.push(recordView(type, await this.createOne(repo, actor, type, input), undefined));
+      for (const input of inputs) {
+        const record = await this.createOne(repo, actor, type, input);
+        created.push(recordView(type, await withStage(record), undefined));
+      }
       return created;
     });
   }
@@ -216,12 +314,13 @@ export class RecordService {
     inputs: readonly { id: string; properties: PropertiesInput }[],
   ): Promise<BatchResult> {
     return this.inPortal(actor, async (repo) => {
+      const withStage = stageProperties(repo, actor.portalId, type);
       const results: RecordView[] = [];
       const missing: string[] = [];
       for (const { id, properties } of inputs) {
         const updated = await this.updateOne(repo, actor, type, id, properties);
         if (updated === undefined) missing.push(id);
-        else results.push(recordView(type, updated, undefined));
+        else results.push(recordView(type, await withStage(updated), undefined));
       }
       return { results, missing };
     });
@@ -237,9 +336,20 @@ export class RecordService {
     });
   }
 
-  search(actor: Actor, type: ObjectType, query: SearchQuery, properties: PropertySelection) {
+  /**
+   * Filters, sorts and the full-text `query` see the stage properties too. The query is matched
+   * against the type's default searchable properties.
+   */
+  search(actor: Actor, type: ObjectType, query: RecordSearch, properties: PropertySelection) {
     return this.store.read(async (repo) => {
-      const page = searchRecords(await repo.liveRecords(actor.portalId, type.key), query);
+      const withStage = stageProperties(repo, actor.portalId, type);
+      const records: CrmRecord[] = [];
+      for (const r of await repo.liveRecords(actor.portalId, type.key)) records.push(await withStage(r));
+      const text =
+        query.text === undefined
+          ? undefined
+          : { text: query.text, properties: propertyNames(type).searchable };
+      const page = searchRecords(records, { ...query, text });
       return {
         total: page.total,
         results: page.results.map((r) => recordView(type, r, properties)),
@@ -248,12 +358,48 @@ export class RecordService {
     });
   }
 
-  private async createOne(repo: Repository, actor: Actor, type: ObjectType, input: PropertiesInput) {
-    const changes = readPropertyInput(type, input);
+  /**
+   * HubSpot's v4 list of a record's associations with records of another type: one entry per
+   * target, with every association type linking the two. Paged by target id.
+   */
+  associations(
+    actor: Actor,
+    type: ObjectType,
+    id: string,
+    toType: ObjectType,
+    page: { limit: number; after: string | undefined },
+  ) {
+    const afterId = page.after === undefined ? 0 : Number(page.after);
+    if (!Number.isSafeInteger(afterId) || afterId < 0)
+      throw invalid(`after must be a cursor from a previous page`);
+    return this.store.read(async (repo) => {
+      const record = await repo.getRecord(actor.portalId, type.key, id);
+      if (record === undefined || record.archivedAt !== null) throw recordNotFound(type, id);
+      const links = await repo.listAssociations(actor.portalId, type.key, id, toType.key);
+      const targets = v4Associations(links).filter((t) => t.toObjectId > afterId);
+      const results = targets.slice(0, page.limit);
+      const more = targets.length > page.limit;
+      return { results, nextAfter: more ? String(results[results.length - 1]!.toObjectId) : undefined };
+    });
+  }
+
+  private async createOne(repo: Repository, actor: Actor, type: ObjectType, input: RecordInput) {
+    const changes = readPropertyInput(type, input.properties);
+    const links = readAssociationInput(type, input.associations);
     const placement = await resolvePlacement(repo, actor, type, undefined, changes);
+    const missing = [];
+    for (const link of links) {
+      const target = await repo.getRecord(actor.portalId, link.toTypeKey, link.toId);
+      if (target === undefined || target.archivedAt !== null) missing.push(link);
+    }
+    if (missing.length > 0) throw invalidAssociationTargets(missing);
     const [id] = await repo.allocateIds(actor.portalId, 1);
     const record = applyRecordWrite(type, undefined, id!, changes, placement, this.clock());
     await repo.saveRecord(actor.portalId, type.key, record);
+    await repo.saveAssociations(
+      actor.portalId,
+      links.flatMap((link) => associationRows(type.key, record.id, link)),
+    );
     return record;
   }
 

@@ -1,8 +1,9 @@
 /**
- * Moving data between backends: a portal's (or every portal's) pipelines, stages, records,
- * audit trail and tokens (hashes only) as one JSON document, loaded back unchanged: same ids,
+ * Moving data between backends: a portal's (or every portal's) pipelines, stages, records, their
+ * associations, audit trail and tokens (hashes only) as one JSON document, loaded back unchanged: same ids,
  * order, timestamps and audit history.
  */
+import type { RecordAssociation } from '../domain/associations.js';
 import type { AuditEntry, Pipeline } from '../domain/model.js';
 import type { PortalRecord, Store, TokenRecord } from '../domain/ports.js';
 import type { CrmRecord } from '../domain/records.js';
@@ -13,6 +14,8 @@ export const EXPORT_VERSION = 1;
 export interface PortalExport extends PortalRecord {
   pipelines: { objectTypeKey: string; pipeline: Pipeline }[];
   records: { objectTypeKey: string; record: CrmRecord }[];
+  /** Absent in exports made before associations were kept: none. */
+  associations?: RecordAssociation[];
   /** Oldest first. */
   audit: AuditEntry[];
   tokens: TokenRecord[];
@@ -37,6 +40,7 @@ export async function exportData(store: Store, portalId?: number): Promise<Expor
         ...portal,
         pipelines: await repo.portalPipelines(portal.id),
         records: await repo.portalRecords(portal.id),
+        associations: await repo.portalAssociations(portal.id),
         audit: await repo.portalAudit(portal.id),
         tokens: tokens.filter((t) => t.portalId === portal.id),
       });
@@ -62,6 +66,9 @@ function checkDocument(doc: unknown): ExportDocument {
     }
     if (!Array.isArray(p.audit) || !Array.isArray(p.tokens)) {
       throw new ImportError(`Portal ${p.id} is malformed: it needs audit and tokens lists`);
+    }
+    if (p.associations !== undefined && !Array.isArray(p.associations)) {
+      throw new ImportError(`Portal ${p.id} is malformed: associations must be a list`);
     }
   }
   return d as ExportDocument;
@@ -90,6 +97,7 @@ export async function importData(
       }
       for (const { objectTypeKey, record } of portal.records)
         await repo.saveRecord(portal.id, objectTypeKey, record);
+      await repo.saveAssociations(portal.id, portal.associations ?? []);
       await repo.appendAudit(portal.audit);
       for (const token of portal.tokens) await repo.insertToken(token);
       counts.portals += 1;

@@ -2,6 +2,7 @@
  * The storage contract. Every adapter (SQLite now, PostgreSQL next) implements it and is
  * proven by the same suite in test/contract/. Methods speak domain types only.
  */
+import type { RecordAssociation } from './associations.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
 import type { CrmRecord } from './records.js';
 
@@ -87,12 +88,27 @@ export interface Repository {
     limit: number,
   ): Promise<{ stageIds: string[]; objectIds: string[] }>;
 
+  /** Stores links (each row is one direction); a link already stored is left as it is. */
+  saveAssociations(portalId: number, links: readonly RecordAssociation[]): Promise<void>;
+  /**
+   * The links from one record to records of one type whose target is live, by target id (in
+   * numeric order) then type id.
+   */
+  listAssociations(
+    portalId: number,
+    fromTypeKey: string,
+    fromId: string,
+    toTypeKey: string,
+  ): Promise<RecordAssociation[]>;
+
   // Export and import: whole portals, every object type, archived items included.
   listPortals(): Promise<PortalRecord[]>;
   /** Creates the portal, or raises its id sequence to at least `nextId`. */
   putPortal(portal: PortalRecord): Promise<void>;
   portalPipelines(portalId: number): Promise<{ objectTypeKey: string; pipeline: Pipeline }[]>;
   portalRecords(portalId: number): Promise<{ objectTypeKey: string; record: CrmRecord }[]>;
+  /** Every stored link of the portal, archived records' included. */
+  portalAssociations(portalId: number): Promise<RecordAssociation[]>;
   /** Oldest first. */
   portalAudit(portalId: number): Promise<AuditEntry[]>;
 

@@ -32,7 +32,15 @@ export interface SearchSort {
   readonly direction: 'ASCENDING' | 'DESCENDING';
 }
 
+/** A full-text `query`: its text, and the properties it is matched against. */
+export interface TextQuery {
+  readonly text: string;
+  readonly properties: readonly string[];
+}
+
 export interface SearchQuery {
+  /** Records must also match this, when given (see matchesText). */
+  readonly text?: TextQuery;
   /** OR of groups, AND within a group; no groups matches everything. */
   readonly filterGroups: readonly { readonly filters: readonly SearchFilter[] }[];
   readonly sorts: readonly SearchSort[];
@@ -48,10 +56,28 @@ export interface SearchPage {
 }
 
 const NUMBER = /^-?\d+(\.\d+)?$/;
+const INTEGER = /^-?\d+$/;
+/** A date or date-time as HubSpot writes them: `2026-01-01`, `2026-01-01T10:00:00.000Z`. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** Numbers compare as numbers, everything else as case-insensitive text. */
+/** Epoch ms of a date value: ISO text, or an integer of epoch ms as clients filter with. */
+function asTime(value: string): number {
+  if (INTEGER.test(value)) return Number(value);
+  return ISO_DATE.test(value) ? Date.parse(value) : NaN;
+}
+
+/**
+ * Numbers compare as numbers; dates as instants, whichever side is ISO text and whichever is
+ * epoch milliseconds (HubSpot's search takes both for date properties); everything else as
+ * case-insensitive text.
+ */
 function compareValues(a: string, b: string): number {
   if (NUMBER.test(a) && NUMBER.test(b)) return Number(a) - Number(b);
+  if (ISO_DATE.test(a) || ISO_DATE.test(b)) {
+    const x = asTime(a);
+    const y = asTime(b);
+    if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  }
   const x = a.toLowerCase();
   const y = b.toLowerCase();
   return x < y ? -1 : x > y ? 1 : 0;
@@ -102,9 +128,24 @@ function matchesFilter(record: CrmRecord, f: SearchFilter): boolean {
   }
 }
 
-export const matchesQuery = (record: CrmRecord, query: Pick<SearchQuery, 'filterGroups'>): boolean =>
-  query.filterGroups.length === 0 ||
-  query.filterGroups.some((g) => g.filters.every((f) => matchesFilter(record, f)));
+/** Words of a text, lower-cased: runs of letters and digits. */
+const words = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+
+/**
+ * A full-text query matches when each of its words begins a word of one of the searched
+ * properties, ignoring case: "acme renew" finds a deal named "Renewal for ACME Corp".
+ */
+export function matchesText(record: CrmRecord, text: TextQuery): boolean {
+  const wanted = words(text.text);
+  if (wanted.length === 0) return true;
+  const have = text.properties.flatMap((name) => words(record.properties[name] ?? ''));
+  return wanted.every((w) => have.some((h) => h.startsWith(w)));
+}
+
+export const matchesQuery = (record: CrmRecord, query: Pick<SearchQuery, 'filterGroups' | 'text'>): boolean =>
+  (query.text === undefined || matchesText(record, query.text)) &&
+  (query.filterGroups.length === 0 ||
+    query.filterGroups.some((g) => g.filters.every((f) => matchesFilter(record, f))));
 
 function sorter(sorts: readonly SearchSort[]) {
   const keys = [...sorts, { propertyName: 'hs_object_id', direction: 'ASCENDING' as const }];

@@ -6,6 +6,14 @@
 import { invalid } from './errors.js';
 import type { ErrorDetail } from './errors.js';
 import type { ObjectType } from './object-types.js';
+import {
+  DERIVED_PROPERTY,
+  currentStageProperties,
+  propertyTimestamp,
+  stampClosing,
+  stampStageMove,
+} from './stage-properties.js';
+import type { StageFacts } from './stage-properties.js';
 
 export interface CrmRecord {
   readonly id: string;
@@ -30,8 +38,12 @@ export interface RecordPropertyNames {
   readonly modified: string;
   /** Returned when a request names no properties. */
   readonly defaults: readonly string[];
+  /** What a search `query` is matched against: HubSpot's default searchable properties. */
+  readonly searchable: readonly string[];
 }
 
+// `searchable`: the default searchable properties of HubSpot's CRM search guide ("Search default
+// searchable properties"); types the guide does not list search their name and stage [D].
 const NAMES: Record<string, Omit<RecordPropertyNames, 'defaults'> & { extra: string[] }> = {
   deals: {
     pipeline: 'pipeline',
@@ -39,6 +51,7 @@ const NAMES: Record<string, Omit<RecordPropertyNames, 'defaults'> & { extra: str
     created: 'createdate',
     modified: 'hs_lastmodifieddate',
     extra: ['amount', 'closedate', 'dealname'],
+    searchable: ['dealname', 'pipeline', 'dealstage', 'description', 'dealtype'],
   },
   tickets: {
     pipeline: 'hs_pipeline',
@@ -46,6 +59,7 @@ const NAMES: Record<string, Omit<RecordPropertyNames, 'defaults'> & { extra: str
     created: 'createdate',
     modified: 'hs_lastmodifieddate',
     extra: ['content', 'hs_ticket_category', 'hs_ticket_priority', 'subject'],
+    searchable: ['subject', 'content', 'hs_pipeline_stage', 'hs_ticket_category', 'hs_ticket_id'],
   },
   contacts: {
     pipeline: null,
@@ -53,6 +67,17 @@ const NAMES: Record<string, Omit<RecordPropertyNames, 'defaults'> & { extra: str
     created: 'createdate',
     modified: 'lastmodifieddate',
     extra: ['email', 'firstname', 'lastname'],
+    searchable: [
+      'firstname',
+      'lastname',
+      'email',
+      'phone',
+      'hs_additional_emails',
+      'fax',
+      'mobilephone',
+      'company',
+      'hs_marketable_until_renewal',
+    ],
   },
   companies: {
     pipeline: null,
@@ -60,6 +85,7 @@ const NAMES: Record<string, Omit<RecordPropertyNames, 'defaults'> & { extra: str
     created: 'createdate',
     modified: 'hs_lastmodifieddate',
     extra: ['domain', 'name'],
+    searchable: ['website', 'phone', 'name', 'domain'],
   },
 };
 
@@ -69,6 +95,7 @@ const GENERIC = {
   created: 'hs_createdate',
   modified: 'hs_lastmodifieddate',
   extra: [],
+  searchable: ['name', 'hs_pipeline_stage'],
 };
 
 export function propertyNames(type: ObjectType): RecordPropertyNames {
@@ -87,17 +114,12 @@ export function propertyNames(type: ObjectType): RecordPropertyNames {
     created: n.created,
     modified: n.modified,
     defaults: defaults.sort(),
+    searchable: n.searchable,
   };
 }
 
-export const enteredProperty = (stageId: string): string => `hs_date_entered_${stageId}`;
-export const exitedProperty = (stageId: string): string => `hs_date_exited_${stageId}`;
-
 const PROPERTY_NAME = /^[A-Za-z0-9_]{1,100}$/;
-const SYSTEM = /^(hs_object_id|hs_date_entered_.*|hs_date_exited_.*)$/;
-
-/** Property values as HubSpot stores them: strings, with ms-precision ISO timestamps. */
-export const propertyTimestamp = (epochMs: number): string => new Date(epochMs).toISOString();
+const isSystemProperty = (name: string): boolean => name === 'hs_object_id' || DERIVED_PROPERTY.test(name);
 
 export interface PropertyChanges {
   /** Properties to set (strings). */
@@ -125,7 +147,7 @@ export function readPropertyInput(type: ObjectType, input: PropertiesInput): Pro
       });
       continue;
     }
-    if (SYSTEM.test(name) || name === names.created || name === names.modified) {
+    if (isSystemProperty(name) || name === names.created || name === names.modified) {
       errors.push({ message: `Property "${name}" is read-only`, in: name, code: 'READ_ONLY_VALUE' });
       continue;
     }
@@ -154,6 +176,8 @@ export function readPropertyInput(type: ObjectType, input: PropertiesInput): Pro
 export interface Placement {
   readonly pipelineId: string;
   readonly stageId: string;
+  /** Whether that stage is closed, from its metadata (absent: open). */
+  readonly closed?: boolean;
 }
 
 export const invalidPlacement = (property: string, message: string) =>
@@ -163,7 +187,8 @@ export const invalidPlacement = (property: string, message: string) =>
 
 /**
  * The record after a create (current undefined) or an update: properties merged, system
- * properties refreshed, and the stage it entered or left stamped.
+ * properties refreshed, the stage it entered or left stamped, and a close date set when it
+ * enters a closed stage.
  */
 export function applyRecordWrite(
   type: ObjectType,
@@ -185,9 +210,8 @@ export function applyRecordWrite(
     if (names.pipeline) properties[names.pipeline] = placement.pipelineId;
     properties[names.stage] = placement.stageId;
     if (placement.stageId !== previousStage) {
-      if (previousStage !== null) properties[exitedProperty(previousStage)] = stamp;
-      properties[enteredProperty(placement.stageId)] = stamp;
-      delete properties[exitedProperty(placement.stageId)];
+      stampStageMove(properties, previousStage, placement.stageId, now);
+      if (placement.closed === true) stampClosing(type, properties, current?.createdAt ?? now, now);
     }
   }
   return {
@@ -199,6 +223,19 @@ export function applyRecordWrite(
     updatedAt: now,
     archivedAt: current?.archivedAt ?? null,
   };
+}
+
+/**
+ * The record as reads and searches see it: its stored properties plus those computed from its
+ * current stage (`facts` undefined when the stage is unknown).
+ */
+export function withStageProperties(
+  type: ObjectType,
+  record: CrmRecord,
+  facts: StageFacts | undefined,
+): CrmRecord {
+  const derived = currentStageProperties(type, record.stageId, record.properties, facts);
+  return { ...record, properties: { ...record.properties, ...derived } };
 }
 
 /** The properties a response shows: those asked for (null when unset) plus the system ones. */

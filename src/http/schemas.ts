@@ -187,6 +187,24 @@ export const TypeParams = {
 
 // --- CRM objects (records) ---
 
+/** `{ results: [item…] }`, HubSpot's collection shape. */
+const resultsOf = <const Item>(item: Item) =>
+  ({
+    type: 'object',
+    required: ['results'],
+    properties: { results: { type: 'array', items: item } },
+  }) as const;
+
+/** A read's `associations`: per target type, `{ results: [{ id, type }] }` (the SDK's AssociatedId). */
+const associationsOut = {
+  type: 'object',
+  additionalProperties: resultsOf({
+    type: 'object',
+    required: ['id', 'type'],
+    properties: { id: { type: 'string' }, type: { type: 'string' } },
+  }),
+} as const;
+
 export const SimplePublicObject = {
   $id: 'SimplePublicObject',
   type: 'object',
@@ -198,6 +216,7 @@ export const SimplePublicObject = {
     updatedAt: timestamp,
     archived: { type: 'boolean' },
     archivedAt: timestamp,
+    associations: associationsOut,
   },
 } as const;
 
@@ -265,7 +284,38 @@ const propertiesIn = {
   additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
 } as const;
 
-const associationsIn = { type: 'array', maxItems: 0, items: {} } as const;
+/** HubSpot's `associations` of a create: `[{ to: { id }, types: [{ associationCategory, associationTypeId }] }]`. */
+const associationsIn = {
+  type: 'array',
+  maxItems: 100,
+  items: {
+    type: 'object',
+    required: ['to', 'types'],
+    properties: {
+      to: {
+        type: 'object',
+        required: ['id'],
+        properties: { id: { type: ['string', 'integer'] } },
+      },
+      types: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 10,
+        items: {
+          type: 'object',
+          required: ['associationCategory', 'associationTypeId'],
+          properties: {
+            associationCategory: {
+              type: 'string',
+              enum: ['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED'],
+            },
+            associationTypeId: int32,
+          },
+        },
+      },
+    },
+  },
+} as const;
 
 export const RecordCreateInput = {
   type: 'object',
@@ -311,6 +361,31 @@ export const BatchUpdateInput = batch({
   },
 });
 export const BatchArchiveInput = batch(idInput);
+
+/** HubSpot's v4 list of a record's associations with records of one type. */
+const associationTargets = resultsOf({
+  type: 'object',
+  required: ['toObjectId', 'associationTypes'],
+  properties: {
+    toObjectId: { type: 'integer' },
+    associationTypes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['category', 'typeId', 'label'],
+        properties: {
+          category: { type: 'string' },
+          typeId: { type: 'integer' },
+          label: { type: ['string', 'null'] },
+        },
+      },
+    },
+  },
+});
+export const AssociationPage = {
+  ...associationTargets,
+  properties: { ...associationTargets.properties, paging },
+} as const;
 
 export const SearchInput = {
   type: 'object',

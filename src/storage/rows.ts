@@ -1,4 +1,5 @@
 /** Row shapes shared by the SQL adapters (same column names everywhere) and their mapping. */
+import type { AssociationCategory, RecordAssociation } from '../domain/associations.js';
 import type { Metadata } from '../domain/metadata.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../domain/model.js';
 import type { PortalRecord, TokenRecord } from '../domain/ports.js';
@@ -63,6 +64,24 @@ export const toRecord = (r: RecordRow): CrmRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   archivedAt: r.archived_at,
+});
+
+export interface AssociationRow {
+  from_type: string;
+  from_id: number;
+  to_type: string;
+  to_id: number;
+  category: string;
+  type_id: number;
+}
+
+export const toAssociation = (r: AssociationRow): RecordAssociation => ({
+  fromTypeKey: r.from_type,
+  fromId: String(r.from_id),
+  toTypeKey: r.to_type,
+  toId: String(r.to_id),
+  category: r.category as AssociationCategory,
+  typeId: r.type_id,
 });
 
 export interface TokenRow {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
+import type { RecordAssociation } from '../../src/domain/associations.js';
 import type { AuditEntry, Pipeline, Stage } from '../../src/domain/model.js';
 import type { Repository, Store, TokenRecord } from '../../src/domain/ports.js';
 import type { CrmRecord } from '../../src/domain/records.js';
@@ -861,6 +862,130 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
             objectIds: [],
           });
         });
+      });
+    });
+
+    describe('associations', () => {
+      const CONTACTS = '0-1';
+      /** A live record of a type, with nothing but its id. */
+      const bare = (id: string, archivedAt: number | null = null): CrmRecord => ({
+        id,
+        properties: { hs_object_id: id },
+        pipelineId: null,
+        stageId: null,
+        createdAt: T0,
+        updatedAt: T0,
+        archivedAt,
+      });
+      const link = (
+        fromTypeKey: string,
+        fromId: string,
+        toTypeKey: string,
+        toId: string,
+        typeId: number,
+      ): RecordAssociation => ({ fromTypeKey, fromId, toTypeKey, toId, category: 'HUBSPOT_DEFINED', typeId });
+      const byKey = (a: RecordAssociation, b: RecordAssociation) => {
+        const k = (x: RecordAssociation) => [
+          x.fromTypeKey,
+          x.fromId.padStart(20),
+          x.toTypeKey,
+          x.toId.padStart(20),
+          x.typeId,
+        ];
+        const [x, y] = [k(a).join('|'), k(b).join('|')];
+        return x < y ? -1 : x > y ? 1 : 0;
+      };
+
+      beforeEach(async () => {
+        await seed(P1, DEALS);
+        await seed(P2, DEALS);
+        await store.write(async (repo) => {
+          for (const id of ['5', '40', '300']) await repo.saveRecord(P1, CONTACTS, bare(id));
+          await repo.saveRecord(P1, CONTACTS, bare('41', T0 + 1));
+          await repo.saveRecord(P1, DEALS, bare('7'));
+          await repo.saveRecord(P2, CONTACTS, bare('5'));
+        });
+      });
+
+      it('lists a record’s links to one type by target id, then type id, with every field', async () => {
+        await store.write((repo) =>
+          repo.saveAssociations(P1, [
+            link(DEALS, '7', CONTACTS, '300', 3),
+            link(DEALS, '7', CONTACTS, '40', 3),
+            link(DEALS, '7', CONTACTS, '5', 449),
+            link(DEALS, '7', CONTACTS, '5', 3),
+            link(DEALS, '8', CONTACTS, '5', 3),
+          ]),
+        );
+        const links = await store.read((repo) => repo.listAssociations(P1, DEALS, '7', CONTACTS));
+        assert.deepEqual(links, [
+          link(DEALS, '7', CONTACTS, '5', 3),
+          link(DEALS, '7', CONTACTS, '5', 449),
+          link(DEALS, '7', CONTACTS, '40', 3),
+          link(DEALS, '7', CONTACTS, '300', 3),
+        ]);
+        assert.deepEqual(await store.read((repo) => repo.listAssociations(P1, DEALS, '7', TICKETS)), []);
+        assert.deepEqual(await store.read((repo) => repo.listAssociations(P1, DEALS, 'x', CONTACTS)), []);
+      });
+
+      it('stores a link once however often it is saved', async () => {
+        const once = link(DEALS, '7', CONTACTS, '40', 3);
+        await store.write((repo) => repo.saveAssociations(P1, [once, once]));
+        await store.write((repo) => repo.saveAssociations(P1, [once]));
+        assert.deepEqual(await store.read((repo) => repo.listAssociations(P1, DEALS, '7', CONTACTS)), [once]);
+        assert.deepEqual(await store.read((repo) => repo.portalAssociations(P1)), [once]);
+      });
+
+      it('leaves out links to archived records, and to records that do not exist', async () => {
+        await store.write((repo) =>
+          repo.saveAssociations(P1, [
+            link(DEALS, '7', CONTACTS, '41', 3),
+            link(DEALS, '7', CONTACTS, '999', 3),
+            link(DEALS, '7', CONTACTS, '40', 3),
+          ]),
+        );
+        assert.deepEqual(await store.read((repo) => repo.listAssociations(P1, DEALS, '7', CONTACTS)), [
+          link(DEALS, '7', CONTACTS, '40', 3),
+        ]);
+        // Restored, the archived record is linked again: the link itself was kept.
+        await store.write((repo) => repo.saveRecord(P1, CONTACTS, bare('41')));
+        const after = await store.read((repo) => repo.listAssociations(P1, DEALS, '7', CONTACTS));
+        assert.deepEqual(
+          after.map((a) => a.toId),
+          ['40', '41'],
+        );
+      });
+
+      it('keeps each portal’s links apart and exports them all, archived targets’ included', async () => {
+        const mine = [
+          link(DEALS, '7', CONTACTS, '5', 3),
+          link(CONTACTS, '5', DEALS, '7', 4),
+          link(DEALS, '7', CONTACTS, '41', 3),
+        ];
+        await store.write(async (repo) => {
+          await repo.saveAssociations(P1, mine);
+          await repo.saveAssociations(P2, [link(DEALS, '7', CONTACTS, '5', 341)]);
+        });
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.listAssociations(P2, DEALS, '7', CONTACTS), [
+            link(DEALS, '7', CONTACTS, '5', 341),
+          ]);
+          assert.deepEqual(await repo.listAssociations(P1, DEALS, '7', CONTACTS), [mine[0]]);
+          assert.deepEqual(await repo.listAssociations(P1, CONTACTS, '5', DEALS), [mine[1]]);
+          assert.deepEqual([...(await repo.portalAssociations(P1))].sort(byKey), [...mine].sort(byKey));
+          assert.deepEqual(await repo.portalAssociations(P2), [link(DEALS, '7', CONTACTS, '5', 341)]);
+        });
+      });
+
+      it('saves nothing when the write fails', async () => {
+        await assert.rejects(
+          store.write(async (repo) => {
+            await repo.saveAssociations(P1, [link(DEALS, '7', CONTACTS, '5', 3)]);
+            throw new Error('abort');
+          }),
+          /abort/,
+        );
+        assert.deepEqual(await store.read((repo) => repo.portalAssociations(P1)), []);
       });
     });
 

@@ -394,3 +394,103 @@ describe('filters missing their value', () => {
     assertInvalid(() => searchRecords(RECORDS, q), /needs a value/);
   });
 });
+
+describe('dates', () => {
+  // Stored as HubSpot writes them (ISO text); clients filter with epoch milliseconds or ISO text.
+  const DATED = deepFreeze([
+    rec('1', { entered: '2026-01-01T00:00:00.000Z' }),
+    rec('2', { entered: '2026-03-01T12:30:00.500Z' }),
+    rec('3', { entered: '2025-12-31T23:59:59.999Z' }),
+    rec('4', { entered: '2026-02-01' }),
+  ]);
+  const JAN_1 = Date.parse('2026-01-01T00:00:00.000Z');
+
+  it('compares a date property with epoch milliseconds as instants', () => {
+    // As text, "2026-…" > "1767…" would hold for every record.
+    assert.deepEqual(where({ propertyName: 'entered', operator: 'GT', value: String(JAN_1) }, DATED), [
+      '2',
+      '4',
+    ]);
+    assert.deepEqual(where({ propertyName: 'entered', operator: 'GTE', value: String(JAN_1) }, DATED), [
+      '1',
+      '2',
+      '4',
+    ]);
+    assert.deepEqual(where({ propertyName: 'entered', operator: 'LT', value: String(JAN_1) }, DATED), ['3']);
+    assert.deepEqual(where({ propertyName: 'entered', operator: 'EQ', value: String(JAN_1) }, DATED), ['1']);
+    assert.deepEqual(where({ propertyName: 'entered', operator: 'GT', value: '0' }, DATED), [
+      '1',
+      '2',
+      '3',
+      '4',
+    ]);
+  });
+
+  it('compares a date property with ISO text, date-only values included', () => {
+    assert.deepEqual(
+      where(
+        {
+          propertyName: 'entered',
+          operator: 'BETWEEN',
+          value: '2026-01-15',
+          highValue: '2026-02-01T00:00:00Z',
+        },
+        DATED,
+      ),
+      ['4'],
+    );
+  });
+
+  it('sorts dates as instants in both directions', () => {
+    assert.deepEqual(sorted([{ propertyName: 'entered', direction: 'ASCENDING' }], DATED), [
+      '3',
+      '1',
+      '4',
+      '2',
+    ]);
+    assert.deepEqual(sorted([{ propertyName: 'entered', direction: 'DESCENDING' }], DATED), [
+      '2',
+      '4',
+      '1',
+      '3',
+    ]);
+  });
+});
+
+describe('full-text query', () => {
+  const TEXT = deepFreeze([
+    rec('1', { dealname: 'Renewal for ACME Corp', description: 'three seats' }),
+    rec('2', { dealname: 'Acmeville pilot' }),
+    rec('3', { dealname: 'Globex', dealtype: 'newbusiness', note: 'acme' }),
+    rec('4', { dealname: 'Café Zoë' }),
+  ]);
+  const searchable = ['dealname', 'description', 'dealtype'];
+  const text = (t: string, properties = searchable) => ids({ text: { text: t, properties } }, TEXT);
+
+  it('matches each word of the query against the start of a word of a searched property, ignoring case', () => {
+    assert.deepEqual(text('acme'), ['1', '2']);
+    assert.deepEqual(text('ACME renew'), ['1']);
+    assert.deepEqual(text('renewal seats'), ['1']);
+    assert.deepEqual(text('cme'), []);
+    assert.deepEqual(text('newbus'), ['3']);
+    assert.deepEqual(text('zoë'), ['4']);
+  });
+
+  it('searches only the given properties', () => {
+    // Record 3 holds "acme" in a property the query does not search.
+    assert.deepEqual(text('acme', ['dealname']), ['1', '2']);
+    assert.deepEqual(text('acme', ['note']), ['3']);
+  });
+
+  it('ANDs the query with the filter groups, and a query of no words matches everything', () => {
+    const both = ids(
+      {
+        text: { text: 'acme', properties: searchable },
+        filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'EQ', value: '2' }] }],
+      },
+      TEXT,
+    );
+    assert.deepEqual(both, ['2']);
+    assert.deepEqual(text(' - '), ['1', '2', '3', '4']);
+  });
+});

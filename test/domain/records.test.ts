@@ -319,6 +319,7 @@ describe('applyRecordWrite', () => {
         pipeline: 'default',
         dealstage: 'appointmentscheduled',
         hs_date_entered_appointmentscheduled: iso(T0),
+        hs_v2_date_entered_appointmentscheduled: iso(T0),
       },
       pipelineId: 'default',
       stageId: 'appointmentscheduled',
@@ -373,6 +374,7 @@ describe('applyRecordWrite', () => {
       lastmodifieddate: iso(T0),
       lifecyclestage: 'lead',
       hs_date_entered_lead: iso(T0),
+      hs_v2_date_entered_lead: iso(T0),
     });
     assert.equal(contact.pipelineId, 'contacts-lifecycle-pipeline');
     assert.equal(contact.stageId, 'lead');

@@ -10,7 +10,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import type { Pipeline } from '@hubspot/api-client/lib/codegen/crm/pipelines/index.js';
-import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/deals/index.js';
+import {
+  AssociationSpecAssociationCategoryEnum,
+  FilterOperatorEnum,
+} from '@hubspot/api-client/lib/codegen/crm/deals/index.js';
 import type { FilterGroup } from '@hubspot/api-client/lib/codegen/crm/deals/index.js';
 
 import { startStageline, type RunningStageline } from '../../src/index.js';
@@ -470,6 +473,116 @@ describe('records: moving between stages', () => {
   });
 });
 
+describe('records: derived stage properties and associations through the SDK', () => {
+  it('Activepieces’ deal-stage trigger: its doSearch call finds the deals that entered the stage since its last poll', async () => {
+    const p = portal();
+    const early = await createDeal(p, { dealname: 'early' });
+    await p.deals.basicApi.update(early.id, { properties: { dealstage: 'closedwon' } }, undefined, p.rw());
+    await sleep(5);
+    const lastFetchEpochMS = Date.now();
+    await sleep(5);
+    const late = await createDeal(p, { dealname: 'late' });
+    await p.deals.basicApi.update(late.id, { properties: { dealstage: 'closedwon' } }, undefined, p.rw());
+    await createDeal(p, { dealname: 'elsewhere' });
+
+    // As the trigger calls it (activepieces, pieces/community/hubspot triggers/deal-stage-updated.ts).
+    const poll = (since: number) =>
+      p.deals.searchApi.doSearch(
+        {
+          limit: since === 0 ? 10 : 200,
+          properties: [
+            'dealname',
+            'createdate',
+            'hs_object_id',
+            'hs_lastmodifieddate',
+            'hs_v2_date_entered_current_stage',
+          ],
+          sorts: ['-hs_v2_date_entered_current_stage'],
+          after: undefined,
+          filterGroups: [
+            {
+              filters: [
+                { propertyName: 'pipeline', operator: FilterOperatorEnum.Eq, value: 'default' },
+                { propertyName: 'dealstage', operator: FilterOperatorEnum.Eq, value: 'closedwon' },
+                {
+                  propertyName: 'hs_v2_date_entered_current_stage',
+                  operator: FilterOperatorEnum.Gt,
+                  value: since.toString(),
+                },
+              ],
+            },
+          ],
+        },
+        p.rw(),
+      );
+    const all = await poll(0);
+    assert.deepEqual(
+      all.results.map((r) => r.properties.dealname),
+      ['late', 'early'],
+    );
+    const since = await poll(lastFetchEpochMS);
+    assert.deepEqual(
+      since.results.map((r) => r.properties.dealname),
+      ['late'],
+    );
+    // The trigger turns the property into its dedupe time with dayjs(value).valueOf().
+    const entered = Date.parse(
+      must(since.results[0]?.properties.hs_v2_date_entered_current_stage, 'hs_v2_date_entered_current_stage'),
+    );
+    assert.ok(entered > lastFetchEpochMS);
+  });
+
+  it('basicApi.create with associations, then getById(id, props, undefined, ["contacts"]) and v4 getPage', async () => {
+    const p = portal();
+    const contact = await p.client.crm.contacts.basicApi.create(
+      { properties: { email: 'sdk@example.com' }, associations: [] },
+      p.rw(),
+    );
+    const info = await p.deals.basicApi.createWithHttpInfo(
+      {
+        properties: { dealname: 'With contact' },
+        associations: [
+          {
+            to: { id: contact.id },
+            types: [
+              {
+                associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined,
+                associationTypeId: 3,
+              },
+            ],
+          },
+        ],
+      },
+      p.rw(),
+    );
+    assert.equal(info.httpStatusCode, 201);
+    const deal = info.data;
+    const read = await p.deals.basicApi.getById(
+      deal.id,
+      ['dealname', 'hs_is_closed'],
+      undefined,
+      ['contacts'],
+      false,
+      undefined,
+      p.rw(),
+    );
+    assert.equal(read.properties.dealname, 'With contact');
+    assert.equal(read.properties.hs_is_closed, 'false');
+    assert.deepEqual(
+      read.associations?.contacts?.results.map((a) => ({ id: a.id, type: a.type })),
+      [{ id: contact.id, type: 'deal_to_contact' }],
+    );
+
+    const page = await p.client.crm.associations.v4.basicApi.getPage('deals', deal.id, 'contacts');
+    assert.equal(page.results.length, 1);
+    assert.equal(String(page.results[0]?.toObjectId), contact.id);
+    assert.deepEqual(
+      page.results[0]?.associationTypes.map((t) => ({ ...t })),
+      [{ category: 'HUBSPOT_DEFINED', typeId: 3, label: null }],
+    );
+  });
+});
+
 describe('records: search, paging, batch', () => {
   it('searches deals by stage with EQ, NEQ and IN, with total and paging', async () => {
     const p = portal();
@@ -603,13 +716,20 @@ describe('records: search, paging, batch', () => {
     assert.equal(new Set(seen).size, seen.length, 'no record appears twice');
     assert.deepEqual(byNumericId(seen), ids, 'every record was seen');
 
-    // The default page size is 10, and more than 100 per page is refused.
+    // The default page size is 10, and more than 100 per page is served as 100, as HubSpot does.
     await p.deals.basicApi.getPage(undefined, undefined, undefined, undefined, undefined, undefined, p.rw());
     assert.equal(p.lastJson<WireRecordPage>().results.length, 10);
-    await expectApiError(
-      p.deals.basicApi.getPage(101, undefined, undefined, undefined, undefined, undefined, p.rw()),
-      400,
+    const capped = await p.deals.basicApi.getPage(
+      200,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      p.rw(),
     );
+    assert.equal(capped.results.length, 100);
+    assert.equal(capped.paging?.next?.after, seen.length > 100 ? byNumericId(seen)[99] : undefined);
   });
 
   it('batch creates, reads (reporting a missing id), updates and archives', async () => {

@@ -282,7 +282,25 @@ function assertRecordTimestamp(value: unknown, where: string): number {
   return ms;
 }
 
-const RECORD_KEYS = ['id', 'properties', 'createdAt', 'updatedAt', 'archived', 'archivedAt'];
+const RECORD_KEYS = ['id', 'properties', 'createdAt', 'updatedAt', 'archived', 'archivedAt', 'associations'];
+
+/** A read's `associations`: per target type, `{ results: [{ id, type }] }` (the SDK's AssociatedId). */
+function checkAssociationsShape(associations: unknown, where: string): void {
+  assert.ok(isRecord(associations), `${where} must be an object`);
+  for (const [type, collection] of Object.entries(associations)) {
+    assert.ok(
+      isRecord(collection) && Array.isArray(collection.results),
+      `${where}.${type} must be {results: []}`,
+    );
+    assert.ok(collection.results.length > 0, `${where}.${type}: a type with no links is left out`);
+    for (const link of collection.results as unknown[]) {
+      assert.ok(isRecord(link), `${where}.${type}.results[] must be objects`);
+      assert.match(String(link.id), NUMERIC_ID_RE, `${where}.${type}.results[].id must be a numeric string`);
+      assert.equal(typeof link.id, 'string', `${where}.${type}.results[].id must be a string`);
+      assert.equal(typeof link.type, 'string', `${where}.${type}.results[].type must be a string`);
+    }
+  }
+}
 
 /** One record (SimplePublicObject) as HubSpot sends it. */
 export function checkRecordShape(record: unknown, where: string): void {
@@ -306,6 +324,7 @@ export function checkRecordShape(record: unknown, where: string): void {
   assert.equal(typeof record.archived, 'boolean', `${where}.archived must be a boolean`);
   if (record.archived === true) assertRecordTimestamp(record.archivedAt, `${where}.archivedAt`);
   else assert.equal(record.archivedAt, undefined, `${where}.archivedAt must be absent unless archived`);
+  if (record.associations !== undefined) checkAssociationsShape(record.associations, `${where}.associations`);
   for (const [name, value] of Object.entries(record.properties)) {
     if (typeof value === 'string' && /^hs_date_(entered|exited)_/.test(name)) {
       assertRecordTimestamp(value, `${where}.properties.${name}`);

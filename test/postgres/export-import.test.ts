@@ -54,8 +54,14 @@ async function populate(s: Stageline): Promise<void> {
       displayOrder: 1,
       stages: [{ label: 'Open', displayOrder: 0, metadata: { ticketState: 'CLOSED' } }],
     });
+    const contact = (await call(s, token, 'POST', '/crm/v3/objects/contacts', {
+      properties: { email: `${token}@example.com` },
+    })) as { id: string };
     const deal = (await call(s, token, 'POST', '/crm/v3/objects/deals', {
       properties: { dealname: 'Acme', pipeline: created.id, dealstage: lead!.id },
+      associations: [
+        { to: { id: contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 3 }] },
+      ],
     })) as { id: string };
     await call(s, token, 'PATCH', `/crm/v3/objects/deals/${deal.id}`, { properties: { amount: '42' } });
     await call(s, token, 'DELETE', '/crm/v3/pipelines/tickets/0');
@@ -73,7 +79,7 @@ async function observe(s: Stageline, token: string) {
     s,
     token,
     'GET',
-    '/crm/v3/objects/deals?properties=dealname,amount,dealstage,pipeline',
+    '/crm/v3/objects/deals?properties=dealname,amount,dealstage,pipeline&associations=contacts',
   );
   const tickets = await call(s, token, 'GET', '/crm/v3/pipelines/tickets');
   return { pipelines, audits, records, tickets };
@@ -91,13 +97,21 @@ describe('export from SQLite, import into PostgreSQL', { skip }, () => {
     try {
       await populate(source);
       before = await Promise.all(TOKENS.map((t) => observe(source, t)));
+      // Each portal's deal reads back its contact, so the comparison below covers associations.
+      assert.ok(before.every((b) => JSON.stringify(b.records).includes('"type":"deal_to_contact"')));
       exported = await exportData(source.store);
     } finally {
       await source.close();
     }
     assert.equal(exported.portals.length, 2);
     assert.ok(
-      exported.portals.every((p) => p.audit.length > 5 && p.records.length === 1 && p.tokens.length === 1),
+      exported.portals.every(
+        (p) =>
+          p.audit.length > 5 &&
+          p.records.length === 2 &&
+          p.associations?.length === 2 &&
+          p.tokens.length === 1,
+      ),
     );
 
     const url = freshPostgresUrl();
@@ -107,7 +121,7 @@ describe('export from SQLite, import into PostgreSQL', { skip }, () => {
       assert.deepEqual(counts, {
         portals: 2,
         pipelines: exported.portals.reduce((n, p) => n + p.pipelines.length, 0),
-        records: 2,
+        records: 4,
         audit: exported.portals.reduce((n, p) => n + p.audit.length, 0),
       });
       const reexported = await exportData(target);

@@ -3,6 +3,17 @@ import fp from 'fastify-plugin';
 
 import { sendError } from '../error-handler.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The values a path parameter can take (regular expression sources), when narrower than any
+     * segment: `POST /crm/v3/objects/deals/merge` then matches no route at all (a 404, as for any
+     * route Stageline does not have) instead of `/:objectType/:recordId` for another method (a 405).
+     */
+    paramPatterns?: Readonly<Record<string, string>>;
+  }
+}
+
 interface RoutePattern {
   readonly method: string;
   readonly pattern: RegExp;
@@ -12,8 +23,10 @@ interface RoutePattern {
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `/crm/v3/pipelines/:objectType` → a regex matching concrete paths. */
-const toPattern = (url: string): RegExp =>
-  new RegExp(`^${escapeRegExp(url).replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
+const toPattern = (url: string, params: Readonly<Record<string, string>> = {}): RegExp =>
+  new RegExp(
+    `^${escapeRegExp(url).replace(/:([A-Za-z]+)/g, (_, name: string) => (params[name] === undefined ? '[^/]+' : `(?:${params[name]})`))}/?$`,
+  );
 
 /**
  * Requests no route answers: a 405 with `Allow` when the path exists for other methods, a 404
@@ -22,7 +35,8 @@ const toPattern = (url: string): RegExp =>
 const plugin: FastifyPluginCallback = (app, _options, done) => {
   const routes: RoutePattern[] = [];
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, pattern: toPattern(route.url) });
+    const pattern = toPattern(route.url, route.config?.paramPatterns);
+    for (const method of [route.method].flat()) routes.push({ method, pattern });
   });
 
   app.setNotFoundHandler((request, reply) => {

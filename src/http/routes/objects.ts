@@ -6,9 +6,17 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
-import type { PropertySelection, RecordService, RecordView } from '../../app/record-service.js';
+import type {
+  AssociationSelection,
+  PropertySelection,
+  RecordSearch,
+  RecordService,
+  RecordView,
+} from '../../app/record-service.js';
 import { invalid } from '../../domain/errors.js';
-import type { SearchQuery } from '../../domain/record-search.js';
+import { RECORD_ID_SOURCE } from '../../domain/ids.js';
+import { resolveObjectType } from '../../domain/object-types.js';
+import type { ObjectType } from '../../domain/object-types.js';
 import { JSON_TYPE } from '../error-handler.js';
 import { addGuards } from '../guards.js';
 import * as S from '../schemas.js';
@@ -32,14 +40,30 @@ function propertySelection(value: string | readonly string[] | undefined): Prope
 }
 
 /** Features Stageline does not have are refused, never silently ignored. */
-function rejectUnsupported(query: {
-  propertiesWithHistory?: string | string[];
-  associations?: string | string[];
-}): void {
-  for (const name of ['propertiesWithHistory', 'associations'] as const) {
-    if (propertySelection(query[name]) !== undefined) throw invalid(`${name} is not supported by Stageline`);
+function rejectUnsupported(query: { propertiesWithHistory?: string | string[] }): void {
+  if (propertySelection(query.propertiesWithHistory) !== undefined) {
+    throw invalid('propertiesWithHistory is not supported by Stageline');
   }
 }
+
+/** `?associations=contacts,companies`: the target types, each once; an unknown name is a 400. */
+function associationSelection(
+  value: string | readonly string[] | undefined,
+  portalId: number,
+): AssociationSelection {
+  const byKey = new Map<string, ObjectType>();
+  for (const name of propertySelection(value) ?? []) {
+    const type = resolveObjectType(name, portalId);
+    byKey.set(type.key, type);
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * A list `limit` above 100 is served as 100, as HubSpot's list endpoints cap their pages at 100
+ * records (README, "Records in pipelines").
+ */
+export const MAX_LIST_LIMIT = 100;
 
 function rejectIdProperty(idProperty: string | undefined): void {
   if (idProperty !== undefined && idProperty !== 'hs_object_id') {
@@ -49,11 +73,9 @@ function rejectIdProperty(idProperty: string | undefined): void {
 
 type SearchBody = FromSchema<typeof S.SearchInput>;
 
-function toSearchQuery(body: SearchBody): SearchQuery {
-  if (body.query !== undefined && body.query.trim() !== '') {
-    throw invalid('Full-text query is not supported by Stageline: use filterGroups');
-  }
+function toSearchQuery(body: SearchBody): RecordSearch {
   return {
+    ...(body.query !== undefined && body.query.trim() !== '' && { text: body.query }),
     filterGroups: body.filterGroups ?? [],
     sorts: (body.sorts ?? []).map((s) =>
       typeof s === 'string'
@@ -75,7 +97,7 @@ const recordParams = {
 const listQuery = {
   type: 'object',
   properties: {
-    limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+    limit: { type: 'integer', minimum: 1, default: 10 },
     after: { type: 'string' },
     properties,
     propertiesWithHistory: properties,
@@ -98,6 +120,9 @@ const archivedQuery = {
   type: 'object',
   properties: { archived: { type: 'boolean', default: false } },
 } as const;
+/** Routes on one record: its id is a record id, never a word like `merge` (see not-allowed.ts). */
+export const RECORD_ID_PARAM = { recordId: RECORD_ID_SOURCE } as const;
+
 const PAGE = S.responses(200, S.RecordPage);
 const RECORD = S.responses(200, S.SimplePublicObjectRef);
 const CREATED_RECORD = S.responses(201, S.SimplePublicObjectRef);
@@ -117,6 +142,8 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
   const tags = ['Objects v3'];
   const read = { access: 'recordRead' as const };
   const write = { access: 'recordWrite' as const };
+  const readOne = { ...read, paramPatterns: RECORD_ID_PARAM };
+  const writeOne = { ...write, paramPatterns: RECORD_ID_PARAM };
   const batchResult = (startedAt: Date, results: RecordView[], missing: string[], noun: string) => {
     const body = {
       status: 'COMPLETE',
@@ -152,11 +179,15 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     },
     handler: async (req, reply) => {
       rejectUnsupported(req.query);
+      const limit = Math.min(req.query.limit ?? 10, MAX_LIST_LIMIT);
       const page = await records.list(
         req.principal,
         req.objectType,
-        { limit: req.query.limit ?? 10, after: req.query.after, archived: req.query.archived ?? false },
-        propertySelection(req.query.properties),
+        { limit, after: req.query.after, archived: req.query.archived ?? false },
+        {
+          properties: propertySelection(req.query.properties),
+          associations: associationSelection(req.query.associations, req.principal.portalId),
+        },
       );
       return send(reply, 200, {
         results: page.results,
@@ -175,11 +206,11 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
       response: CREATED_RECORD,
     },
     handler: async (req, reply) =>
-      send(reply, 201, await records.create(req.principal, req.objectType, req.body.properties)),
+      send(reply, 201, await records.create(req.principal, req.objectType, req.body)),
   });
 
   app.get('/:objectType/:recordId', {
-    config: read,
+    config: readOne,
     schema: {
       tags,
       summary: 'Get a record',
@@ -194,7 +225,10 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
         req.principal,
         req.objectType,
         req.params.recordId,
-        propertySelection(req.query.properties),
+        {
+          properties: propertySelection(req.query.properties),
+          associations: associationSelection(req.query.associations, req.principal.portalId),
+        },
         req.query.archived ?? false,
       );
       return send(reply, 200, view);
@@ -202,7 +236,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
   });
 
   app.patch('/:objectType/:recordId', {
-    config: write,
+    config: writeOne,
     schema: {
       tags,
       summary: 'Update a record (moves it between stages when the stage property changes)',
@@ -223,7 +257,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
   });
 
   app.delete('/:objectType/:recordId', {
-    config: write,
+    config: writeOne,
     schema: { tags, summary: 'Archive a record', params: recordParams, response: NO_CONTENT },
     handler: async (req, reply) => {
       await records.archive(req.principal, req.objectType, req.params.recordId);
@@ -268,11 +302,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     handler: async (req, reply) => {
       const startedAt = new Date();
       const body = req.body;
-      const results = await records.batchCreate(
-        req.principal,
-        req.objectType,
-        body.inputs.map((i) => i.properties),
-      );
+      const results = await records.batchCreate(req.principal, req.objectType, body.inputs);
       return send(reply, 201, batchResult(startedAt, results, [], noun(req)).body);
     },
   });

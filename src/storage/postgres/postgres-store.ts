@@ -11,12 +11,14 @@ import { FIRST_GENERATED_ID, isRecordId } from '../../domain/ids.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
+import type { RecordAssociation } from '../../domain/associations.js';
 import type { PortalRecord, Repository, Store, TokenRecord, WriteScope } from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import {
   groupPipelines,
   groupTypedPipelines,
+  toAssociation,
   toAudit,
   toPortal,
   toRecord,
@@ -24,6 +26,7 @@ import {
   toToken,
 } from '../rows.js';
 import type {
+  AssociationRow,
   AuditRow,
   PipelineStageRow,
   PortalRow,
@@ -506,6 +509,42 @@ class PostgresRepository implements Repository {
       [portalId, typeKey, usedIds, limit],
     );
     return { stageIds: usedIds, objectIds: objects.map((o) => String(o.id)) };
+  }
+
+  async saveAssociations(portalId: number, links: readonly RecordAssociation[]): Promise<void> {
+    for (const a of links) {
+      await this.query(
+        `INSERT INTO associations (portal_id, from_type, from_id, to_type, to_id, category, type_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+        [portalId, a.fromTypeKey, Number(a.fromId), a.toTypeKey, Number(a.toId), a.category, a.typeId],
+      );
+    }
+  }
+
+  async listAssociations(
+    portalId: number,
+    fromTypeKey: string,
+    fromId: string,
+    toTypeKey: string,
+  ): Promise<RecordAssociation[]> {
+    if (!isRecordId(fromId)) return [];
+    const rows = await this.rows<AssociationRow>(
+      `SELECT a.from_type, a.from_id, a.to_type, a.to_id, a.category, a.type_id FROM associations a
+       JOIN records r ON r.portal_id = a.portal_id AND r.object_type = a.to_type AND r.id = a.to_id
+       WHERE a.portal_id = $1 AND a.from_type = $2 AND a.from_id = $3 AND a.to_type = $4 AND r.archived_at IS NULL
+       ORDER BY a.to_id, a.category, a.type_id`,
+      [portalId, fromTypeKey, Number(fromId), toTypeKey],
+    );
+    return rows.map(toAssociation);
+  }
+
+  async portalAssociations(portalId: number): Promise<RecordAssociation[]> {
+    const rows = await this.rows<AssociationRow>(
+      `SELECT from_type, from_id, to_type, to_id, category, type_id FROM associations WHERE portal_id = $1
+       ORDER BY from_type, from_id, to_type, to_id, category, type_id`,
+      [portalId],
+    );
+    return rows.map(toAssociation);
   }
 
   async listPortals(): Promise<PortalRecord[]> {

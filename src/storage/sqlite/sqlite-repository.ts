@@ -3,12 +3,14 @@ import { FIRST_GENERATED_ID, isRecordId } from '../../domain/ids.js';
 import type { Metadata } from '../../domain/metadata.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
+import type { RecordAssociation } from '../../domain/associations.js';
 import type { PortalRecord, Repository, TokenRecord } from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { PipelineCache } from './pipeline-cache.js';
 import {
   groupPipelines,
   groupTypedPipelines,
+  toAssociation,
   toAudit,
   toPortal,
   toRecord,
@@ -16,6 +18,7 @@ import {
   toToken,
 } from '../rows.js';
 import type {
+  AssociationRow,
   AuditRow,
   PipelineStageRow,
   PortalRow,
@@ -152,6 +155,20 @@ export class SqliteRepository implements Repository {
            ORDER BY id LIMIT ?`,
         )
         .pluck(),
+      saveAssociation: db.prepare(
+        `INSERT INTO associations (portal_id, from_type, from_id, to_type, to_id, category, type_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      listAssociations: db.prepare(
+        `SELECT a.from_type, a.from_id, a.to_type, a.to_id, a.category, a.type_id FROM associations a
+         JOIN records r ON r.portal_id = a.portal_id AND r.object_type = a.to_type AND r.id = a.to_id
+         WHERE a.portal_id = ? AND a.from_type = ? AND a.from_id = ? AND a.to_type = ? AND r.archived_at IS NULL
+         ORDER BY a.to_id, a.category, a.type_id`,
+      ),
+      portalAssociations: db.prepare(
+        `SELECT from_type, from_id, to_type, to_id, category, type_id FROM associations WHERE portal_id = ?
+         ORDER BY from_type, from_id, to_type, to_id, category, type_id`,
+      ),
       listPortals: db.prepare('SELECT id, next_id, created_at FROM portals ORDER BY id'),
       putPortal: db.prepare(
         `INSERT INTO portals (id, next_id, created_at) VALUES (?, ?, ?)
@@ -391,6 +408,40 @@ export class SqliteRepository implements Repository {
       this.s.recordsInStages.all(portalId, typeKey, JSON.stringify(inUse), limit) as number[]
     ).map(String);
     return { stageIds: inUse, objectIds };
+  }
+
+  async saveAssociations(portalId: number, links: readonly RecordAssociation[]): Promise<void> {
+    for (const a of links) {
+      this.s.saveAssociation.run(
+        portalId,
+        a.fromTypeKey,
+        Number(a.fromId),
+        a.toTypeKey,
+        Number(a.toId),
+        a.category,
+        a.typeId,
+      );
+    }
+  }
+
+  async listAssociations(
+    portalId: number,
+    fromTypeKey: string,
+    fromId: string,
+    toTypeKey: string,
+  ): Promise<RecordAssociation[]> {
+    if (!isRecordId(fromId)) return [];
+    const rows = this.s.listAssociations.all(
+      portalId,
+      fromTypeKey,
+      Number(fromId),
+      toTypeKey,
+    ) as AssociationRow[];
+    return rows.map(toAssociation);
+  }
+
+  async portalAssociations(portalId: number): Promise<RecordAssociation[]> {
+    return (this.s.portalAssociations.all(portalId) as AssociationRow[]).map(toAssociation);
   }
 
   async listPortals(): Promise<PortalRecord[]> {
