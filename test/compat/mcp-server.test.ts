@@ -51,7 +51,6 @@ const TOOLS: Record<string, 'called here' | string> = {
 
 /** Why a test is `todo`: the branch of issue 15 (or the missing API) it waits on. */
 const waitsOn = (what: string) => ({ todo: `waits on ${what}` });
-const RECORDS_BRANCH = 'the records branch of issue 15';
 const PIPELINES_BRANCH = 'the pipelines branch of issue 15 (singular type names)';
 
 interface ToolResult {
@@ -324,7 +323,7 @@ describe('@hubspot/mcp-server against Stageline', () => {
     assert.match(error, /propertiesWithHistory/);
   });
 
-  it('[todo: full-text search] hubspot-search-objects with a query', waitsOn(RECORDS_BRANCH), async () => {
+  it('hubspot-search-objects with a query', async () => {
     await createDeals(['Zanzibar expansion', 'Other deal']);
     const found = await toolJson<{ results: WireRecord[] }>('hubspot-search-objects', {
       objectType: 'deals',
@@ -337,45 +336,41 @@ describe('@hubspot/mcp-server against Stageline', () => {
     );
   });
 
-  it(
-    '[todo: associations] hubspot-batch-create-objects with associations, then list-objects and list-associations',
-    waitsOn(RECORDS_BRANCH),
-    async () => {
-      const contact = await createContact();
-      const created = await toolJson<{ results: WireRecord[] }>('hubspot-batch-create-objects', {
-        objectType: 'deals',
-        inputs: [
-          {
-            properties: { dealname: 'MCP associated' },
-            // HubSpot's deal-to-contact association type.
-            associations: [
-              {
-                types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 3 }],
-                to: { id: contact.id },
-              },
-            ],
-          },
-        ],
-      });
-      const deal = must(created.results[0], 'deal');
-      const listed = await toolJson<{ results: (WireRecord & { associations?: unknown })[] }>(
-        'hubspot-list-objects',
-        { objectType: 'deals', associations: ['contacts'] },
-      );
-      assert.ok(
-        JSON.stringify(listed.results.find((d) => d.id === deal.id)?.associations).includes(contact.id),
-        'list-objects shows the association',
-      );
-      const associations = await toolJson<{ results: { toObjectId: number | string }[] }>(
-        'hubspot-list-associations',
-        { objectType: 'deals', objectId: deal.id, toObjectType: 'contacts' },
-      );
-      assert.deepEqual(
-        associations.results.map((a) => String(a.toObjectId)),
-        [contact.id],
-      );
-    },
-  );
+  it('hubspot-batch-create-objects with associations, then list-objects and list-associations', async () => {
+    const contact = await createContact();
+    const created = await toolJson<{ results: WireRecord[] }>('hubspot-batch-create-objects', {
+      objectType: 'deals',
+      inputs: [
+        {
+          properties: { dealname: 'MCP associated' },
+          // HubSpot's deal-to-contact association type.
+          associations: [
+            {
+              types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 3 }],
+              to: { id: contact.id },
+            },
+          ],
+        },
+      ],
+    });
+    const deal = must(created.results[0], 'deal');
+    const listed = await toolJson<{ results: (WireRecord & { associations?: unknown })[] }>(
+      'hubspot-list-objects',
+      { objectType: 'deals', associations: ['contacts'] },
+    );
+    assert.ok(
+      JSON.stringify(listed.results.find((d) => d.id === deal.id)?.associations).includes(contact.id),
+      'list-objects shows the association',
+    );
+    const associations = await toolJson<{ results: { toObjectId: number | string }[] }>(
+      'hubspot-list-associations',
+      { objectType: 'deals', objectId: deal.id, toObjectType: 'contacts' },
+    );
+    assert.deepEqual(
+      associations.results.map((a) => String(a.toObjectId)),
+      [contact.id],
+    );
+  });
 
   it(
     '[todo: singular type names] hubspot-list-properties and hubspot-get-property with "deal"',
