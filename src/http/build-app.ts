@@ -17,6 +17,7 @@ import { AccessLog } from './access-log.js';
 import { CORRELATION_HEADER, errorHandler } from './error-handler.js';
 import { RATE_LIMIT_HEADERS } from './guards.js';
 import { bodyParsing } from './plugins/body-parsing.js';
+import { booleanFlags } from './plugins/boolean-flags.js';
 import { draining } from './plugins/draining.js';
 import { healthAndOpenApi } from './plugins/health-and-openapi.js';
 import { notAllowed } from './plugins/not-allowed.js';
@@ -60,13 +61,18 @@ export interface AppOptions {
 
 /**
  * Every path the Pipelines API is served under. The same portal data is visible through each;
- * from 2026-09 the validate…BeforeDelete flags default to true.
+ * from 2026-09 the validate…BeforeDelete flags default to true, and each type has its own flag.
  */
 export const PIPELINE_API_VERSIONS = [
-  { name: 'v3', prefix: '/crm/v3/pipelines', deleteChecksDefault: false },
-  { name: '2025-09', prefix: '/crm/pipelines/2025-09', deleteChecksDefault: false },
-  { name: '2026-03', prefix: '/crm/pipelines/2026-03', deleteChecksDefault: false },
-  { name: '2026-09', prefix: '/crm/pipelines/2026-09', deleteChecksDefault: true },
+  { name: 'v3', prefix: '/crm/v3/pipelines', deleteChecksDefault: false, deleteFlagRule: 'either' },
+  { name: '2025-09', prefix: '/crm/pipelines/2025-09', deleteChecksDefault: false, deleteFlagRule: 'either' },
+  { name: '2026-03', prefix: '/crm/pipelines/2026-03', deleteChecksDefault: false, deleteFlagRule: 'either' },
+  {
+    name: '2026-09',
+    prefix: '/crm/pipelines/2026-09',
+    deleteChecksDefault: true,
+    deleteFlagRule: 'per-type',
+  },
 ] as const;
 
 export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
@@ -123,6 +129,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     });
   }
   await app.register(bodyParsing);
+  await app.register(booleanFlags);
   await app.register(healthAndOpenApi, { store: deps.store, version: options.version });
   for (const plugin of options.plugins ?? []) await app.register(fp(plugin));
 
@@ -134,6 +141,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       cache: deps.cache,
       limiter: deps.limiter,
       deleteChecksDefault: version.deleteChecksDefault,
+      deleteFlagRule: version.deleteFlagRule,
       tag: `Pipelines ${version.name}`,
     });
   }

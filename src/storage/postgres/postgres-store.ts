@@ -440,6 +440,20 @@ class PostgresRepository implements Repository {
     return rows.map(toAudit);
   }
 
+  async latestAudit(
+    portalId: number,
+    typeKey: string,
+    kind: AuditKind,
+    objectId: string,
+  ): Promise<AuditEntry | undefined> {
+    const rows = await this.rows<AuditRow>(
+      `SELECT * FROM audit WHERE portal_id = $1 AND object_type = $2 AND kind = $3 AND object_id = $4
+       ORDER BY seq DESC LIMIT 1`,
+      [portalId, typeKey, kind, objectId],
+    );
+    return rows[0] === undefined ? undefined : toAudit(rows[0]);
+  }
+
   async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {
     await this.query(
       `INSERT INTO records (portal_id, object_type, id, pipeline_id, stage_id, properties, created_at, updated_at, archived_at)
