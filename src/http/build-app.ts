@@ -24,7 +24,7 @@ import { notAllowed } from './plugins/not-allowed.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import type { ReadCache } from './read-cache.js';
 import { accountRoutes } from './routes/account.js';
-import { associationRoutes } from './routes/associations.js';
+import { associationDefinitionRoutes, associationRoutes } from './routes/associations.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { propertyRoutes } from './routes/properties.js';
@@ -154,6 +154,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   const accounts = new AccountService(deps.auth);
   const guarded = { auth: deps.auth, limiter: deps.limiter };
   await app.register(associationRoutes, { prefix: '/crm/v4/objects', records: deps.records, ...guarded });
+  await app.register(associationDefinitionRoutes, {
+    prefix: '/crm/v4/associations',
+    records: deps.records,
+    ...guarded,
+  });
   await app.register(propertyRoutes, {
     prefix: '/crm/v3/properties',
     properties: new PropertyService(deps.store, accounts),

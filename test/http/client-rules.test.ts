@@ -414,3 +414,142 @@ describe("audit: HubSpot's model", () => {
     assert.equal(raw.createdBy, null);
   });
 });
+
+describe('association definitions and object schemas (calls of HubSpot’s MCP server)', () => {
+  it('lists the HubSpot-defined types between two object types', async () => {
+    const token = newToken();
+    const toContacts = await ok<WireCollection<{ category: string; typeId: number; label: string | null }>>(
+      'GET',
+      '/crm/v4/associations/deals/contacts/labels',
+      token,
+    );
+    assert.deepEqual(toContacts.results, [{ category: 'HUBSPOT_DEFINED', typeId: 3, label: null }]);
+    const toCompanies = await ok<WireCollection<{ typeId: number; label: string | null }>>(
+      'GET',
+      '/crm/v4/associations/deal/0-2/labels',
+      token,
+    );
+    assert.deepEqual(
+      toCompanies.results.map((r) => [r.typeId, r.label]),
+      [
+        [5, 'Deal with Primary Company'],
+        [341, null],
+      ],
+    );
+  });
+
+  it('associates existing records in one batch, all or none', async () => {
+    const token = newToken();
+    const deal = await dealIn(token, 'default', 'qualifiedtobuy');
+    const contact = (await ok<{ id: string }>('POST', '/crm/v3/objects/contacts', token, { properties: {} }))
+      .id;
+    const types = [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 3 }];
+    const wrongType = await server.call('POST', '/crm/v4/associations/deals/contacts/batch/create', {
+      token,
+      body: {
+        inputs: [
+          { from: { id: deal }, to: { id: contact }, types: [{ ...must(types[0]), associationTypeId: 5 }] },
+        ],
+      },
+    });
+    assertError(wrongType, 400, 'VALIDATION_ERROR');
+    const missing = await server.call('POST', '/crm/v4/associations/deals/contacts/batch/create', {
+      token,
+      body: { inputs: [{ from: { id: deal }, to: { id: '999999' }, types }] },
+    });
+    assertError(missing, 400, 'VALIDATION_ERROR');
+    const none = await ok<WireCollection<unknown>>(
+      'GET',
+      `/crm/v4/objects/deals/${deal}/associations/contacts`,
+      token,
+    );
+    assert.deepEqual(none.results, []);
+
+    const made = await server.call('POST', '/crm/v4/associations/deals/contacts/batch/create', {
+      token,
+      body: { inputs: [{ from: { id: deal }, to: { id: contact }, types }] },
+    });
+    assert.equal(made.statusCode, 201, made.body);
+    const body = json<{ status: string; results: unknown[] }>(made);
+    assert.equal(body.status, 'COMPLETE');
+    assert.deepEqual(body.results, [
+      {
+        fromObjectTypeId: '0-3',
+        fromObjectId: Number(deal),
+        toObjectTypeId: '0-1',
+        toObjectId: Number(contact),
+        labels: [],
+      },
+    ]);
+    const fromContact = await ok<WireCollection<{ toObjectId: number }>>(
+      'GET',
+      `/crm/v4/objects/contacts/${contact}/associations/deals`,
+      token,
+    );
+    assert.deepEqual(
+      fromContact.results.map((r) => String(r.toObjectId)),
+      [deal],
+    );
+  });
+
+  it('lists no custom object schemas', async () => {
+    assert.deepEqual(await ok<unknown>('GET', '/crm-object-schemas/v3/schemas', newToken()), { results: [] });
+  });
+});
+
+describe('the properties API lists what the objects API derives', () => {
+  for (const [type, pipeline, from, to, closing] of [
+    [
+      'deals',
+      'default',
+      'qualifiedtobuy',
+      'closedwon',
+      ['closedate', 'hs_is_closed_won', 'hs_is_closed_lost'],
+    ],
+    ['tickets', '0', '1', '4', ['closed_date', 'time_to_close']],
+  ] as const) {
+    it(`${type}: every derived property a moved record has is in the catalogue`, async () => {
+      const token = newToken();
+      const [pipelineProp, stageProp] =
+        type === 'deals' ? ['pipeline', 'dealstage'] : ['hs_pipeline', 'hs_pipeline_stage'];
+      const created = await ok<{ id: string }>('POST', `/crm/v3/objects/${type}`, token, {
+        properties: { [pipelineProp]: pipeline, [stageProp]: from },
+      });
+      await ok<unknown>('PATCH', `/crm/v3/objects/${type}/${created.id}`, token, {
+        properties: { [stageProp]: to },
+      });
+      const derived = [
+        'hs_v2_date_entered_current_stage',
+        'hs_v2_time_in_current_stage',
+        'hs_is_closed',
+        ...closing,
+        ...[from, to].flatMap((s) => [
+          `hs_v2_date_entered_${s}`,
+          `hs_v2_date_exited_${s}`,
+          `hs_v2_latest_time_in_${s}`,
+          `hs_v2_cumulative_time_in_${s}`,
+          `hs_date_entered_${s}`,
+        ]),
+      ];
+      const record = await ok<{ properties: Record<string, string | null> }>(
+        'GET',
+        `/crm/v3/objects/${type}/${created.id}?properties=${derived.join(',')}`,
+        token,
+      );
+      const present = derived.filter((name) => record.properties[name] != null);
+      assert.ok(present.length >= 8, `the record has derived values: ${present.join(', ')}`);
+      const catalogue = await ok<WireCollection<{ name: string; calculated: boolean }>>(
+        'GET',
+        `/crm/v3/properties/${type}`,
+        token,
+      );
+      const listed = new Map(catalogue.results.map((p) => [p.name, p]));
+      for (const name of present) {
+        assert.ok(listed.has(name), `${name} is listed`);
+        // closedate is the deal's own, writable close date: stamped when none is set, not calculated.
+        if (name !== 'closedate')
+          assert.equal(must(listed.get(name)).calculated, true, `${name} is calculated`);
+      }
+    });
+  }
+});
