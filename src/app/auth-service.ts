@@ -12,6 +12,7 @@ import type { Clock } from '../domain/time.js';
 import { ExternalChanges } from '../domain/external-changes.js';
 import type { DataVersionWatch } from '../domain/external-changes.js';
 import { seedPortal } from './seed-portal.js';
+import type { PortalStarter } from './seed-portal.js';
 
 export type AuthMode = 'tokens' | 'open';
 
@@ -46,6 +47,8 @@ export interface AuthServiceOptions {
    * it (PostgreSQL, where other processes revoke unseen) every request looks its token up.
    */
   readonly external?: DataVersionWatch;
+  /** Gives new portals their first state: HubSpot's default pipelines when absent. */
+  readonly startPortal?: PortalStarter;
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -74,6 +77,7 @@ export class AuthService {
   private readonly tokenCache = new Map<string, Principal>();
   private tokenGeneration = 0;
   private readonly external: ExternalChanges | undefined;
+  private readonly startPortal: PortalStarter | undefined;
 
   constructor(
     private readonly store: Store,
@@ -82,6 +86,7 @@ export class AuthService {
     options: AuthServiceOptions = {},
   ) {
     const { external } = options;
+    this.startPortal = options.startPortal;
     this.external = mode === 'tokens' && external ? ExternalChanges.throttled(external) : undefined;
   }
 
@@ -114,7 +119,7 @@ export class AuthService {
     const userId = checkPortalId(options.userId ?? DEFAULT_USER_ID);
     return this.store.write(async (repo) => {
       const now = this.clock();
-      await seedPortal(repo, portalId, now);
+      await seedPortal(repo, portalId, now, this.startPortal);
       const token = `stl_${randomBytes(32).toString('base64url')}`;
       const record: TokenRecord = {
         id: `tok_${randomBytes(6).toString('hex')}`,
@@ -161,7 +166,7 @@ export class AuthService {
       if (known !== undefined) return toPrincipal(known);
       const portalId = await freePortalId(repo, derivedInt(hash, 0));
       const now = this.clock();
-      await seedPortal(repo, portalId, now);
+      await seedPortal(repo, portalId, now, this.startPortal);
       const record: TokenRecord = {
         id: `open_${hash.slice(0, 16)}`,
         hash,

@@ -139,7 +139,7 @@ async function defaultPlacement(repo: Repository, actor: Actor, type: ObjectType
  * Where the record goes: a stage alone implies its pipeline; a pipeline alone keeps the
  * current stage when it belongs there, else takes the pipeline's first stage. null: unchanged.
  */
-async function resolvePlacement(
+export async function resolvePlacement(
   repo: Repository,
   actor: Actor,
   type: ObjectType,

@@ -6,6 +6,7 @@ import { ConfigError, SETTING_KEYS, loadConfig } from '../config.js';
 import type { Config, ConfigInput } from '../config.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ImportError, exportData, importData } from '../app/transfer.js';
+import { SeedError } from '../seed/seed-document.js';
 import type { Store } from '../domain/ports.js';
 import { exitAfterLogs, exitOnCrash } from '../logging.js';
 import { VERSION, createStageline, openStore } from '../stageline.js';
@@ -61,7 +62,7 @@ async function serve(flags: ConfigInput): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
-  const issued = await stageline.auth.bootstrap();
+  const issued = await stageline.bootstrap();
   const address = await stageline.app.listen({ port: config.port, host: config.host });
   if (issued) printBootstrapToken(issued, address);
   stageline.app.log.info(
@@ -226,7 +227,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     // Commander has printed its message (or the help, or the version) already.
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : USAGE_ERROR);
-    if (err instanceof ConfigError || err instanceof RangeError || err instanceof ImportError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof RangeError ||
+      err instanceof ImportError ||
+      err instanceof SeedError
+    ) {
       process.stderr.write(`stageline: ${err.message}\n`);
       process.exit(USAGE_ERROR);
     }
