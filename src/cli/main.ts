@@ -10,6 +10,7 @@ import { SeedError } from '../seed/seed-document.js';
 import type { Store } from '../domain/ports.js';
 import { exitAfterLogs, exitOnCrash } from '../logging.js';
 import { VERSION, createStageline, openStore } from '../stageline.js';
+import { EXEC_DEFAULTS, runExec } from './exec.js';
 import { STORE_SETTINGS, addSettings } from './options.js';
 
 const integer = (name: string) => (value: string) => {
@@ -106,6 +107,32 @@ Examples:
   addSettings(program.command('serve').description('Run the HTTP server'), SETTING_KEYS).action(
     (opts: ConfigInput) => serve(opts),
   );
+
+  addSettings(
+    program
+      .command('exec')
+      .description(
+        'Start a throwaway Stageline on a free port, run a command with STAGELINE_URL set, stop it, and exit with its code',
+      )
+      .argument('<command...>', 'the command, after --')
+      .addHelpText(
+        'after',
+        `
+Defaults differ from serve: --auth open, --database :memory:, --port 0 (a free one), --log-level warn.
+
+Example:
+  stageline exec --seed pipelines.yaml -- npm test`,
+      ),
+    SETTING_KEYS,
+  ).action(async (command: string[], opts: ConfigInput, cmd: Command) => {
+    const flags: Record<string, unknown> = { ...opts };
+    for (const [key, value] of Object.entries(EXEC_DEFAULTS)) {
+      const source = cmd.getOptionValueSource(key);
+      if (source === undefined || source === 'default') flags[key] = value;
+    }
+    const code = await runExec(commandConfig(flags as ConfigInput), command);
+    process.exit(code);
+  });
 
   const tokens = program.command('tokens').description('Manage access tokens (token auth mode)');
 
