@@ -45,7 +45,8 @@ export interface Stageline {
 const READ_CACHE_CHARS = 32 * 1024 * 1024;
 
 export interface BuildOverrides {
-  readonly clock?: Clock;
+  /** The system clock (each portal's clock follows it unless frozen through the control plane). */
+  readonly clock?: () => number;
   /** Measures how long ago the caches asked the store for other connections' commits. */
   readonly monotonicClock?: MonotonicClock;
   /** An opened store to serve from, instead of opening `config.database`; closed with the app. */
@@ -89,7 +90,7 @@ export async function openStore(
 }
 
 export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
-  const clock = overrides.clock ?? Date.now;
+  const systemClock = overrides.clock ?? Date.now;
   const seed = overrides.seed ?? (config.seed === undefined ? undefined : await loadSeedFile(config.seed));
   const opened = overrides.store ?? (await openStore(config.database, config));
   const external: DataVersionWatch | undefined =
@@ -103,8 +104,10 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     const control = new ControlPlane(store, {
       seed: open ? seed : undefined,
       journalSize: config.journalSize,
-      clock,
+      clock: systemClock,
     });
+    // Each portal's time: the system's, unless its tests froze it through the control plane.
+    const clock: Clock = control.clocks.now;
     const auth = new AuthService(store, config.auth, clock, {
       external,
       startPortal: open && seed !== undefined ? control.startPortal : undefined,

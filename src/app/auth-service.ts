@@ -118,7 +118,7 @@ export class AuthService {
     const portalId = checkPortalId(options.portalId);
     const userId = checkPortalId(options.userId ?? DEFAULT_USER_ID);
     return this.store.write(async (repo) => {
-      const now = this.clock();
+      const now = this.clock(portalId);
       await seedPortal(repo, portalId, now, this.startPortal);
       const token = `stl_${randomBytes(32).toString('base64url')}`;
       const record: TokenRecord = {
@@ -141,7 +141,7 @@ export class AuthService {
 
   async revokeToken(id: string): Promise<boolean> {
     try {
-      return await this.store.write((repo) => repo.revokeToken(id, this.clock()));
+      return await this.store.write((repo) => repo.revokeToken(id, Date.now()));
     } finally {
       this.forgetTokens();
     }
@@ -165,7 +165,7 @@ export class AuthService {
       const known = await repo.findTokenByHash(hash);
       if (known !== undefined) return toPrincipal(known);
       const portalId = await freePortalId(repo, derivedInt(hash, 0));
-      const now = this.clock();
+      const now = this.clock(portalId);
       await seedPortal(repo, portalId, now, this.startPortal);
       const record: TokenRecord = {
         id: `open_${hash.slice(0, 16)}`,

@@ -84,7 +84,7 @@ export class PipelineService {
   createPipeline(actor: Actor, type: ObjectType, input: PipelineInput): Promise<PipelineView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       if (input.pipelineId !== undefined) {
         rules.checkClientId('pipelineId', input.pipelineId);
         if (await repo.pipelineIdExists(actor.portalId, type.key, input.pipelineId)) {
@@ -118,7 +118,7 @@ export class PipelineService {
   ): Promise<PipelineView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const named = rules.clientStageIds(input.stages);
       const current = await withArchivedStages(
         repo,
@@ -157,7 +157,7 @@ export class PipelineService {
   ): Promise<PipelineView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await repo.getPipeline(actor.portalId, type.key, pipelineId, { archivedStages: false });
       if (current === undefined) throw rules.pipelineNotFound(type, pipelineId);
       const { pipeline, restored } = rules.patchPipeline(type, current, patch, now);
@@ -171,7 +171,7 @@ export class PipelineService {
   archivePipeline(actor: Actor, type: ObjectType, pipelineId: string, checks: DeleteChecks): Promise<void> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStagesUnused(repo, actor, type, current.stages.filter(isLive), checks);
       const pipeline = rules.archivePipeline(current, now);
@@ -197,7 +197,7 @@ export class PipelineService {
   createStage(actor: Actor, type: ObjectType, pipelineId: string, input: StageInput): Promise<StageView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStageIdsFree(repo, actor, type, rules.clientStageIds([input]), undefined);
       const stageId = input.stageId ?? (await repo.allocateIds(actor.portalId, 1))[0]!;
@@ -215,7 +215,7 @@ export class PipelineService {
   ): Promise<StageView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       const { stage } = rules.replaceStage(type, current, stageId, input, now);
       return this.saveStage(repo, actor, type, pipelineId, stage, 'UPDATE', now);
@@ -231,7 +231,7 @@ export class PipelineService {
   ): Promise<StageView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const live = await livePipeline(repo, actor, type, pipelineId);
       // Restoring needs the archived stage itself.
       const current =
@@ -244,7 +244,7 @@ export class PipelineService {
   archiveStage(actor: Actor, type: ObjectType, pipelineId: string, stageId: string, checks: DeleteChecks) {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       const { stage } = rules.archiveStage(type, current, stageId, now);
       await assertStagesUnused(repo, actor, type, [stage], checks);

@@ -53,7 +53,7 @@ export function addGuards(app: FastifyInstance, auth: AuthService, limiter: Rate
     if (principal === undefined) throw new DomainError('INVALID_AUTHENTICATION', AUTH_MESSAGE);
     request.principal = principal;
     if (limiter !== undefined) {
-      const d = limiter.take(principal.tokenId);
+      const d = limiter.take(principal.tokenId, principal.portalId);
       reply.headers({
         'x-hubspot-ratelimit-interval-milliseconds': WINDOW_MS,
         'x-hubspot-ratelimit-max': limiter.policy.perTenSeconds,

@@ -655,3 +655,96 @@ describe('isolation', () => {
     );
   });
 });
+
+describe('the clock', () => {
+  const s = useStageline();
+  const limited = useStageline({ rateLimit: '2/10s' });
+  const stage = { label: 'A', displayOrder: 0, metadata: { probability: '0.5' } };
+
+  it('frozen, it stamps pipelines, stages, audits and records; advanced, it moves on; only its portal', async () => {
+    const token = newToken();
+    const other = newToken();
+    const frozen = await s.call('PUT', `${CP}/clock`, { token, body: { now: '2030-01-02T03:04:05.678Z' } });
+    assert.deepEqual(json(frozen), { mode: 'frozen', now: '2030-01-02T03:04:05.678Z' });
+    const created = json<{ id: string; createdAt: string; stages: { id: string; createdAt: string }[] }>(
+      await s.call('POST', '/crm/v3/pipelines/deals', {
+        token,
+        body: { label: 'T', displayOrder: 1, stages: [stage] },
+      }),
+    );
+    assert.equal(created.createdAt, '2030-01-02T03:04:05.678Z');
+    assert.equal(created.stages[0]?.createdAt, '2030-01-02T03:04:05.678Z');
+
+    assert.deepEqual(json(await s.call('PUT', `${CP}/clock`, { token, body: { advanceMs: 60_000 } })), {
+      mode: 'frozen',
+      now: '2030-01-02T03:05:05.678Z',
+    });
+    const updated = json<{ updatedAt: string }>(
+      await s.call('PATCH', `/crm/v3/pipelines/deals/${created.id}`, { token, body: { label: 'T2' } }),
+    );
+    assert.equal(updated.updatedAt, '2030-01-02T03:05:05.678Z');
+    const audit = json<{ results: { timestamp: string }[] }>(
+      await s.call('GET', `/crm/v3/pipelines/deals/${created.id}/audit`, { token }),
+    );
+    assert.deepEqual(
+      audit.results.map((e) => e.timestamp),
+      ['2030-01-02T03:05:05.678Z', '2030-01-02T03:04:05.678Z'],
+    );
+
+    const deal = json<{ id: string }>(
+      await s.call('POST', '/crm/v3/objects/deals', {
+        token,
+        body: { properties: { dealname: 'D', dealstage: created.stages[0]!.id } },
+      }),
+    );
+    await s.call('PUT', `${CP}/clock`, { token, body: { advanceMs: 1000 } });
+    await s.call('DELETE', `/crm/v3/objects/deals/${deal.id}`, { token });
+    const archived = json<{ createdAt: string; archivedAt: string; properties: Record<string, string> }>(
+      await s.call(
+        'GET',
+        `/crm/v3/objects/deals/${deal.id}?archived=true&properties=hs_date_entered_${created.stages[0]!.id}`,
+        { token },
+      ),
+    );
+    assert.equal(archived.createdAt, '2030-01-02T03:05:05.678Z');
+    assert.equal(archived.archivedAt, '2030-01-02T03:05:06.678Z');
+    assert.equal(archived.properties[`hs_date_entered_${created.stages[0]!.id}`], '2030-01-02T03:05:05.678Z');
+
+    // Another portal keeps the system's time.
+    const theirs = json<{ createdAt: string }>(
+      await s.call('POST', '/crm/v3/pipelines/deals', {
+        token: other,
+        body: { label: 'T', displayOrder: 1, stages: [stage] },
+      }),
+    );
+    assert.ok(Math.abs(Date.parse(theirs.createdAt) - Date.now()) < 60_000);
+    assert.equal(json<{ mode: string }>(await s.call('GET', `${CP}/clock`, { token: other })).mode, 'system');
+
+    assert.equal(
+      json<{ mode: string }>(await s.call('PUT', `${CP}/clock`, { token, body: { mode: 'system' } })).mode,
+      'system',
+    );
+  });
+
+  it("drives the portal's rate-limit window", async () => {
+    const token = newToken();
+    await limited.call('PUT', `${CP}/clock`, { token, body: { now: '2030-01-01T00:00:00Z' } });
+    assert.equal((await limited.call('GET', '/crm/v3/pipelines/deals', { token })).statusCode, 200);
+    assert.equal((await limited.call('GET', '/crm/v3/pipelines/deals', { token })).statusCode, 200);
+    assert.equal((await limited.call('GET', '/crm/v3/pipelines/deals', { token })).statusCode, 429);
+    await limited.call('PUT', `${CP}/clock`, { token, body: { advanceMs: 10_001 } });
+    assert.equal((await limited.call('GET', '/crm/v3/pipelines/deals', { token })).statusCode, 200);
+  });
+
+  it('refuses bad input with a 400 naming the field', async () => {
+    const token = newToken();
+    const field = async (body: unknown) =>
+      assertError(await s.call('PUT', `${CP}/clock`, { token, body }), 400, 'VALIDATION_ERROR').errors?.[0]
+        ?.in;
+    assert.equal(await field({ now: 'yesterday' }), 'now');
+    assert.equal(await field({ advanceMs: 5 }), 'advanceMs');
+    assert.equal(await field({ advanceMs: -5 }), 'advanceMs');
+    assert.equal(await field({ mode: 'frozen' }), 'mode');
+    assert.equal(await field({}), 'now');
+  });
+});
