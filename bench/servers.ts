@@ -74,7 +74,7 @@ export function probe(port: number, path: string, ok: (status: number) => boolea
   });
 }
 
-async function waitUntilUp(
+export async function waitUntilUp(
   spawned: ReturnType<typeof spawnServer>,
   port: number,
   path: string,
