@@ -1,7 +1,6 @@
 // The control plane's figures: reset, and snapshot plus restore, of a 20-pipeline portal (server
 // time, in a fresh process, in memory as test suites run it, and on a file), and what the request
-// journal costs the read scenarios: `stageline serve --auth open` (journal on, its default)
-// against the same with `--control-plane off`, in paired rounds on twin databases.
+// journal costs the read scenarios (bench/emulator/journal-cost.mjs).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,30 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import type { Figure } from './emulator.js';
-import { runScenario } from './measure.js';
-import { scenarios, seedBenchPortal } from './scenarios.js';
-import {
-  SERVER_ENV,
-  freePort,
-  serveArgs,
-  spawnServer,
-  startBareBaseline,
-  stop,
-  waitUntilUp,
-} from './servers.js';
-import type { Server } from './servers.js';
+import { SERVER_ENV } from './servers.js';
 import { QUICK, ROOT } from './settings.js';
 
 const run = promisify(execFile);
 const ms = (n: number) => Math.round(n * 1000) / 1000;
-
-/** `stageline serve` on a file, as the load scenarios run it, with extra flags. */
-async function serve(database: string, extra: string[]): Promise<Server> {
-  const port = await freePort();
-  const spawned = spawnServer([...serveArgs(port, database), '--rate-limit', 'off', ...extra]);
-  await waitUntilUp(spawned, port, '/health', (status) => status === 200);
-  return { url: `http://127.0.0.1:${port}`, child: spawned.child, lines: spawned.lines };
-}
 
 async function timings(dir: string): Promise<Figure[]> {
   const { stdout } = await run(
@@ -74,45 +54,39 @@ async function timings(dir: string): Promise<Figure[]> {
   ];
 }
 
-/** Each read scenario: throughput with the control plane off over with it on (journal recording). */
-async function journalCost(dir: string): Promise<Figure[]> {
-  const bare = await startBareBaseline();
-  const on = await serve(join(dir, 'on.db'), []);
-  const off = await serve(join(dir, 'off.db'), ['--control-plane', 'off']);
-  try {
-    const onFixture = await seedBenchPortal(on.url, 'bench-portal');
-    const offFixture = await seedBenchPortal(off.url, 'bench-portal');
-    const offScenarios = scenarios(off.url, offFixture);
-    const figures: Figure[] = [];
-    for (const s of scenarios(on.url, onFixture).filter((x) => x.kind === 'read')) {
-      const reference = {
-        server: off,
-        scenario: offScenarios.find((x) => x.name === s.name)!,
-        token: offFixture.token,
-      };
-      const result = await runScenario(on, bare, onFixture.token, s, 'small', reference);
-      // vsSmall: journal-on req/s over journal-off req/s, per paired round.
-      const ratio = 1 / result.vsSmall!.ratio;
-      figures.push({
-        name: `journal cost: ${s.name} (off/on req/s)`,
-        value: ms(ratio),
-        unit: 'x',
-        max: 1.05,
-        pass: ratio <= 1.05,
-        detail: 'median of paired rounds, control plane off over on',
-        samples: result.vsSmall!.rounds.map((r) => ms(1 / r)),
-      });
-    }
-    return figures;
-  } finally {
-    for (const server of [bare, on, off]) await stop(server.child);
-  }
+/** Each read scenario: time per request with the journal recording, over without. */
+async function journalCost(): Promise<Figure[]> {
+  const { stdout } = await run(
+    process.execPath,
+    [join(ROOT, 'bench/emulator/journal-cost.mjs'), String(QUICK ? 6 : 30)],
+    { env: SERVER_ENV, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const results = JSON.parse(stdout) as {
+    name: string;
+    onUs: number;
+    offUs: number;
+    medianOnUs: number;
+    medianOffUs: number;
+    ratios: number[];
+  }[];
+  return results.map((r) => {
+    const ratio = r.onUs / r.offUs;
+    return {
+      name: `journal: ${r.name}, on over off`,
+      value: ms(ratio),
+      unit: 'x' as const,
+      max: 1.05,
+      pass: ratio <= 1.05,
+      detail: `fastest batch per side: ${ms(r.onUs)} vs ${ms(r.offUs)} µs a request (medians ${ms(r.medianOnUs)} vs ${ms(r.medianOffUs)}); samples: each pair's ratio`,
+      samples: r.ratios.map(ms),
+    };
+  });
 }
 
 export async function controlPlaneFigures(): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'stageline-control-plane-'));
   try {
-    return [...(await timings(dir)), ...(await journalCost(dir))];
+    return [...(await timings(dir)), ...(await journalCost())];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -74,7 +74,7 @@ export function probe(port: number, path: string, ok: (status: number) => boolea
   });
 }
 
-export async function waitUntilUp(
+async function waitUntilUp(
   spawned: ReturnType<typeof spawnServer>,
   port: number,
   path: string,

@@ -90,6 +90,14 @@ export class AuthService {
     this.external = mode === 'tokens' && external ? ExternalChanges.throttled(external) : undefined;
   }
 
+  /**
+   * The principal of a token already known to this process (open mode), without waiting:
+   * undefined when it has to be looked up.
+   */
+  knownPrincipal(token: string): Principal | undefined {
+    return this.mode === 'open' ? this.openCache.get(token) : undefined;
+  }
+
   /** The principal for a bearer token, or undefined when the token is not valid. */
   async authenticate(token: string): Promise<Principal | undefined> {
     if (this.mode === 'open') return this.openCache.get(token) ?? this.openPortal(token);

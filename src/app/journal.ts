@@ -17,12 +17,16 @@ export interface JournalFault {
   readonly drop?: boolean;
 }
 
-/** One request as recorded. */
+/**
+ * One request as recorded: references to what the request holds, turned into an entry (path
+ * split from the query, `authorization` left out) only when the journal is read.
+ */
 export interface JournalRecord {
   readonly method: string;
-  readonly path: string;
+  /** With its query string. */
+  readonly url: string;
   readonly query: Readonly<Record<string, unknown>>;
-  /** Without `authorization`. */
+  /** As received: `authorization` is left out when the journal is read. */
   readonly headers: Readonly<Record<string, unknown>>;
   readonly body: unknown;
   /** null when the connection was dropped. */
@@ -37,7 +41,8 @@ export interface JournalRecord {
 }
 
 /** One entry as the journal endpoint answers it. */
-export interface JournalEntry extends Omit<JournalRecord, 'response' | 'gzip' | 'at'> {
+export interface JournalEntry extends Omit<JournalRecord, 'url' | 'response' | 'gzip' | 'at'> {
+  readonly path: string;
   readonly at: string;
   readonly responseBody: unknown;
   readonly responseTruncated: boolean;
@@ -101,12 +106,22 @@ export class Journal {
     for (let i = 1; i <= this.size && out.length < limit; i++) {
       const record = ring.items[(ring.next - i + this.size) % this.size];
       if (record === undefined) break;
+      const path = record.url.split('?')[0]!;
       if (filter.method !== undefined && record.method !== filter.method) continue;
-      if (filter.path !== undefined && !filter.path.test(record.path)) continue;
+      if (filter.path !== undefined && !filter.path.test(path)) continue;
       if (filter.status !== undefined && record.status !== filter.status) continue;
-      const { response: _response, gzip: _gzip, at, ...rest } = record;
+      const { response: _response, gzip: _gzip, url: _url, at, headers, method, ...rest } = record;
+      const { authorization: _authorization, ...sent } = headers;
       const { body, truncated } = responseBody(record);
-      out.push({ ...rest, at: new Date(at).toISOString(), responseBody: body, responseTruncated: truncated });
+      out.push({
+        method,
+        path,
+        ...rest,
+        headers: sent,
+        at: new Date(at).toISOString(),
+        responseBody: body,
+        responseTruncated: truncated,
+      });
     }
     return out;
   }

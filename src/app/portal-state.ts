@@ -245,16 +245,11 @@ export async function applyDocument(
     })),
   );
   await repo.appendAudit(
-    (doc.audit ?? []).map((e, i): AuditEntry => ({
+    (doc.audit ?? []).map(({ objectType, timestamp, ...entry }, i): AuditEntry => ({
+      ...entry,
       portalId,
-      objectTypeKey: resolveType(e.objectType, portalId, ['audit', i, 'objectType']).key,
-      kind: e.kind,
-      objectId: e.objectId,
-      action: e.action,
-      message: e.message,
-      rawObject: e.rawObject,
-      userId: e.userId,
-      timestamp: time(['audit', i, 'timestamp'], e.timestamp),
+      objectTypeKey: resolveType(objectType, portalId, ['audit', i, 'objectType']).key,
+      timestamp: time(['audit', i, 'timestamp'], timestamp),
     })),
   );
   if (doc.nextId !== undefined) await repo.setNextId(portalId, doc.nextId);
@@ -319,16 +314,13 @@ export async function readDocument(repo: Repository, portalId: number): Promise<
       category: a.category,
       typeId: a.typeId,
     })),
-    audit: (await repo.portalAudit(portalId)).map((e) => ({
-      objectType: typeName(e.objectTypeKey),
-      kind: e.kind,
-      objectId: e.objectId,
-      action: e.action,
-      message: e.message,
-      rawObject: e.rawObject,
-      userId: e.userId,
-      timestamp: iso(e.timestamp),
-    })),
+    audit: (await repo.portalAudit(portalId)).map(
+      ({ portalId: _portalId, objectTypeKey, timestamp, ...entry }) => ({
+        objectType: typeName(objectTypeKey),
+        ...entry,
+        timestamp: iso(timestamp),
+      }),
+    ),
   };
 }
 

@@ -10,6 +10,7 @@ import { Client } from '@hubspot/api-client';
 import { StagelineControlError, startStageline } from '../../src/index.js';
 import type { RunningStageline } from '../../src/index.js';
 import { testDatabase } from '../helpers/backend.js';
+import { oneDealPipeline } from '../helpers/seeds.js';
 
 describe('the control plane over HTTP', () => {
   let server: RunningStageline;
@@ -85,20 +86,7 @@ describe('the control plane over HTTP', () => {
   it('helpers: seed, snapshot, restore, reset and clear, typed', async () => {
     const token = `cp-${randomUUID()}`;
     const portal = server.portal(token);
-    await portal.seed({
-      objectTypes: {
-        deals: {
-          pipelines: [
-            {
-              id: 'p',
-              label: 'P',
-              displayOrder: 0,
-              stages: [{ id: 's', label: 'S', displayOrder: 0, metadata: { probability: 0.5 } }],
-            },
-          ],
-        },
-      },
-    });
+    await portal.seed(oneDealPipeline('p', 'P'));
     const client = sdk(token);
     const snapshot = await portal.snapshot();
     await client.crm.pipelines.pipelinesApi.update('deals', 'p', { label: 'Changed' });

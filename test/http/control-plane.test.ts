@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 
 import type { SeedDocument } from '../../src/seed/seed-document.js';
+import { oneDealPipeline } from '../helpers/seeds.js';
 import {
   assertError,
   assertMissingScopes,
@@ -238,44 +239,14 @@ describe('seed, reset and snapshots', () => {
     const badRecord = assertError(
       await s.call('PUT', `${CP}/seed`, {
         token,
-        body: {
-          objectTypes: {
-            deals: {
-              pipelines: [
-                {
-                  id: 'p2',
-                  label: 'P2',
-                  displayOrder: 0,
-                  stages: [{ id: 's', label: 'S', displayOrder: 0, metadata: { probability: 0.5 } }],
-                },
-              ],
-              records: [{ stage: 'nope' }],
-            },
-          },
-        },
+        body: oneDealPipeline('p2', 'P2', 0.5, [{ stage: 'nope' }]),
       }),
       400,
       'VALIDATION_ERROR',
     );
     assert.match(badRecord.errors?.[0]?.in ?? '', /^objectTypes\.deals\.records\[0\]/);
     const badProbability = assertError(
-      await s.call('PUT', `${CP}/seed`, {
-        token,
-        body: {
-          objectTypes: {
-            deals: {
-              pipelines: [
-                {
-                  id: 'p',
-                  label: 'P',
-                  displayOrder: 0,
-                  stages: [{ id: 's', label: 'S', displayOrder: 0, metadata: { probability: 3 } }],
-                },
-              ],
-            },
-          },
-        },
-      }),
+      await s.call('PUT', `${CP}/seed`, { token, body: oneDealPipeline('p', 'P', 3) }),
       400,
       'VALIDATION_ERROR',
     );
@@ -614,23 +585,7 @@ describe('isolation', () => {
     await Promise.all(
       tokens.map(async (token, i) => {
         const label = `Portal ${i}`;
-        await s.call('PUT', `${CP}/seed`, {
-          token,
-          body: {
-            objectTypes: {
-              deals: {
-                pipelines: [
-                  {
-                    id: `p${i}`,
-                    label,
-                    displayOrder: 0,
-                    stages: [{ id: `s${i}`, label: 'S', displayOrder: 0, metadata: { probability: 0.5 } }],
-                  },
-                ],
-              },
-            },
-          },
-        });
+        await s.call('PUT', `${CP}/seed`, { token, body: oneDealPipeline(`p${i}`, label) });
         await s.call('POST', `${CP}/faults`, {
           token,
           body: { path: '/crm/v3/pipelines/tickets', status: 500 + i },

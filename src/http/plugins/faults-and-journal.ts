@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
-import type { AuthService } from '../../app/auth-service.js';
+import type { AuthService, Principal } from '../../app/auth-service.js';
 import type { ControlPlane } from '../../app/control-plane.js';
 import type { Fault, PolicyName } from '../../app/faults.js';
 import type { JournalFault } from '../../app/journal.js';
@@ -112,13 +112,12 @@ const plugin: FastifyPluginCallback<FaultsAndJournalOptions> = (app, { control, 
   const record = (request: FastifyRequest, reply: FastifyReply, status: number | null) => {
     const pending = request.journaled!;
     request.journaled = undefined;
-    const { authorization: _authorization, ...headers } = request.headers;
     const { payload } = pending;
     control.journal.add(pending.portalId, {
       method: request.method,
-      path: request.url.split('?')[0]!,
+      url: request.url,
       query: (request.query ?? {}) as Record<string, unknown>,
-      headers,
+      headers: request.headers,
       body: request.body ?? null,
       status,
       response: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined,
@@ -148,12 +147,8 @@ const plugin: FastifyPluginCallback<FaultsAndJournalOptions> = (app, { control, 
     return reply.type(JSON_TYPE).send(typeof body === 'string' ? body : JSON.stringify(body));
   };
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith(CONTROL_PREFIX)) return undefined;
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    if (match === null) return undefined;
-    const principal = await auth.authenticate(match[1]!);
-    if (principal === undefined) return undefined;
+  /** Journals the request of a known principal, and answers with its portal's fault if one applies. */
+  const admit = (request: FastifyRequest, reply: FastifyReply, principal: Principal) => {
     // The guards use it, instead of authenticating the token again.
     request.principal = principal;
     const { portalId } = principal;
@@ -161,6 +156,22 @@ const plugin: FastifyPluginCallback<FaultsAndJournalOptions> = (app, { control, 
     if (!control.faults.has(portalId)) return undefined;
     const fault = control.faults.take(portalId, request.method, request.url.split('?')[0]!);
     return fault === undefined ? undefined : applyFault(request, reply, fault);
+  };
+
+  // Callback style, with no promise in the common case: a token this process knows already.
+  app.addHook('onRequest', (request, reply, next) => {
+    if (request.url.startsWith(CONTROL_PREFIX)) return next();
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (match === null) return next();
+    const token = match[1]!;
+    const known = auth.knownPrincipal(token);
+    const admitted = (principal: Principal | undefined) => {
+      const faulted = principal === undefined ? undefined : admit(request, reply, principal);
+      if (faulted === undefined) return next();
+      faulted.then((answered) => answered === undefined && next(), next);
+    };
+    if (known !== undefined) return admitted(known);
+    auth.authenticate(token).then(admitted, next);
   });
 
   app.addHook('onSend', (request, _reply, payload, next) => {
