@@ -54,7 +54,7 @@ describe('stageline exec', () => {
     const { done, child } = run([
       'exec',
       ...script(
-        `console.log('ready'); process.on('SIGTERM', () => process.exit(42)); setInterval(() => {}, 1000);`,
+        `process.on('SIGTERM', () => process.exit(42)); setInterval(() => {}, 1000); console.log('ready');`,
       ),
     ]);
     await new Promise<void>((resolve) =>
