@@ -1,26 +1,18 @@
 // The control plane's figures: reset, and snapshot plus restore, of a 20-pipeline portal (server
 // time, in a fresh process, in memory as test suites run it, and on a file), and what the request
 // journal costs the read scenarios (bench/emulator/journal-cost.mjs).
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
+import { script } from './emulator.js';
 import type { Figure } from './emulator.js';
-import { SERVER_ENV } from './servers.js';
-import { QUICK, ROOT } from './settings.js';
+import { QUICK } from './settings.js';
 
-const run = promisify(execFile);
 const ms = (n: number) => Math.round(n * 1000) / 1000;
 
 async function timings(dir: string): Promise<Figure[]> {
-  const { stdout } = await run(
-    process.execPath,
-    [join(ROOT, 'bench/emulator/control-plane.mjs'), String(QUICK ? 20 : 100), dir],
-    { env: SERVER_ENV, maxBuffer: 16 * 1024 * 1024 },
-  );
-  const r = JSON.parse(stdout) as {
+  const r = await script<{
     resetMs: number;
     roundTripMs: number;
     snapshotBytes: number;
@@ -28,7 +20,7 @@ async function timings(dir: string): Promise<Figure[]> {
     roundTripFileMs: number;
     resets: number[];
     roundTrips: number[];
-  };
+  }>('control-plane.mjs', QUICK ? 20 : 100, dir);
   const detail = 'server time, median; 20 deal pipelines of 5 stages, 20 deals, their audit';
   return [
     {
@@ -56,19 +48,16 @@ async function timings(dir: string): Promise<Figure[]> {
 
 /** Each read scenario: time per request with the journal recording, over without. */
 async function journalCost(): Promise<Figure[]> {
-  const { stdout } = await run(
-    process.execPath,
-    [join(ROOT, 'bench/emulator/journal-cost.mjs'), String(QUICK ? 6 : 30)],
-    { env: SERVER_ENV, maxBuffer: 16 * 1024 * 1024 },
-  );
-  const results = JSON.parse(stdout) as {
-    name: string;
-    onUs: number;
-    offUs: number;
-    medianOnUs: number;
-    medianOffUs: number;
-    ratios: number[];
-  }[];
+  const results = await script<
+    {
+      name: string;
+      onUs: number;
+      offUs: number;
+      medianOnUs: number;
+      medianOffUs: number;
+      ratios: number[];
+    }[]
+  >('journal-cost.mjs', QUICK ? 6 : 30);
   return results.map((r) => {
     const ratio = r.onUs / r.offUs;
     return {
