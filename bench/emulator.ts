@@ -41,8 +41,8 @@ function figure(name: string, value: number, unit: Figure['unit'], detail: strin
 }
 
 /** Runs one of the emulator scripts in a fresh Node process and returns what it prints. */
-async function script<T>(file: string, arg: number): Promise<T> {
-  const { stdout } = await run(process.execPath, [join(ROOT, 'bench/emulator', file), String(arg)], {
+export async function script<T>(file: string, ...args: (string | number)[]): Promise<T> {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'bench/emulator', file), ...args.map(String)], {
     env: SERVER_ENV,
     maxBuffer: 16 * 1024 * 1024,
   });

@@ -33,6 +33,14 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** A request must arrive whole within this; its headers within min(this, 10 s). */
   readonly requestTimeoutMs: number;
+  /** The emulator control plane under `/_stageline/`. */
+  readonly controlPlane: 'on' | 'off';
+  /** A seed document file (YAML or JSON) portals start from; undefined: HubSpot's defaults. */
+  readonly seed: string | undefined;
+  /** Tokens mode: the portal `seed` applies to, on its first start. */
+  readonly seedPortal: number;
+  /** Requests the control plane's journal keeps per portal. */
+  readonly journalSize: number;
 }
 
 /** Raw values as they come from flags or the environment (strings), or already typed. */
@@ -207,6 +215,37 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = Ob
     default: 30_000,
     parse: integer('request timeout', 1),
     help: 'a request must arrive whole within this (headers within 10 s)',
+  },
+  controlPlane: {
+    flags: '--control-plane <state>',
+    env: 'STAGELINE_CONTROL_PLANE',
+    // An emulator's tests drive it; a server that issues tokens keeps it off unless asked.
+    default: ({ auth }) => (auth === 'open' ? 'on' : 'off'),
+    defaultHelp: 'off, on with --auth open',
+    ...oneOf('control plane state', ['on', 'off'] as const),
+    help: 'the emulator control plane under /_stageline/ (tokens mode: scope stageline.admin)',
+  },
+  seed: {
+    flags: '--seed <file>',
+    env: 'STAGELINE_SEED',
+    default: undefined,
+    defaultHelp: "none: HubSpot's default pipelines",
+    parse: nonEmpty('seed file'),
+    help: 'seed document (YAML or JSON) every new portal starts from (tokens mode: --seed-portal)',
+  },
+  seedPortal: {
+    flags: '--seed-portal <id>',
+    env: 'STAGELINE_SEED_PORTAL',
+    default: 1,
+    parse: integer('seed portal', 1, 2_147_483_647),
+    help: 'tokens mode: the portal --seed applies to, on its first start',
+  },
+  journalSize: {
+    flags: '--journal-size <n>',
+    env: 'STAGELINE_JOURNAL_SIZE',
+    default: 1000,
+    parse: integer('journal size', 1, 1_000_000),
+    help: 'requests the control plane journal keeps per portal',
   },
 });
 

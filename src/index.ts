@@ -12,6 +12,10 @@ import type { LogFormat } from './logging.js';
 import { createStageline } from './stageline.js';
 import type { StagelinePlugin } from './http/build-app.js';
 import type { AuthMode, IssueTokenOptions } from './app/auth-service.js';
+import { loadSeedFile } from './app/control-plane.js';
+import type { SeedDocument } from './seed/seed-document.js';
+import { connectStageline } from './testing.js';
+import type { PortalControl } from './testing.js';
 
 export interface StartOptions {
   /** 0 (the default) picks a free port. */
@@ -34,6 +38,12 @@ export interface StartOptions {
    * there sees every request (to record, time or alter them in your tests).
    */
   plugins?: StagelinePlugin[];
+  /** The state new portals start from: a seed document, or the path of a YAML or JSON file. */
+  seed?: SeedDocument | string;
+  /** The control plane under /_stageline/: on by default in open mode. */
+  controlPlane?: 'on' | 'off';
+  /** Requests the journal keeps per portal (default 1000). */
+  journalSize?: number;
 }
 
 export interface RunningStageline {
@@ -42,6 +52,8 @@ export interface RunningStageline {
   readonly port: number;
   /** Creates an access token (tokens mode) and returns its secret. */
   issueToken(options: IssueTokenOptions): Promise<string>;
+  /** The control plane of the portal the token opens: reset, seed, snapshots, clock, faults, journal. */
+  portal(token: string): PortalControl;
   close(): Promise<void>;
 }
 
@@ -57,10 +69,13 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
       bodyLimit: options.bodyLimit,
       rateLimit: options.rateLimit ?? 'off',
       corsOrigins: options.corsOrigins,
+      controlPlane: options.controlPlane,
+      journalSize: options.journalSize,
     },
     {},
   );
-  const stageline = await createStageline(config, { plugins: options.plugins });
+  const seed = typeof options.seed === 'string' ? await loadSeedFile(options.seed) : options.seed;
+  const stageline = await createStageline(config, { plugins: options.plugins, seed });
   try {
     await stageline.app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -70,10 +85,13 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
   const address = stageline.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  const connection = connectStageline(url);
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     issueToken: async (opts) => (await stageline.auth.issueToken(opts)).token,
+    portal: (token) => connection.portal(token),
     close: () => stageline.close(),
   };
 }
@@ -82,4 +100,16 @@ export { createStageline } from './stageline.js';
 export type { BuildOverrides, Stageline } from './stageline.js';
 export type { StagelinePlugin } from './http/build-app.js';
 export { loadConfig } from './config.js';
+export { connectStageline, StagelineControlError } from './testing.js';
+export type {
+  ClockState,
+  Fault,
+  FaultSpec,
+  JournalEntry,
+  PortalControl,
+  RequestFilter,
+  SeedDocument,
+  StagelineConnection,
+} from './testing.js';
+export { SEED_SCHEMA } from './seed/seed-document.js';
 export type { Config } from './config.js';

@@ -5,6 +5,8 @@ import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AuthService } from './app/auth-service.js';
+import type { IssuedToken } from './app/auth-service.js';
+import { ControlPlane, loadSeedFile } from './app/control-plane.js';
 import { PipelineService } from './app/pipeline-service.js';
 import { RateLimiter, parseRateLimit } from './app/rate-limiter.js';
 import { RecordService } from './app/record-service.js';
@@ -16,6 +18,7 @@ import { buildApp } from './http/build-app.js';
 import type { StagelinePlugin } from './http/build-app.js';
 import { ReadCache, invalidatingStore } from './http/read-cache.js';
 import { createLogger } from './logging.js';
+import type { SeedDocument } from './seed/seed-document.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 
 export interface Stageline {
@@ -25,6 +28,13 @@ export interface Stageline {
   readonly auth: AuthService;
   readonly service: PipelineService;
   readonly records: RecordService;
+  /** Resets, seeds, snapshots, clocks, faults and the journal of each portal. */
+  readonly control: ControlPlane;
+  /**
+   * First start of a tokens-mode server: portal 1 and an admin token (returned, to print once),
+   * and `--seed` applied to `--seed-portal` when that portal is new.
+   */
+  bootstrap(): Promise<IssuedToken | undefined>;
   /** The process's logger; undefined at log level `silent`. */
   readonly log: Logger | undefined;
   /** Stops accepting requests, drains in-flight ones, then closes the database. */
@@ -35,7 +45,8 @@ export interface Stageline {
 const READ_CACHE_CHARS = 32 * 1024 * 1024;
 
 export interface BuildOverrides {
-  readonly clock?: Clock;
+  /** The system clock (each portal's clock follows it unless frozen through the control plane). */
+  readonly clock?: () => number;
   /** Measures how long ago the caches asked the store for other connections' commits. */
   readonly monotonicClock?: MonotonicClock;
   /** An opened store to serve from, instead of opening `config.database`; closed with the app. */
@@ -47,6 +58,8 @@ export interface BuildOverrides {
    * every request.
    */
   readonly plugins?: readonly StagelinePlugin[];
+  /** A seed document, instead of reading `config.seed`. */
+  readonly seed?: SeedDocument;
 }
 
 export const VERSION: string = (
@@ -77,7 +90,8 @@ export async function openStore(
 }
 
 export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
-  const clock = overrides.clock ?? Date.now;
+  const systemClock = overrides.clock ?? Date.now;
+  const seed = overrides.seed ?? (config.seed === undefined ? undefined : await loadSeedFile(config.seed));
   const opened = overrides.store ?? (await openStore(config.database, config));
   const external: DataVersionWatch | undefined =
     opened.externalVersion === undefined
@@ -86,7 +100,18 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
   const cache = external === undefined ? undefined : new ReadCache({ maxChars: READ_CACHE_CHARS, external });
   const store = cache === undefined ? opened : invalidatingStore(opened, cache);
   try {
-    const auth = new AuthService(store, config.auth, clock, { external });
+    const open = config.auth === 'open';
+    const control = new ControlPlane(store, {
+      seed: open ? seed : undefined,
+      journalSize: config.journalSize,
+      clock: systemClock,
+    });
+    // Each portal's time: the system's, unless its tests froze it through the control plane.
+    const clock: Clock = control.clocks.now;
+    const auth = new AuthService(store, config.auth, clock, {
+      external,
+      startPortal: open && seed !== undefined ? control.startPortal : undefined,
+    });
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);
     const policy = parseRateLimit(config.rateLimit);
@@ -97,7 +122,15 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
       stream: overrides.logStream,
     });
     const app = await buildApp(
-      { store, service, records, auth, cache, limiter },
+      {
+        store,
+        service,
+        records,
+        auth,
+        cache,
+        limiter,
+        control: config.controlPlane === 'on' ? control : undefined,
+      },
       {
         logger: log,
         plugins: overrides.plugins,
@@ -113,7 +146,14 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
         await app.close();
         await store.close();
       })());
-    return { config, app, store, auth, service, records, log, close };
+    const bootstrap = async () => {
+      const seedPortal = !open && seed !== undefined ? config.seedPortal : undefined;
+      const isNew = seedPortal !== undefined && !(await store.read((repo) => repo.portalExists(seedPortal)));
+      const issued = await auth.bootstrap();
+      if (seedPortal !== undefined) await control.seedPortalOnce(seedPortal, seed!, isNew);
+      return issued;
+    };
+    return { config, app, store, auth, service, records, control, bootstrap, log, close };
   } catch (err) {
     await store.close();
     throw err;

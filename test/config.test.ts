@@ -28,6 +28,10 @@ const SAMPLES: { [K in keyof Config]: [string, string, Config[K], Config[K]] } =
     ['https://b.example', '*'],
   ],
   requestTimeoutMs: ['1000', '2000', 1000, 2000],
+  controlPlane: ['off', 'on', 'off', 'on'],
+  seed: ['a.yaml', 'b.json', 'a.yaml', 'b.json'],
+  seedPortal: ['2', '3', 2, 3],
+  journalSize: ['10', '20', 10, 20],
 };
 
 describe('loadConfig', () => {
@@ -57,6 +61,10 @@ describe('loadConfig', () => {
         rateLimit: 'hubspot',
         corsOrigins: [],
         requestTimeoutMs: 30000,
+        controlPlane: 'off',
+        seed: undefined,
+        seedPortal: 1,
+        journalSize: 1000,
       },
     );
     assert.deepEqual(loadConfig({}, {}), DEFAULTS);

@@ -12,6 +12,7 @@ import type { Clock } from '../domain/time.js';
 import { ExternalChanges } from '../domain/external-changes.js';
 import type { DataVersionWatch } from '../domain/external-changes.js';
 import { seedPortal } from './seed-portal.js';
+import type { PortalStarter } from './seed-portal.js';
 
 export type AuthMode = 'tokens' | 'open';
 
@@ -46,6 +47,8 @@ export interface AuthServiceOptions {
    * it (PostgreSQL, where other processes revoke unseen) every request looks its token up.
    */
   readonly external?: DataVersionWatch;
+  /** Gives new portals their first state: HubSpot's default pipelines when absent. */
+  readonly startPortal?: PortalStarter;
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -74,6 +77,7 @@ export class AuthService {
   private readonly tokenCache = new Map<string, Principal>();
   private tokenGeneration = 0;
   private readonly external: ExternalChanges | undefined;
+  private readonly startPortal: PortalStarter | undefined;
 
   constructor(
     private readonly store: Store,
@@ -82,7 +86,16 @@ export class AuthService {
     options: AuthServiceOptions = {},
   ) {
     const { external } = options;
+    this.startPortal = options.startPortal;
     this.external = mode === 'tokens' && external ? ExternalChanges.throttled(external) : undefined;
+  }
+
+  /**
+   * The principal of a token already known to this process (open mode), without waiting:
+   * undefined when it has to be looked up.
+   */
+  knownPrincipal(token: string): Principal | undefined {
+    return this.mode === 'open' ? this.openCache.get(token) : undefined;
   }
 
   /** The principal for a bearer token, or undefined when the token is not valid. */
@@ -113,8 +126,8 @@ export class AuthService {
     const portalId = checkPortalId(options.portalId);
     const userId = checkPortalId(options.userId ?? DEFAULT_USER_ID);
     return this.store.write(async (repo) => {
-      const now = this.clock();
-      await seedPortal(repo, portalId, now);
+      const now = this.clock(portalId);
+      await seedPortal(repo, portalId, now, this.startPortal);
       const token = `stl_${randomBytes(32).toString('base64url')}`;
       const record: TokenRecord = {
         id: `tok_${randomBytes(6).toString('hex')}`,
@@ -136,7 +149,7 @@ export class AuthService {
 
   async revokeToken(id: string): Promise<boolean> {
     try {
-      return await this.store.write((repo) => repo.revokeToken(id, this.clock()));
+      return await this.store.write((repo) => repo.revokeToken(id, Date.now()));
     } finally {
       this.forgetTokens();
     }
@@ -160,8 +173,8 @@ export class AuthService {
       const known = await repo.findTokenByHash(hash);
       if (known !== undefined) return toPrincipal(known);
       const portalId = await freePortalId(repo, derivedInt(hash, 0));
-      const now = this.clock();
-      await seedPortal(repo, portalId, now);
+      const now = this.clock(portalId);
+      await seedPortal(repo, portalId, now, this.startPortal);
       const record: TokenRecord = {
         id: `open_${hash.slice(0, 16)}`,
         hash,

@@ -101,7 +101,7 @@ export class PipelineService {
   createPipeline(actor: Actor, type: ObjectType, input: PipelineInput): Promise<PipelineView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       if (input.pipelineId !== undefined) {
         rules.checkClientId('pipelineId', input.pipelineId);
         if (await repo.pipelineIdExists(actor.portalId, type.key, input.pipelineId)) {
@@ -134,7 +134,7 @@ export class PipelineService {
   ): Promise<PipelineView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const named = rules.clientStageIds(input.stages);
       const current = await withArchivedStages(
         repo,
@@ -172,7 +172,7 @@ export class PipelineService {
   ): Promise<PipelineView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await repo.getPipeline(actor.portalId, type.key, pipelineId, { archivedStages: false });
       if (current === undefined) throw rules.pipelineNotFound(type, pipelineId);
       const { pipeline, restored } = rules.patchPipeline(type, current, patch, now);
@@ -186,7 +186,7 @@ export class PipelineService {
   archivePipeline(actor: Actor, type: ObjectType, pipelineId: string, checks: DeleteChecks): Promise<void> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStagesUnused(repo, actor, type, current.stages.filter(isLive), checks);
       const pipeline = rules.archivePipeline(current, now);
@@ -212,7 +212,7 @@ export class PipelineService {
   createStage(actor: Actor, type: ObjectType, pipelineId: string, input: StageInput): Promise<StageView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStageIdsFree(repo, actor, type, rules.clientStageIds([input]), undefined);
       const stageId = input.stageId ?? (await repo.allocateIds(actor.portalId, 1))[0]!;
@@ -230,7 +230,7 @@ export class PipelineService {
   ): Promise<StageView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       const changed = rules.replaceStage(type, current, stageId, input, now);
       return saveStage(repo, actor, type, changed, 'UPDATE', now);
@@ -246,7 +246,7 @@ export class PipelineService {
   ): Promise<StageView> {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const live = await livePipeline(repo, actor, type, pipelineId);
       // Restoring needs the archived stage itself.
       const current =
@@ -259,7 +259,7 @@ export class PipelineService {
   archiveStage(actor: Actor, type: ObjectType, pipelineId: string, stageId: string, checks: DeleteChecks) {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
-      const now = this.clock();
+      const now = this.clock(actor.portalId);
       const current = await livePipeline(repo, actor, type, pipelineId);
       const changed = rules.archiveStage(type, current, stageId, now);
       await assertStagesUnused(repo, actor, type, [changed.stage], checks);

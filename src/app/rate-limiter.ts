@@ -48,9 +48,9 @@ export class RateLimiter {
     private readonly clock: Clock,
   ) {}
 
-  /** Counts a request of `key` (a token) if the limits allow it. */
-  take(key: string): RateDecision {
-    const now = this.clock();
+  /** Counts a request of `key` (a token of the portal) if the limits allow it, by the portal's clock. */
+  take(key: string, portalId: number): RateDecision {
+    const now = this.clock(portalId);
     const day = Math.floor(now / DAY_MS);
     let u = this.usage.get(key);
     if (u === undefined) {

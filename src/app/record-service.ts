@@ -140,7 +140,7 @@ async function defaultPlacement(repo: Repository, actor: Actor, type: ObjectType
  * Where the record goes: a stage alone implies its pipeline; a pipeline alone keeps the
  * current stage when it belongs there, else takes the pipeline's first stage. null: unchanged.
  */
-async function resolvePlacement(
+export async function resolvePlacement(
   repo: Repository,
   actor: Actor,
   type: ObjectType,
@@ -439,7 +439,7 @@ export class RecordService {
     }
     if (missing.length > 0) throw invalidAssociationTargets(missing);
     const [id] = await repo.allocateIds(actor.portalId, 1);
-    const record = applyRecordWrite(type, undefined, id!, changes, placement, this.clock());
+    const record = applyRecordWrite(type, undefined, id!, changes, placement, this.clock(actor.portalId));
     await repo.saveRecord(actor.portalId, type.key, record);
     await repo.saveAssociations(
       actor.portalId,
@@ -460,14 +460,14 @@ export class RecordService {
     const current = await repo.getRecord(actor.portalId, type.key, id);
     if (current === undefined || current.archivedAt !== null) return undefined;
     const placement = await resolvePlacement(repo, actor, type, current, changes);
-    const record = applyRecordWrite(type, current, id, changes, placement, this.clock());
+    const record = applyRecordWrite(type, current, id, changes, placement, this.clock(actor.portalId));
     await repo.saveRecord(actor.portalId, type.key, record);
     return record;
   }
 
   private async archiveRecord(repo: Repository, actor: Actor, type: ObjectType, record: CrmRecord) {
     if (record.archivedAt !== null) return;
-    const now = this.clock();
+    const now = this.clock(actor.portalId);
     await repo.saveRecord(actor.portalId, type.key, { ...record, archivedAt: now, updatedAt: now });
   }
 }

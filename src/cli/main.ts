@@ -6,9 +6,11 @@ import { ConfigError, SETTING_KEYS, loadConfig } from '../config.js';
 import type { Config, ConfigInput } from '../config.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ImportError, exportData, importData } from '../app/transfer.js';
+import { SeedError } from '../seed/seed-document.js';
 import type { Store } from '../domain/ports.js';
 import { exitAfterLogs, exitOnCrash } from '../logging.js';
 import { VERSION, createStageline, openStore } from '../stageline.js';
+import { EXEC_DEFAULTS, runExec } from './exec.js';
 import { STORE_SETTINGS, addSettings } from './options.js';
 
 const integer = (name: string) => (value: string) => {
@@ -61,7 +63,7 @@ async function serve(flags: ConfigInput): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
-  const issued = await stageline.auth.bootstrap();
+  const issued = await stageline.bootstrap();
   const address = await stageline.app.listen({ port: config.port, host: config.host });
   if (issued) printBootstrapToken(issued, address);
   stageline.app.log.info(
@@ -105,6 +107,32 @@ Examples:
   addSettings(program.command('serve').description('Run the HTTP server'), SETTING_KEYS).action(
     (opts: ConfigInput) => serve(opts),
   );
+
+  addSettings(
+    program
+      .command('exec')
+      .description(
+        'Start a throwaway Stageline on a free port, run a command with STAGELINE_URL set, stop it, and exit with its code',
+      )
+      .argument('<command...>', 'the command, after --')
+      .addHelpText(
+        'after',
+        `
+Defaults differ from serve: --auth open, --database :memory:, --port 0 (a free one), --log-level warn.
+
+Example:
+  stageline exec --seed pipelines.yaml -- npm test`,
+      ),
+    SETTING_KEYS,
+  ).action(async (command: string[], opts: ConfigInput, cmd: Command) => {
+    const flags: Record<string, unknown> = { ...opts };
+    for (const [key, value] of Object.entries(EXEC_DEFAULTS)) {
+      const source = cmd.getOptionValueSource(key);
+      if (source === undefined || source === 'default') flags[key] = value;
+    }
+    const code = await runExec(commandConfig(flags as ConfigInput), command);
+    process.exit(code);
+  });
 
   const tokens = program.command('tokens').description('Manage access tokens (token auth mode)');
 
@@ -226,7 +254,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     // Commander has printed its message (or the help, or the version) already.
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : USAGE_ERROR);
-    if (err instanceof ConfigError || err instanceof RangeError || err instanceof ImportError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof RangeError ||
+      err instanceof ImportError ||
+      err instanceof SeedError
+    ) {
       process.stderr.write(`stageline: ${err.message}\n`);
       process.exit(USAGE_ERROR);
     }

@@ -127,6 +127,19 @@ export interface Repository {
   countTokens(): Promise<number>;
   /** Whether any portal with this id exists. */
   portalExists(portalId: number): Promise<boolean>;
+
+  // The emulator control plane: resets, seeds and snapshot restores of one portal.
+  /**
+   * Deletes the portal's pipelines, stages, records, associations (those touching a record of
+   * the types) and audit entries, of the given types or of every type. Tokens stay.
+   */
+  clearPortal(portalId: number, typeKeys?: readonly string[]): Promise<void>;
+  getPortal(portalId: number): Promise<PortalRecord | undefined>;
+  /** Sets the next generated id of the portal exactly, lower or higher. */
+  setNextId(portalId: number, nextId: number): Promise<void>;
+  /** The portal's own starting state (a seed document as JSON), when one was set. */
+  portalSeed(portalId: number): Promise<string | undefined>;
+  setPortalSeed(portalId: number, document: string): Promise<void>;
 }
 
 /** What a write transaction works on. */

@@ -14,5 +14,8 @@ export function formatTimestamp(epochMs: number): string {
   return text;
 }
 
-/** The source of "now" for the domain; tests pass a fixed one. */
-export type Clock = () => number;
+/**
+ * The source of "now" for the domain, per portal: each portal's clock can be frozen through the
+ * control plane. Tests pass a fixed one.
+ */
+export type Clock = (portalId: number) => number;

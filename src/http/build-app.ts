@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 
 import { AccountService } from '../app/account-service.js';
 import type { AuthService } from '../app/auth-service.js';
+import type { ControlPlane } from '../app/control-plane.js';
 import type { PipelineService } from '../app/pipeline-service.js';
 import { PropertyService } from '../app/property-service.js';
 import type { RateLimiter } from '../app/rate-limiter.js';
@@ -19,12 +20,14 @@ import { RATE_LIMIT_HEADERS } from './guards.js';
 import { bodyParsing } from './plugins/body-parsing.js';
 import { booleanFlags } from './plugins/boolean-flags.js';
 import { draining } from './plugins/draining.js';
+import { CONTROL_PREFIX, faultsAndJournal } from './plugins/faults-and-journal.js';
 import { healthAndOpenApi } from './plugins/health-and-openapi.js';
 import { notAllowed } from './plugins/not-allowed.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import type { ReadCache } from './read-cache.js';
 import { accountRoutes } from './routes/account.js';
 import { associationDefinitionRoutes, associationRoutes } from './routes/associations.js';
+import { controlPlaneRoutes } from './routes/control-plane.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { propertyRoutes } from './routes/properties.js';
@@ -41,6 +44,8 @@ export interface AppDeps {
   readonly cache?: ReadCache;
   /** Per-token rate limits; absent when they are off. */
   readonly limiter?: RateLimiter;
+  /** The emulator control plane; absent when it is off. */
+  readonly control?: ControlPlane;
 }
 
 /**
@@ -132,6 +137,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   await app.register(booleanFlags);
   await app.register(healthAndOpenApi, { store: deps.store, version: options.version });
   for (const plugin of options.plugins ?? []) await app.register(fp(plugin));
+  if (deps.control !== undefined) {
+    await app.register(faultsAndJournal, {
+      control: deps.control,
+      auth: deps.auth,
+      policy: deps.limiter?.policy,
+    });
+    await app.register(controlPlaneRoutes, {
+      prefix: CONTROL_PREFIX,
+      control: deps.control,
+      auth: deps.auth,
+    });
+  }
 
   for (const version of PIPELINE_API_VERSIONS) {
     await app.register(pipelineRoutes, {

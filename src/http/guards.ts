@@ -47,12 +47,13 @@ export function addGuards(app: FastifyInstance, auth: AuthService, limiter: Rate
   // One hook, before the body is even read: the token (401), then the object type (400) and
   // the operation's scope (403). Route params are known once routing is done, before onRequest.
   app.addHook('onRequest', async (request, reply) => {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    const principal = match ? await auth.authenticate(match[1]!) : undefined;
+    // Already known when the control plane's journal looked the token up.
+    const match = request.principal === undefined ? BEARER.exec(request.headers.authorization ?? '') : null;
+    const principal = match ? await auth.authenticate(match[1]!) : request.principal;
     if (principal === undefined) throw new DomainError('INVALID_AUTHENTICATION', AUTH_MESSAGE);
     request.principal = principal;
     if (limiter !== undefined) {
-      const d = limiter.take(principal.tokenId);
+      const d = limiter.take(principal.tokenId, principal.portalId);
       reply.headers({
         'x-hubspot-ratelimit-interval-milliseconds': WINDOW_MS,
         'x-hubspot-ratelimit-max': limiter.policy.perTenSeconds,

@@ -989,6 +989,132 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('control plane: clearing, next ids and starting states', () => {
+      const deal = (id: string, typeStage = 'sales-open'): CrmRecord => ({
+        id,
+        properties: { hs_object_id: id },
+        pipelineId: 'sales',
+        stageId: typeStage,
+        createdAt: T0,
+        updatedAt: T0,
+        archivedAt: null,
+      });
+      const ticketPipeline = () => pipeline('support', 'Support', [stage('t1', 'T1')]);
+
+      /** Two portals with pipelines, records, links and audit of deals and tickets. */
+      async function fill(): Promise<void> {
+        await seed(P1, DEALS, salesPipeline());
+        await seed(P1, TICKETS, ticketPipeline());
+        await seed(P2, DEALS, salesPipeline());
+        await store.write(async (repo) => {
+          for (const portalId of [P1, P2]) {
+            await repo.saveRecord(portalId, DEALS, deal('11'));
+            await repo.saveRecord(portalId, TICKETS, { ...deal('12'), pipelineId: 'support', stageId: 't1' });
+            await repo.saveAssociations(portalId, [
+              {
+                fromTypeKey: DEALS,
+                fromId: '11',
+                toTypeKey: TICKETS,
+                toId: '12',
+                category: 'HUBSPOT_DEFINED',
+                typeId: 27,
+              },
+              {
+                fromTypeKey: TICKETS,
+                fromId: '12',
+                toTypeKey: DEALS,
+                toId: '11',
+                category: 'HUBSPOT_DEFINED',
+                typeId: 28,
+              },
+            ]);
+            await repo.appendAudit([
+              auditEntry({ portalId }),
+              auditEntry({ portalId, objectTypeKey: TICKETS, objectId: 'support' }),
+            ]);
+          }
+        });
+      }
+
+      it('clears every type of one portal, and only that portal; tokens stay', async () => {
+        await fill();
+        await store.write((repo) => repo.insertToken(token('tok-1')));
+        await store.write((repo) => repo.clearPortal(P1));
+        await store.read(async (repo) => {
+          assert.deepEqual(await repo.portalPipelines(P1), []);
+          assert.deepEqual(await repo.portalRecords(P1), []);
+          assert.deepEqual(await repo.portalAssociations(P1), []);
+          assert.deepEqual(await repo.portalAudit(P1), []);
+          assert.equal(await repo.getPipeline(P1, DEALS, 'sales', { archivedStages: false }), undefined);
+          assert.ok(await repo.portalExists(P1));
+          assert.equal((await repo.findTokenByHash(token('tok-1').hash))?.id, 'tok-1');
+          assert.equal((await repo.portalPipelines(P2)).length, 1);
+          assert.equal((await repo.portalRecords(P2)).length, 2);
+          assert.equal((await repo.portalAssociations(P2)).length, 2);
+          assert.equal((await repo.portalAudit(P2)).length, 2);
+        });
+      });
+
+      it('clears only the given types, with the links that touch them', async () => {
+        await fill();
+        await store.write((repo) => repo.clearPortal(P1, [TICKETS]));
+        await store.read(async (repo) => {
+          assert.deepEqual(
+            (await repo.portalPipelines(P1)).map((p) => p.objectTypeKey),
+            [DEALS],
+          );
+          assert.deepEqual(
+            (await repo.portalRecords(P1)).map((r) => r.objectTypeKey),
+            [DEALS],
+          );
+          assert.deepEqual(await repo.portalAssociations(P1), []);
+          assert.deepEqual(
+            (await repo.portalAudit(P1)).map((e) => e.objectTypeKey),
+            [DEALS],
+          );
+          // The cached live pipeline of the type that stays is still right.
+          assert.equal(
+            (await repo.getPipeline(P1, DEALS, 'sales', { archivedStages: false }))?.stages.length,
+            2,
+          );
+        });
+      });
+
+      it('a cleared pipeline can be saved again with the same ids in the same transaction', async () => {
+        await seed(P1, DEALS, salesPipeline());
+        await store.write(async (repo) => {
+          await repo.getPipeline(P1, DEALS, 'sales', { archivedStages: false });
+          await repo.clearPortal(P1);
+          await put(repo, P1, DEALS, salesPipeline('sales', 'Sales again'));
+        });
+        const live = await store.read((repo) =>
+          repo.getPipeline(P1, DEALS, 'sales', { archivedStages: false }),
+        );
+        assert.equal(live?.label, 'Sales again');
+      });
+
+      it('sets the next id exactly, down as well as up, and reads the portal', async () => {
+        await seed(P1, DEALS);
+        await store.write((repo) => repo.allocateIds(P1, 5));
+        await store.write((repo) => repo.setNextId(P1, 100_000_001));
+        assert.deepEqual(await store.write((repo) => repo.allocateIds(P1, 1)), ['100000001']);
+        await store.write((repo) => repo.setNextId(P1, 900_000_000));
+        assert.equal((await store.read((repo) => repo.getPortal(P1)))?.nextId, 900_000_000);
+        assert.equal(await store.read((repo) => repo.getPortal(P2)), undefined);
+        await assert.rejects(store.write((repo) => repo.setNextId(P2, 5)));
+      });
+
+      it('keeps one starting state per portal, replaced on each set', async () => {
+        await seed(P1, DEALS);
+        await seed(P2, DEALS);
+        assert.equal(await store.read((repo) => repo.portalSeed(P1)), undefined);
+        await store.write((repo) => repo.setPortalSeed(P1, '{"objectTypes":{}}'));
+        await store.write((repo) => repo.setPortalSeed(P1, '{"objectTypes":{"deals":{}}}'));
+        assert.equal(await store.read((repo) => repo.portalSeed(P1)), '{"objectTypes":{"deals":{}}}');
+        assert.equal(await store.read((repo) => repo.portalSeed(P2)), undefined);
+      });
+    });
+
     describe('portal isolation', () => {
       it("never shows one portal's pipelines, stages or labels to another", async () => {
         const mine = pipeline('default', 'Mine', [

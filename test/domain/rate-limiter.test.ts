@@ -26,46 +26,46 @@ describe('RateLimiter', () => {
   it('allows the window, refuses the next, and rolls', () => {
     const t = at(1_000_000);
     const limiter = new RateLimiter({ perTenSeconds: 3, daily: 100 }, t.clock);
-    assert.deepEqual(limiter.take('a'), { exceeded: null, remaining: 2, dailyRemaining: 99 });
+    assert.deepEqual(limiter.take('a', 1), { exceeded: null, remaining: 2, dailyRemaining: 99 });
     t.advance(4_000);
-    assert.equal(limiter.take('a').remaining, 1);
+    assert.equal(limiter.take('a', 1).remaining, 1);
     t.advance(4_000);
-    assert.equal(limiter.take('a').remaining, 0);
-    assert.deepEqual(limiter.take('a'), {
+    assert.equal(limiter.take('a', 1).remaining, 0);
+    assert.deepEqual(limiter.take('a', 1), {
       exceeded: 'TEN_SECONDLY_ROLLING',
       remaining: 0,
       dailyRemaining: 97,
     });
     // 10 s after the first request it has left the window, and only it.
     t.advance(2_000);
-    assert.deepEqual(limiter.take('a'), { exceeded: null, remaining: 0, dailyRemaining: 96 });
-    assert.equal(limiter.take('a').exceeded, 'TEN_SECONDLY_ROLLING');
+    assert.deepEqual(limiter.take('a', 1), { exceeded: null, remaining: 0, dailyRemaining: 96 });
+    assert.equal(limiter.take('a', 1).exceeded, 'TEN_SECONDLY_ROLLING');
   });
 
   it('counts each key apart', () => {
     const t = at(0);
     const limiter = new RateLimiter({ perTenSeconds: 1, daily: 10 }, t.clock);
-    assert.equal(limiter.take('a').exceeded, null);
-    assert.equal(limiter.take('a').exceeded, 'TEN_SECONDLY_ROLLING');
-    assert.equal(limiter.take('b').exceeded, null);
+    assert.equal(limiter.take('a', 1).exceeded, null);
+    assert.equal(limiter.take('a', 1).exceeded, 'TEN_SECONDLY_ROLLING');
+    assert.equal(limiter.take('b', 1).exceeded, null);
   });
 
   it('enforces the daily budget and resets it at midnight UTC', () => {
     const midnight = Date.UTC(2026, 10, 25);
     const t = at(midnight - 60_000);
     const limiter = new RateLimiter({ perTenSeconds: 100, daily: 2 }, t.clock);
-    assert.equal(limiter.take('a').exceeded, null);
+    assert.equal(limiter.take('a', 1).exceeded, null);
     t.advance(20_000);
-    assert.equal(limiter.take('a').exceeded, null);
+    assert.equal(limiter.take('a', 1).exceeded, null);
     t.advance(20_000);
-    assert.deepEqual(limiter.take('a'), { exceeded: 'DAILY', remaining: 100, dailyRemaining: 0 });
+    assert.deepEqual(limiter.take('a', 1), { exceeded: 'DAILY', remaining: 100, dailyRemaining: 0 });
     t.advance(20_000);
-    assert.deepEqual(limiter.take('a'), { exceeded: null, remaining: 99, dailyRemaining: 1 });
+    assert.deepEqual(limiter.take('a', 1), { exceeded: null, remaining: 99, dailyRemaining: 1 });
   });
 
   it('uses HubSpot numbers by default', () => {
     const limiter = new RateLimiter(HUBSPOT_POLICY, () => 0);
-    for (let i = 0; i < 100; i++) assert.equal(limiter.take('a').exceeded, null);
-    assert.equal(limiter.take('a').exceeded, 'TEN_SECONDLY_ROLLING');
+    for (let i = 0; i < 100; i++) assert.equal(limiter.take('a', 1).exceeded, null);
+    assert.equal(limiter.take('a', 1).exceeded, 'TEN_SECONDLY_ROLLING');
   });
 });

@@ -666,4 +666,53 @@ class PostgresRepository implements Repository {
     const [row] = await this.rows<{ n: number }>('SELECT count(*)::integer AS n FROM tokens', []);
     return row?.n ?? 0;
   }
+
+  async clearPortal(portalId: number, typeKeys?: readonly string[]): Promise<void> {
+    const types = typeKeys === undefined ? null : [...typeKeys];
+    // Stages before pipelines: they reference them.
+    for (const [table, column] of [
+      ['stages', 'object_type'],
+      ['pipelines', 'object_type'],
+      ['records', 'object_type'],
+      ['audit', 'object_type'],
+    ]) {
+      await this.query(
+        `DELETE FROM ${table} WHERE portal_id = $1 AND ($2::text[] IS NULL OR ${column} = ANY($2))`,
+        [portalId, types],
+      );
+    }
+    await this.query(
+      `DELETE FROM associations WHERE portal_id = $1
+         AND ($2::text[] IS NULL OR from_type = ANY($2) OR to_type = ANY($2))`,
+      [portalId, types],
+    );
+  }
+
+  async getPortal(portalId: number): Promise<PortalRecord | undefined> {
+    const [row] = await this.rows<PortalRow>('SELECT id, next_id, created_at FROM portals WHERE id = $1', [
+      portalId,
+    ]);
+    return row === undefined ? undefined : toPortal(row);
+  }
+
+  async setNextId(portalId: number, nextId: number): Promise<void> {
+    const r = await this.query('UPDATE portals SET next_id = $2 WHERE id = $1', [portalId, nextId]);
+    if (r.rowCount !== 1) throw new Error(`portal ${portalId} does not exist`);
+  }
+
+  async portalSeed(portalId: number): Promise<string | undefined> {
+    const [row] = await this.rows<{ document: string }>(
+      'SELECT document FROM portal_seeds WHERE portal_id = $1',
+      [portalId],
+    );
+    return row?.document;
+  }
+
+  async setPortalSeed(portalId: number, document: string): Promise<void> {
+    await this.query(
+      `INSERT INTO portal_seeds (portal_id, document) VALUES ($1, $2)
+       ON CONFLICT (portal_id) DO UPDATE SET document = excluded.document`,
+      [portalId, document],
+    );
+  }
 }

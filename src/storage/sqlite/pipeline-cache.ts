@@ -42,6 +42,17 @@ export class PipelineCache {
     this.entries.delete(key);
   }
 
+  /** Drops the cached pipelines of a portal, of the given types or of every type. */
+  dropPortal(portalId: number, typeKeys?: readonly string[]): void {
+    const prefixes =
+      typeKeys === undefined
+        ? [`${portalId}\u0000`]
+        : typeKeys.map((typeKey) => `${portalId}\u0000${typeKey}\u0000`);
+    for (const key of [...this.entries.keys()]) {
+      if (prefixes.some((prefix) => key.startsWith(prefix))) this.drop(key);
+    }
+  }
+
   /** Saved stages (as stored) replace their namesakes; archived ones leave the live list. */
   applyStages(key: string, saved: readonly Stage[]): void {
     const cached = this.entries.get(key);

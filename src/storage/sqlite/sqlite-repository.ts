@@ -192,6 +192,35 @@ export class SqliteRepository implements Repository {
       listTokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
       revokeToken: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       countTokens: db.prepare('SELECT count(*) FROM tokens').pluck(),
+      // `@types` is a JSON list of object type keys, or null for every type.
+      clearStages: db.prepare(
+        `DELETE FROM stages WHERE portal_id = @portalId
+           AND (@types IS NULL OR object_type IN (SELECT value FROM json_each(@types)))`,
+      ),
+      clearPipelines: db.prepare(
+        `DELETE FROM pipelines WHERE portal_id = @portalId
+           AND (@types IS NULL OR object_type IN (SELECT value FROM json_each(@types)))`,
+      ),
+      clearRecords: db.prepare(
+        `DELETE FROM records WHERE portal_id = @portalId
+           AND (@types IS NULL OR object_type IN (SELECT value FROM json_each(@types)))`,
+      ),
+      clearAssociations: db.prepare(
+        `DELETE FROM associations WHERE portal_id = @portalId
+           AND (@types IS NULL OR from_type IN (SELECT value FROM json_each(@types))
+                OR to_type IN (SELECT value FROM json_each(@types)))`,
+      ),
+      clearAudit: db.prepare(
+        `DELETE FROM audit WHERE portal_id = @portalId
+           AND (@types IS NULL OR object_type IN (SELECT value FROM json_each(@types)))`,
+      ),
+      getPortal: db.prepare('SELECT id, next_id, created_at FROM portals WHERE id = ?'),
+      setNextId: db.prepare('UPDATE portals SET next_id = ? WHERE id = ?'),
+      portalSeed: db.prepare('SELECT document FROM portal_seeds WHERE portal_id = ?').pluck(),
+      setPortalSeed: db.prepare(
+        `INSERT INTO portal_seeds (portal_id, document) VALUES (?, ?)
+         ON CONFLICT (portal_id) DO UPDATE SET document = excluded.document`,
+      ),
     };
   }
 
@@ -508,5 +537,38 @@ export class SqliteRepository implements Repository {
 
   async countTokens(): Promise<number> {
     return this.s.countTokens.get() as number;
+  }
+
+  async clearPortal(portalId: number, typeKeys?: readonly string[]): Promise<void> {
+    const types = typeKeys === undefined ? null : JSON.stringify(typeKeys);
+    // Stages before pipelines: they reference them.
+    for (const statement of [
+      this.s.clearStages,
+      this.s.clearPipelines,
+      this.s.clearAssociations,
+      this.s.clearRecords,
+      this.s.clearAudit,
+    ])
+      statement.run({ portalId, types });
+    this.cache.dropPortal(portalId, typeKeys);
+  }
+
+  async getPortal(portalId: number): Promise<PortalRecord | undefined> {
+    const row = this.s.getPortal.get(portalId) as PortalRow | undefined;
+    return row === undefined ? undefined : toPortal(row);
+  }
+
+  async setNextId(portalId: number, nextId: number): Promise<void> {
+    if (this.s.setNextId.run(nextId, portalId).changes === 0) {
+      throw new Error(`portal ${portalId} does not exist`);
+    }
+  }
+
+  async portalSeed(portalId: number): Promise<string | undefined> {
+    return this.s.portalSeed.get(portalId) as string | undefined;
+  }
+
+  async setPortalSeed(portalId: number, document: string): Promise<void> {
+    this.s.setPortalSeed.run(portalId, document);
   }
 }
