@@ -16,6 +16,7 @@ import type { Store } from '../domain/ports.js';
 import { AccessLog } from './access-log.js';
 import { CORRELATION_HEADER, errorHandler } from './error-handler.js';
 import { RATE_LIMIT_HEADERS } from './guards.js';
+import { board } from './plugins/board.js';
 import { bodyParsing } from './plugins/body-parsing.js';
 import { draining } from './plugins/draining.js';
 import { healthAndOpenApi } from './plugins/health-and-openapi.js';
@@ -124,6 +125,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   }
   await app.register(bodyParsing);
   await app.register(healthAndOpenApi, { store: deps.store, version: options.version });
+  // The board, its home page and Swagger UI: static files and pages, no data of their own.
+  await app.register(board);
   for (const plugin of options.plugins ?? []) await app.register(fp(plugin));
 
   for (const version of PIPELINE_API_VERSIONS) {

@@ -1,0 +1,140 @@
+import { useMemo, useState } from 'react';
+import { DndContext, DragOverlay } from '@dnd-kit/core';
+import type { Announcements, DragEndEvent, DragStartEvent } from '@dnd-kit/core';
+import { SortableContext, horizontalListSortingStrategy } from '@dnd-kit/sortable';
+
+import { byDisplayOrder, groupByStage, moveItem } from './board-math.js';
+import { CardBody } from './Card.js';
+import { Column } from './Column.js';
+import { collisions, dragData, useBoardSensors } from './dnd.js';
+import type { CrmRecord, ObjectTypeInfo, Pipeline, Stage } from './model.js';
+import { OWNER_PROPERTY } from './model.js';
+import { StageForm } from './StageForm.js';
+import type { StageDraft } from './StageForm.js';
+
+interface Props {
+  type: ObjectTypeInfo;
+  pipeline: Pipeline;
+  records: readonly CrmRecord[];
+  ownerNames: ReadonlyMap<string, string>;
+  onMoveRecord(recordId: string, stageId: string): void;
+  onReorderStages(orderedIds: string[]): void;
+  onEditStage(stage: Stage, draft: StageDraft): Promise<boolean>;
+  onArchiveStage(stage: Stage): void;
+  onAddStage(draft: StageDraft): Promise<boolean>;
+  onStageHistory(stage: Stage): void;
+}
+
+/** The pipeline's stages as columns in display order, each with its records as cards. */
+export function Board(props: Props) {
+  const { type, pipeline, records, ownerNames } = props;
+  const stages = useMemo(() => byDisplayOrder(pipeline.stages), [pipeline.stages]);
+  const stageIds = useMemo(() => stages.map((s) => s.id), [stages]);
+  const groups = useMemo(() => groupByStage(records, type.stageProperty, stageIds), [records, type, stageIds]);
+  const label = useMemo(() => new Map(stages.map((s) => [s.id, s.label])), [stages]);
+  const sensors = useBoardSensors();
+  const [activeCard, setActiveCard] = useState<CrmRecord | undefined>();
+  const [adding, setAdding] = useState(false);
+  // One clock for every card of a render: days in stage are counted from the same now.
+  const now = useMemo(() => Date.now(), [records]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const announcements: Announcements = {
+    onDragStart: ({ active }) => `Picked up ${describe(active.data.current)}.`,
+    onDragOver: ({ active, over }) =>
+      over ? `${describe(active.data.current)} is over stage ${label.get(String(over.id)) ?? over.id}.` : undefined,
+    onDragEnd: ({ active, over }) =>
+      over
+        ? `Dropped ${describe(active.data.current)} on stage ${label.get(String(over.id)) ?? over.id}.`
+        : `Dropped ${describe(active.data.current)}.`,
+    onDragCancel: ({ active }) => `Cancelled moving ${describe(active.data.current)}.`,
+  };
+
+  function dragStart(event: DragStartEvent) {
+    const data = dragData(event.active.data.current);
+    if (data?.type === 'card') setActiveCard(records.find((r) => r.id === data.recordId));
+  }
+
+  function dragEnd({ active, over }: DragEndEvent) {
+    setActiveCard(undefined);
+    const data = dragData(active.data.current);
+    if (over === null || data === undefined) return;
+    const target = String(over.id);
+    if (data.type === 'card') {
+      if (target !== data.stageId && label.has(target)) props.onMoveRecord(data.recordId, target);
+      return;
+    }
+    const from = stageIds.indexOf(String(active.id));
+    const to = stageIds.indexOf(target);
+    if (from >= 0 && to >= 0 && from !== to) props.onReorderStages(moveItem(stageIds, from, to));
+  }
+
+  const activeOwner = activeCard?.properties[OWNER_PROPERTY];
+  return (
+    <DndContext
+      sensors={sensors}
+      collisionDetection={collisions}
+      onDragStart={dragStart}
+      onDragEnd={dragEnd}
+      onDragCancel={() => setActiveCard(undefined)}
+      accessibility={{
+        announcements,
+        screenReaderInstructions: {
+          draggable:
+            'Press Space or Enter to pick up. Use the arrow keys to move a card to another stage, or a stage to another place, then Space or Enter to drop it, or Escape to cancel.',
+        },
+      }}
+    >
+      <div className="board" role="region" aria-label={`Board of ${pipeline.label}`}>
+        <SortableContext items={stageIds} strategy={horizontalListSortingStrategy}>
+          {stages.map((stage) => (
+            <Column
+              key={stage.id}
+              type={type}
+              stage={stage}
+              records={groups.get(stage.id) ?? []}
+              ownerNames={ownerNames}
+              now={now}
+              onEdit={props.onEditStage}
+              onArchive={props.onArchiveStage}
+              onHistory={props.onStageHistory}
+            />
+          ))}
+        </SortableContext>
+        <section className="column add-stage" aria-label="Add a stage">
+          {adding ? (
+            <StageForm
+              kind={type.metadata}
+              submitLabel="Add stage"
+              onCancel={() => setAdding(false)}
+              onSubmit={(draft) => void props.onAddStage(draft).then((ok) => ok && setAdding(false))}
+            />
+          ) : (
+            <button type="button" className="secondary" onClick={() => setAdding(true)}>
+              + Add stage
+            </button>
+          )}
+        </section>
+      </div>
+      <DragOverlay>
+        {activeCard !== undefined && (
+          <div className="card overlay">
+            <CardBody
+              record={activeCard}
+              type={type}
+              stageId=""
+              stageLabel=""
+              ownerName={activeOwner ? ownerNames.get(activeOwner) : undefined}
+              now={now}
+            />
+          </div>
+        )}
+      </DragOverlay>
+    </DndContext>
+  );
+}
+
+function describe(data: unknown): string {
+  const d = dragData(data);
+  if (d === undefined) return 'the item';
+  return d.type === 'card' ? d.name : `stage ${d.label}`;
+}

@@ -1,0 +1,182 @@
+import { useId, useState } from 'react';
+import type { FormEvent } from 'react';
+import { DndContext, KeyboardSensor, PointerSensor, closestCenter, useSensor, useSensors } from '@dnd-kit/core';
+import type { DragEndEvent } from '@dnd-kit/core';
+import {
+  SortableContext,
+  sortableKeyboardCoordinates,
+  useSortable,
+  verticalListSortingStrategy,
+} from '@dnd-kit/sortable';
+import { CSS } from '@dnd-kit/utilities';
+
+import { moveItem } from './board-math.js';
+import type { Pipeline } from './model.js';
+
+export interface ArchivedItem {
+  id: string;
+  label: string;
+}
+
+interface Props {
+  pipelines: readonly Pipeline[];
+  selectedId: string | undefined;
+  readOnly: boolean;
+  showArchived: boolean;
+  archived: readonly ArchivedItem[] | undefined;
+  onSelect(id: string): void;
+  onCreate(label: string): Promise<boolean>;
+  onRename(pipeline: Pipeline, label: string): Promise<boolean>;
+  onReorder(orderedIds: string[]): void;
+  onArchive(pipeline: Pipeline): void;
+  onRestore(id: string): void;
+  onHistory(pipeline: Pipeline): void;
+  onToggleArchived(show: boolean): void;
+}
+
+/** The type's pipelines: pick, create, rename, reorder (drag or keyboard), archive and restore. */
+export function PipelineList(props: Props) {
+  const id = useId();
+  const [label, setLabel] = useState('');
+  const sensors = useSensors(
+    useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
+    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
+  );
+  const ids = props.pipelines.map((p) => p.id);
+
+  function dragEnd({ active, over }: DragEndEvent) {
+    if (over === null) return;
+    const from = ids.indexOf(String(active.id));
+    const to = ids.indexOf(String(over.id));
+    if (from >= 0 && to >= 0 && from !== to) props.onReorder(moveItem(ids, from, to));
+  }
+
+  async function create(event: FormEvent) {
+    event.preventDefault();
+    if (await props.onCreate(label)) setLabel('');
+  }
+
+  return (
+    <nav className="pipelines" aria-label="Pipelines">
+      <h2>Pipelines</h2>
+      <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={dragEnd}>
+        <SortableContext items={ids} strategy={verticalListSortingStrategy}>
+          <ul>
+            {props.pipelines.map((p) => (
+              <PipelineItem key={p.id} pipeline={p} selected={p.id === props.selectedId} {...props} />
+            ))}
+          </ul>
+        </SortableContext>
+      </DndContext>
+      {!props.readOnly && (
+        <form className="create-pipeline" onSubmit={(e) => void create(e)}>
+          <label htmlFor={`${id}-new`}>New pipeline</label>
+          <div className="row">
+            <input id={`${id}-new`} value={label} onChange={(e) => setLabel(e.target.value)} required />
+            <button type="submit">Create</button>
+          </div>
+        </form>
+      )}
+      <label className="toggle">
+        <input type="checkbox" checked={props.showArchived} onChange={(e) => props.onToggleArchived(e.target.checked)} />
+        Show archived
+      </label>
+      {props.showArchived && (
+        <ul className="archived" aria-label="Archived pipelines">
+          {props.archived === undefined && <li>Loading…</li>}
+          {props.archived?.length === 0 && <li className="help">No archived pipelines known to this tab.</li>}
+          {props.archived?.map((a) => (
+            <li key={a.id} className="row">
+              <span className="archived-label">{a.label}</span>
+              <button type="button" className="secondary" onClick={() => props.onRestore(a.id)} aria-label={`Restore pipeline ${a.label}`}>
+                Restore
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </nav>
+  );
+}
+
+interface ItemProps extends Props {
+  pipeline: Pipeline;
+  selected: boolean;
+}
+
+function PipelineItem({ pipeline, selected, readOnly, onSelect, onRename, onArchive, onHistory }: ItemProps) {
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition } = useSortable({
+    id: pipeline.id,
+  });
+  const [renaming, setRenaming] = useState(false);
+  const [label, setLabel] = useState(pipeline.label);
+  const inputId = useId();
+
+  async function rename(event: FormEvent) {
+    event.preventDefault();
+    if (await onRename(pipeline, label)) setRenaming(false);
+  }
+
+  return (
+    <li
+      ref={setNodeRef}
+      className={selected ? 'pipeline selected' : 'pipeline'}
+      style={{ transform: CSS.Translate.toString(transform), transition }}
+      data-pipeline-id={pipeline.id}
+    >
+      {renaming ? (
+        <form onSubmit={(e) => void rename(e)} className="row">
+          <label htmlFor={inputId} className="visually-hidden">
+            New name of {pipeline.label}
+          </label>
+          <input id={inputId} value={label} onChange={(e) => setLabel(e.target.value)} required />
+          <button type="submit">Save</button>
+          <button type="button" className="secondary" onClick={() => setRenaming(false)}>
+            Cancel
+          </button>
+        </form>
+      ) : (
+        <div className="row">
+          {!readOnly && (
+            <button
+              ref={setActivatorNodeRef}
+              type="button"
+              className="handle"
+              {...attributes}
+              {...listeners}
+              aria-label={`Move pipeline ${pipeline.label}`}
+            >
+              ⠿
+            </button>
+          )}
+          <button
+            type="button"
+            className="link pipeline-name"
+            aria-current={selected ? 'true' : undefined}
+            onClick={() => onSelect(pipeline.id)}
+          >
+            {pipeline.label}
+          </button>
+          <span className="count">{pipeline.stages.length} stages</span>
+        </div>
+      )}
+      {selected && !renaming && (
+        <div className="row actions">
+          {!readOnly && (
+            <>
+              <button type="button" className="secondary" onClick={() => setRenaming(true)} aria-label={`Rename pipeline ${pipeline.label}`}>
+                Rename
+              </button>
+              <button type="button" className="secondary" onClick={() => onArchive(pipeline)} aria-label={`Archive pipeline ${pipeline.label}`}>
+                Archive
+              </button>
+            </>
+          )}
+          <button type="button" className="secondary" onClick={() => onHistory(pipeline)} aria-label={`History of pipeline ${pipeline.label}`}>
+            History
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
