@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 
 import { buildStageline, logSink } from '../http/support.js';
 import type { Stageline } from '../../src/stageline.js';
-import { assertBoardBuilt, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.js';
+import { assertBoardBuilt, browserSkipReason, launchChromium, newPage, screenshot } from '../helpers/browser.js';
 
 const skip = browserSkipReason();
 
@@ -80,12 +80,42 @@ describe('the board in Chromium', { skip }, () => {
 
   /** Opens the board and signs in through the form, as a person would. */
   async function signIn(token: string, width = 1280, height = 800): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width, height } });
+    const page = await newPage(browser, { viewport: { width, height } });
     await page.goto(`${base}/ui/`);
     await page.getByLabel('Access token').fill(token);
     await page.getByRole('button', { name: 'Open board' }).click();
     await page.locator('[data-board-state="ready"]').waitFor();
     return page;
+  }
+
+  /** What dnd-kit's live region last told a screen reader. */
+  async function announced(page: Page, text: string) {
+    try {
+      await page.waitForFunction(
+        (expected) => [...document.querySelectorAll('[aria-live]')].some((e) => e.textContent?.includes(expected)),
+        text,
+      );
+    } catch (err) {
+      const said = await page.locator('[aria-live]').allTextContents();
+      throw new Error(`never announced "${text}"; last: ${JSON.stringify(said)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Moves an item with the keyboard as a person would: Space picks it up, each arrow waits for the
+   * announcement of where the item is now, Space drops it.
+   */
+  async function keyboardMove(page: Page, handle: string, steps: Array<[key: string, over: string]>) {
+    await page.getByRole('button', { name: handle }).focus();
+    await page.keyboard.press('Space');
+    // Picked up, and measured: dnd-kit has found what the item is over (its own place).
+    await announced(page, ' is over ');
+    for (const [key, over] of steps) {
+      await page.keyboard.press(key);
+      await announced(page, `over ${over}`);
+    }
+    await page.keyboard.press('Space');
+    await announced(page, 'Dropped');
   }
 
   const column = (page: Page, label: string) => page.locator('section.column', { has: page.getByRole('heading', { name: label, exact: true }) });
@@ -122,11 +152,11 @@ describe('the board in Chromium', { skip }, () => {
     const { token, pipeline } = await portalWithPipeline(['Lead', 'Demo', 'Won']);
     const deal = await createDeal(token, pipeline, 'Lead', 'Keyboard deal');
     const page = await signIn(token);
-    await card(page, 'Keyboard deal').focus();
-    await page.keyboard.press('Space');
-    await page.keyboard.press('ArrowRight');
-    await page.keyboard.press('ArrowRight');
-    await page.keyboard.press('Space');
+    await card(page, 'Keyboard deal').waitFor();
+    await keyboardMove(page, 'Keyboard deal in Lead. Press Space to move it to another stage.', [
+      ['ArrowRight', 'stage Demo'],
+      ['ArrowRight', 'stage Won'],
+    ]);
     await column(page, 'Won').locator('.card', { hasText: 'Keyboard deal' }).waitFor();
     const moved = await api<{ properties: Record<string, string> }>(token, 'GET', `/crm/v3/objects/deals/${deal.id}`);
     assert.equal(moved.properties.dealstage, stageId(pipeline, 'Won'));
@@ -136,11 +166,10 @@ describe('the board in Chromium', { skip }, () => {
   it('reorders the columns in one gesture, through displayOrder PATCHes', async () => {
     const { token, pipeline } = await portalWithPipeline(['One', 'Two', 'Three', 'Four']);
     const page = await signIn(token);
-    await page.getByRole('button', { name: 'Move stage Four' }).focus();
-    await page.keyboard.press('Space');
-    await page.keyboard.press('ArrowLeft');
-    await page.keyboard.press('ArrowLeft');
-    await page.keyboard.press('Space');
+    await keyboardMove(page, 'Move stage Four', [
+      ['ArrowLeft', 'stage Three'],
+      ['ArrowLeft', 'stage Two'],
+    ]);
 
     const expected = ['One', 'Four', 'Two', 'Three'];
     await page.waitForFunction(
@@ -242,10 +271,10 @@ describe('the board in Chromium', { skip }, () => {
     assert.ok(gamma, 'the renamed pipeline is listed');
 
     // Move Gamma to the top with the keyboard.
-    await page.getByRole('button', { name: 'Move pipeline Gamma' }).focus();
-    await page.keyboard.press('Space');
-    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowUp');
-    await page.keyboard.press('Space');
+    await keyboardMove(page, 'Move pipeline Gamma', [
+      ['ArrowUp', 'pipeline Sales Pipeline'],
+      ['ArrowUp', 'pipeline Alpha'],
+    ]);
     let first = '';
     for (let i = 0; i < 50 && first !== 'Gamma'; i++) {
       const now = await api<{ results: Pipeline[] }>(token, 'GET', '/crm/v3/pipelines/deals');
@@ -269,7 +298,7 @@ describe('the board in Chromium', { skip }, () => {
   it('keeps the token out of URLs and logs, and breaks no content security policy rule', async () => {
     const { token, pipeline } = await portalWithPipeline(['Lead', 'Won']);
     await createDeal(token, pipeline, 'Lead', 'Secret-keeping deal');
-    const page = await browser.newPage();
+    const page = await newPage(browser);
     const violations: string[] = [];
     await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
     await page.addInitScript(() => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 
 import { decodePng, pixelStats } from './png.js';
 import type { PixelStats } from './png.js';
@@ -52,6 +52,19 @@ export function assertBoardBuilt(): void {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true });
+}
+
+/**
+ * A page of its own context. Functions the tests hand to `page.evaluate` are compiled by tsx,
+ * which wraps named functions in a `__name` helper that exists only in Node: the page gets a
+ * stand-in that does nothing.
+ */
+export async function newPage(browser: Browser, options: BrowserContextOptions = {}): Promise<Page> {
+  const page = await browser.newPage(options);
+  // A step that has not happened in 10 s will not: fail it rather than wait Playwright's 30 s.
+  page.setDefaultTimeout(10_000);
+  await page.addInitScript('globalThis.__name = (target) => target;');
+  return page;
 }
 
 /**

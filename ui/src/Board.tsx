@@ -1,12 +1,12 @@
 import { useMemo, useState } from 'react';
 import { DndContext, DragOverlay } from '@dnd-kit/core';
-import type { Announcements, DragEndEvent, DragStartEvent } from '@dnd-kit/core';
+import type { DragEndEvent, DragStartEvent } from '@dnd-kit/core';
 import { SortableContext, horizontalListSortingStrategy } from '@dnd-kit/sortable';
 
 import { byDisplayOrder, groupByStage, moveItem } from './board-math.js';
-import { CardBody } from './Card.js';
+import { CardBody, recordName } from './Card.js';
 import { Column } from './Column.js';
-import { collisions, dragData, useBoardSensors } from './dnd.js';
+import { SCREEN_READER_INSTRUCTIONS, announcementsFor, collisions, dragData, useBoardSensors } from './dnd.js';
 import type { CrmRecord, ObjectTypeInfo, Pipeline, Stage } from './model.js';
 import { OWNER_PROPERTY } from './model.js';
 import { StageForm } from './StageForm.js';
@@ -38,16 +38,17 @@ export function Board(props: Props) {
   // One clock for every card of a render: days in stage are counted from the same now.
   const now = useMemo(() => Date.now(), [records]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const announcements: Announcements = {
-    onDragStart: ({ active }) => `Picked up ${describe(active.data.current)}.`,
-    onDragOver: ({ active, over }) =>
-      over ? `${describe(active.data.current)} is over stage ${label.get(String(over.id)) ?? over.id}.` : undefined,
-    onDragEnd: ({ active, over }) =>
-      over
-        ? `Dropped ${describe(active.data.current)} on stage ${label.get(String(over.id)) ?? over.id}.`
-        : `Dropped ${describe(active.data.current)}.`,
-    onDragCancel: ({ active }) => `Cancelled moving ${describe(active.data.current)}.`,
-  };
+  // Cards are `card:<recordId>`, columns their stage id.
+  const announcements = useMemo(
+    () =>
+      announcementsFor((id) => {
+        const text = String(id);
+        if (!text.startsWith('card:')) return `stage ${label.get(text) ?? text}`;
+        const record = records.find((r) => r.id === text.slice(5));
+        return record === undefined ? 'the card' : recordName(record, type);
+      }),
+    [label, records, type],
+  );
 
   function dragStart(event: DragStartEvent) {
     const data = dragData(event.active.data.current);
@@ -78,10 +79,7 @@ export function Board(props: Props) {
       onDragCancel={() => setActiveCard(undefined)}
       accessibility={{
         announcements,
-        screenReaderInstructions: {
-          draggable:
-            'Press Space or Enter to pick up. Use the arrow keys to move a card to another stage, or a stage to another place, then Space or Enter to drop it, or Escape to cancel.',
-        },
+        screenReaderInstructions: SCREEN_READER_INSTRUCTIONS,
       }}
     >
       <div className="board" role="region" aria-label={`Board of ${pipeline.label}`}>
@@ -131,10 +129,4 @@ export function Board(props: Props) {
       </DragOverlay>
     </DndContext>
   );
-}
-
-function describe(data: unknown): string {
-  const d = dragData(data);
-  if (d === undefined) return 'the item';
-  return d.type === 'card' ? d.name : `stage ${d.label}`;
 }

@@ -11,6 +11,7 @@ import {
 import { CSS } from '@dnd-kit/utilities';
 
 import { moveItem } from './board-math.js';
+import { SCREEN_READER_INSTRUCTIONS, announcementsFor } from './dnd.js';
 import type { Pipeline } from './model.js';
 
 export interface ArchivedItem {
@@ -38,11 +39,16 @@ interface Props {
 export function PipelineList(props: Props) {
   const id = useId();
   const [label, setLabel] = useState('');
+  const [renamingId, setRenamingId] = useState<string | undefined>();
+  const selected = props.pipelines.find((p) => p.id === props.selectedId);
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
     useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
   );
   const ids = props.pipelines.map((p) => p.id);
+  const announcements = announcementsFor(
+    (pipelineId) => `pipeline ${props.pipelines.find((p) => p.id === pipelineId)?.label ?? pipelineId}`,
+  );
 
   function dragEnd({ active, over }: DragEndEvent) {
     if (over === null) return;
@@ -59,15 +65,59 @@ export function PipelineList(props: Props) {
   return (
     <nav className="pipelines" aria-label="Pipelines">
       <h2>Pipelines</h2>
-      <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={dragEnd}>
+      <DndContext
+        sensors={sensors}
+        collisionDetection={closestCenter}
+        onDragEnd={dragEnd}
+        accessibility={{ announcements, screenReaderInstructions: SCREEN_READER_INSTRUCTIONS }}
+      >
         <SortableContext items={ids} strategy={verticalListSortingStrategy}>
           <ul>
             {props.pipelines.map((p) => (
-              <PipelineItem key={p.id} pipeline={p} selected={p.id === props.selectedId} {...props} />
+              <PipelineItem
+                key={p.id}
+                pipeline={p}
+                selected={p.id === props.selectedId}
+                renaming={p.id === renamingId}
+                onRenamed={() => setRenamingId(undefined)}
+                {...props}
+              />
             ))}
           </ul>
         </SortableContext>
       </DndContext>
+      {selected !== undefined && renamingId !== selected.id && (
+        <div className="row actions" aria-label={`Actions on pipeline ${selected.label}`} role="group">
+          {!props.readOnly && (
+            <>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => setRenamingId(selected.id)}
+                aria-label={`Rename pipeline ${selected.label}`}
+              >
+                Rename
+              </button>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => props.onArchive(selected)}
+                aria-label={`Archive pipeline ${selected.label}`}
+              >
+                Archive
+              </button>
+            </>
+          )}
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => props.onHistory(selected)}
+            aria-label={`History of pipeline ${selected.label}`}
+          >
+            History
+          </button>
+        </div>
+      )}
       {!props.readOnly && (
         <form className="create-pipeline" onSubmit={(e) => void create(e)}>
           <label htmlFor={`${id}-new`}>New pipeline</label>
@@ -102,19 +152,20 @@ export function PipelineList(props: Props) {
 interface ItemProps extends Props {
   pipeline: Pipeline;
   selected: boolean;
+  renaming: boolean;
+  onRenamed(): void;
 }
 
-function PipelineItem({ pipeline, selected, readOnly, onSelect, onRename, onArchive, onHistory }: ItemProps) {
+function PipelineItem({ pipeline, selected, renaming, readOnly, onSelect, onRename, onRenamed }: ItemProps) {
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition } = useSortable({
     id: pipeline.id,
   });
-  const [renaming, setRenaming] = useState(false);
   const [label, setLabel] = useState(pipeline.label);
   const inputId = useId();
 
   async function rename(event: FormEvent) {
     event.preventDefault();
-    if (await onRename(pipeline, label)) setRenaming(false);
+    if (await onRename(pipeline, label)) onRenamed();
   }
 
   return (
@@ -131,7 +182,7 @@ function PipelineItem({ pipeline, selected, readOnly, onSelect, onRename, onArch
           </label>
           <input id={inputId} value={label} onChange={(e) => setLabel(e.target.value)} required />
           <button type="submit">Save</button>
-          <button type="button" className="secondary" onClick={() => setRenaming(false)}>
+          <button type="button" className="secondary" onClick={onRenamed}>
             Cancel
           </button>
         </form>
@@ -158,23 +209,6 @@ function PipelineItem({ pipeline, selected, readOnly, onSelect, onRename, onArch
             {pipeline.label}
           </button>
           <span className="count">{pipeline.stages.length} stages</span>
-        </div>
-      )}
-      {selected && !renaming && (
-        <div className="row actions">
-          {!readOnly && (
-            <>
-              <button type="button" className="secondary" onClick={() => setRenaming(true)} aria-label={`Rename pipeline ${pipeline.label}`}>
-                Rename
-              </button>
-              <button type="button" className="secondary" onClick={() => onArchive(pipeline)} aria-label={`Archive pipeline ${pipeline.label}`}>
-                Archive
-              </button>
-            </>
-          )}
-          <button type="button" className="secondary" onClick={() => onHistory(pipeline)} aria-label={`History of pipeline ${pipeline.label}`}>
-            History
-          </button>
         </div>
       )}
     </li>

@@ -13,7 +13,7 @@ import {
   useSensor,
   useSensors,
 } from '@dnd-kit/core';
-import type { CollisionDetection, KeyboardCoordinateGetter } from '@dnd-kit/core';
+import type { Announcements, CollisionDetection, KeyboardCoordinateGetter, UniqueIdentifier } from '@dnd-kit/core';
 import { sortableKeyboardCoordinates } from '@dnd-kit/sortable';
 
 export interface ColumnData {
@@ -75,3 +75,22 @@ export function useBoardSensors() {
     useSensor(KeyboardSensor, { coordinateGetter: keyboardCoordinates }),
   );
 }
+
+/**
+ * What a screen reader hears while an item moves, in the items' own names: `name(id)` names a
+ * dragged item or the place it is over.
+ */
+export function announcementsFor(name: (id: UniqueIdentifier) => string): Announcements {
+  return {
+    onDragStart: ({ active }) => `Picked up ${name(active.id)}.`,
+    onDragOver: ({ active, over }) => (over ? `${name(active.id)} is over ${name(over.id)}.` : undefined),
+    onDragEnd: ({ active, over }) =>
+      over ? `Dropped ${name(active.id)} on ${name(over.id)}.` : `Dropped ${name(active.id)}.`,
+    onDragCancel: ({ active }) => `Cancelled moving ${name(active.id)}.`,
+  };
+}
+
+export const SCREEN_READER_INSTRUCTIONS = {
+  draggable:
+    'Press Space or Enter to pick up. Use the arrow keys to move it, then Space or Enter to drop it, or Escape to cancel.',
+};
