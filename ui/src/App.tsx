@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 
 import { Api, ApiError, errorMessage } from './api.js';
@@ -66,7 +66,7 @@ const defaultStages = (kind: MetadataKind) =>
         { label: 'Closed', displayOrder: 1, metadata: { [kind]: 'CLOSED' } },
       ];
 
-const cardProperties = (type: ObjectTypeInfo): string[] =>
+export const cardProperties = (type: ObjectTypeInfo): string[] =>
   [
     type.nameProperty,
     type.hasAmount ? 'amount' : undefined,
@@ -75,6 +75,17 @@ const cardProperties = (type: ObjectTypeInfo): string[] =>
     OWNER_PROPERTY,
     ENTERED_CURRENT_STAGE,
   ].filter((p): p is string => p !== undefined);
+
+/** Resolves once the browser has painted what is pending. */
+const afterNextPaint = (): Promise<void> =>
+  new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+/** How often cards are redrawn while later pages of records arrive. */
+const RECORDS_DRAWN_EVERY_MS = 750;
+
+/** The object type the tab looked at last, deals at first. */
+export const chosenType = (): ObjectTypeInfo =>
+  OBJECT_TYPES.find((t) => t.name === session.loadChoice('type')) ?? OBJECT_TYPES[0]!;
 
 const ownerName = (o: Owner): string => [o.firstName, o.lastName].filter(Boolean).join(' ') || o.email;
 
@@ -88,10 +99,14 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
   const api = useMemo(() => new Api(token), [token]);
   const ids = useId();
   const [portalId, setPortalId] = useState<number | undefined>();
-  const [typeName, setTypeName] = useState(() => session.loadChoice('type') ?? 'deals');
+  const [typeName, setTypeName] = useState(() => chosenType().name);
   const type = OBJECT_TYPES.find((t) => t.name === typeName) ?? OBJECT_TYPES[0]!;
   const [pipelines, setPipelines] = useState<Pipeline[] | undefined>();
   const [records, setRecords] = useState<CrmRecord[] | undefined>();
+  /** False while later pages of records are still coming: the board is usable meanwhile. */
+  const [complete, setComplete] = useState(false);
+  /** Records changed here while later pages were loading: they win over the pages' copies. */
+  const changed = useRef(new Map<string, CrmRecord>());
   const [owners, setOwners] = useState<ReadonlyMap<string, string>>(new Map());
   const [selectedId, setSelectedId] = useState<string | undefined>(() => session.loadChoice(`pipeline.${typeName}`));
   const [error, setError] = useState<string | undefined>();
@@ -127,15 +142,48 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
 
   useEffect(() => {
     api.account().then((a) => setPortalId(a.portalId), fail);
-    api.owners().then((list) => setOwners(new Map(list.map((o) => [o.id, ownerName(o)]))), () => undefined);
   }, [api, fail]);
 
   useEffect(() => {
     let live = true;
     setPipelines(undefined);
     setRecords(undefined);
-    api.pipelines(type.name).then((list) => live && setPipelines(list), fail);
-    api.records(type, cardProperties(type)).then((list) => live && setRecords(list), fail);
+    setComplete(false);
+    changed.current = new Map();
+    const withChanges = (list: readonly CrmRecord[]) => list.map((r) => changed.current.get(r.id) ?? r);
+    const listed = api.pipelines(type.name);
+    const named = api.owners().then(
+      (list) => new Map(list.map((o) => [o.id, ownerName(o)])),
+      () => new Map<string, string>(),
+    );
+    // Pipelines, owners and the first cards are drawn together, in one render; later pages
+    // every so often: a render per page would keep the browser drawing instead of answering.
+    let drawn = 0;
+    const draw = async (list: readonly CrmRecord[], done: boolean) => {
+      if (drawn === 0) {
+        const [pipelineList, ownerNames] = await Promise.all([listed, named]);
+        if (!live) return;
+        setPipelines(pipelineList);
+        setOwners(ownerNames);
+      }
+      drawn = performance.now();
+      setRecords(withChanges(list));
+      if (done) setComplete(true);
+    };
+    const progress = async (soFar: readonly CrmRecord[]) => {
+      if (!live || (drawn !== 0 && performance.now() - drawn < RECORDS_DRAWN_EVERY_MS)) return;
+      const first = drawn === 0;
+      await draw(soFar, false);
+      // The first cards are painted before the next page is asked for: on a busy machine the
+      // server answering it would compete with the browser drawing them.
+      if (first) await afterNextPaint();
+    };
+    api
+      .records(type, cardProperties(type), progress)
+      .then((list) => (live ? draw(list, true) : undefined))
+      .catch((err: unknown) => {
+        if (live) fail(err);
+      });
     return () => {
       live = false;
     };
@@ -196,7 +244,10 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
     (recordId: string, stageId: string) => {
       const before = records?.find((r) => r.id === recordId);
       if (before === undefined) return;
-      const put = (next: CrmRecord) => setRecords((list) => list?.map((r) => (r.id === recordId ? next : r)));
+      const put = (next: CrmRecord) => {
+        changed.current.set(recordId, next);
+        setRecords((list) => list?.map((r) => (r.id === recordId ? next : r)));
+      };
       put({
         ...before,
         properties: { ...before.properties, [type.stageProperty]: stageId, [ENTERED_CURRENT_STAGE]: new Date().toISOString() },
@@ -335,9 +386,10 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
     if (value !== '') onSwitch(value);
   }
 
-  const ready = pipelines !== undefined && records !== undefined;
+  const state =
+    pipelines === undefined || records === undefined ? 'loading' : complete ? 'ready' : 'interactive';
   return (
-    <div className="app" data-board-state={ready ? 'ready' : 'loading'}>
+    <div className="app" data-board-state={state}>
       <header className="top">
         <h1>Stageline board</h1>
         <div className="row wrap">
@@ -399,7 +451,12 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
           {pipeline !== undefined && (
             <>
               <h2 className="board-title">
-                {pipeline.label} {records === undefined && <span className="help">(loading records…)</span>}
+                {pipeline.label}{' '}
+                {!complete && (
+                  <span className="help" role="status">
+                    (loading records{records === undefined ? '' : `: ${records.length.toLocaleString('en-US')} so far`}…)
+                  </span>
+                )}
               </h2>
               <Board
                 type={type}

@@ -11,7 +11,7 @@ import { StageForm } from './StageForm.js';
 import type { StageDraft } from './StageForm.js';
 
 /** Cards rendered at first per column; more on request, so a column of thousands stays quick. */
-export const CARDS_SHOWN = 50;
+export const CARDS_SHOWN = 30;
 
 interface Props {
   type: ObjectTypeInfo;
@@ -120,7 +120,7 @@ export const Column = memo(function Column({ type, stage, records, ownerNames, n
         })}
       </ul>
       {records.length > shown && (
-        <button type="button" className="secondary more" onClick={() => setShown((n) => n + CARDS_SHOWN * 4)}>
+        <button type="button" className="secondary more" onClick={() => setShown((n) => n + CARDS_SHOWN * 5)}>
           Show more ({records.length - shown} hidden)
         </button>
       )}

@@ -29,20 +29,19 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const CHECKED = '?validateReferencesBeforeDelete=true';
 
 const RECORD_PAGE = 100;
+const OWNERS = '/crm/v3/owners?limit=100';
+
+/** GETs started before anyone asked (see `Api.warmUp`), each taken by the first call for it. */
+const early = new Map<string, Promise<Response>>();
 
 export class Api {
   constructor(private readonly token: string) {}
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'omit',
-      cache: 'no-store',
-    });
+    const key = `${this.token}\n${path}`;
+    const started = method === 'GET' ? early.get(key) : undefined;
+    early.delete(key);
+    const res = await (started ?? this.send(method, path, body));
     const text = await res.text();
     const parsed: unknown = text === '' ? undefined : safeJson(text);
     if (!res.ok) {
@@ -57,12 +56,42 @@ export class Api {
     return parsed as T;
   }
 
+  private send(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  }
+
+  /**
+   * Starts the first reads of a board (pipelines, owners, first page of records) before the page
+   * has rendered anything: they are on the wire while the app starts.
+   */
+  warmUp(type: ObjectTypeInfo, properties: readonly string[]): void {
+    const paths = [`/crm/v3/pipelines/${type.name}`, OWNERS, this.recordsPath(type, properties, undefined)];
+    for (const path of paths) {
+      const response = this.send('GET', path);
+      response.catch(() => undefined);
+      early.set(`${this.token}\n${path}`, response);
+    }
+  }
+
+  private recordsPath(type: ObjectTypeInfo, properties: readonly string[], after: string | undefined): string {
+    const query = `limit=${RECORD_PAGE}&properties=${properties.map(encodeURIComponent).join(',')}`;
+    return `/crm/v3/objects/${type.name}?${query}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`;
+  }
+
   account(): Promise<{ portalId: number }> {
     return this.call('GET', '/account-info/v3/details');
   }
 
   async owners(): Promise<Owner[]> {
-    return (await this.call<{ results: Owner[] }>('GET', '/crm/v3/owners?limit=100')).results;
+    return (await this.call<{ results: Owner[] }>('GET', OWNERS)).results;
   }
 
   async pipelines(type: string): Promise<Pipeline[]> {
@@ -106,18 +135,26 @@ export class Api {
     return (await this.call<{ results: AuditEntry[] }>('GET', path)).results;
   }
 
-  /** Every live record of the type, page after page, with the properties a card shows. */
-  async records(type: ObjectTypeInfo, properties: readonly string[]): Promise<CrmRecord[]> {
+  /**
+   * Every live record of the type, page after page, with the properties a card shows;
+   * `onPage` sees the records so far after each page (the same array, growing); the next page
+   * is asked for once what it returns has settled.
+   */
+  async records(
+    type: ObjectTypeInfo,
+    properties: readonly string[],
+    onPage?: (soFar: readonly CrmRecord[]) => void | Promise<void>,
+  ): Promise<CrmRecord[]> {
     const all: CrmRecord[] = [];
-    const query = `limit=${RECORD_PAGE}&properties=${properties.map(encodeURIComponent).join(',')}`;
     let after: string | undefined;
     do {
       const page = await this.call<{ results: CrmRecord[]; paging?: { next?: { after: string } } }>(
         'GET',
-        `/crm/v3/objects/${type.name}?${query}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`,
+        this.recordsPath(type, properties, after),
       );
       all.push(...page.results);
       after = page.paging?.next?.after;
+      if (after !== undefined) await onPage?.(all);
     } while (after !== undefined);
     return all;
   }

@@ -1,5 +1,6 @@
 // The board in a real browser (Debian's Chromium through playwright-core), against a Stageline
 // listening on a real socket: every check of a change is made through the public API afterwards.
+// Run by `npm run test:browser` (after the other suites, one file at a time).
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
