@@ -10,7 +10,13 @@ import type { Browser, Page } from 'playwright-core';
 
 import { buildStageline, logSink } from '../http/support.js';
 import type { Stageline } from '../../src/stageline.js';
-import { assertBoardBuilt, browserSkipReason, launchChromium, newPage, screenshot } from '../helpers/browser.js';
+import {
+  assertBoardBuilt,
+  browserSkipReason,
+  launchChromium,
+  newPage,
+  screenshot,
+} from '../helpers/browser.js';
 
 const skip = browserSkipReason();
 
@@ -93,7 +99,8 @@ describe('the board in Chromium', { skip }, () => {
   async function announced(page: Page, text: string) {
     try {
       await page.waitForFunction(
-        (expected) => [...document.querySelectorAll('[aria-live]')].some((e) => e.textContent?.includes(expected)),
+        (expected) =>
+          [...document.querySelectorAll('[aria-live]')].some((e) => e.textContent?.includes(expected)),
         text,
       );
     } catch (err) {
@@ -119,7 +126,8 @@ describe('the board in Chromium', { skip }, () => {
     await announced(page, 'Dropped');
   }
 
-  const column = (page: Page, label: string) => page.locator('section.column', { has: page.getByRole('heading', { name: label, exact: true }) });
+  const column = (page: Page, label: string) =>
+    page.locator('section.column', { has: page.getByRole('heading', { name: label, exact: true }) });
   const card = (page: Page, name: string) => page.locator('.card', { hasText: name }).first();
 
   it('moves a deal to another stage by dragging its card, through the objects API', async () => {
@@ -144,7 +152,11 @@ describe('the board in Chromium', { skip }, () => {
       `/crm/v3/objects/deals/${deal.id}?properties=dealstage,hs_date_entered_${demo},hs_v2_date_entered_current_stage`,
     );
     assert.equal(moved.properties.dealstage, demo);
-    assert.match(moved.properties[`hs_date_entered_${demo}`] ?? '', /^\d{4}-/, 'the move stamped the stage date');
+    assert.match(
+      moved.properties[`hs_date_entered_${demo}`] ?? '',
+      /^\d{4}-/,
+      'the move stamped the stage date',
+    );
     await screenshot(page, 'drag-card');
     await page.close();
   });
@@ -159,7 +171,11 @@ describe('the board in Chromium', { skip }, () => {
       ['ArrowRight', 'stage Won'],
     ]);
     await column(page, 'Won').locator('.card', { hasText: 'Keyboard deal' }).waitFor();
-    const moved = await api<{ properties: Record<string, string> }>(token, 'GET', `/crm/v3/objects/deals/${deal.id}`);
+    const moved = await api<{ properties: Record<string, string> }>(
+      token,
+      'GET',
+      `/crm/v3/objects/deals/${deal.id}`,
+    );
     assert.equal(moved.properties.dealstage, stageId(pipeline, 'Won'));
     await page.close();
   });
@@ -174,7 +190,8 @@ describe('the board in Chromium', { skip }, () => {
 
     const expected = ['One', 'Four', 'Two', 'Three'];
     await page.waitForFunction(
-      (labels) => [...document.querySelectorAll('section.column h3')].map((h) => h.textContent).join() === labels,
+      (labels) =>
+        [...document.querySelectorAll('section.column h3')].map((h) => h.textContent).join() === labels,
       expected.join(),
     );
     // The PATCHes are sent one after another: wait for the API to show all of them.
@@ -187,10 +204,12 @@ describe('the board in Chromium', { skip }, () => {
     }
     assert.deepEqual(order, expected);
     const p = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}`);
-    assert.deepEqual(
-      Object.fromEntries(p.stages.map((s) => [s.label, s.displayOrder])),
-      { One: 0, Four: 1, Two: 2, Three: 3 },
-    );
+    assert.deepEqual(Object.fromEntries(p.stages.map((s) => [s.label, s.displayOrder])), {
+      One: 0,
+      Four: 1,
+      Two: 2,
+      Three: 3,
+    });
     await screenshot(page, 'reorder-columns');
     await page.close();
   });
@@ -208,7 +227,10 @@ describe('the board in Chromium', { skip }, () => {
       `Stage IDs: [${busy}] are being referenced by object IDs: [${deal.id}]`,
     );
     const still = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}`);
-    assert.ok(still.stages.some((s) => s.id === busy), 'the stage is still live');
+    assert.ok(
+      still.stages.some((s) => s.id === busy),
+      'the stage is still live',
+    );
     await screenshot(page, 'stage-in-use');
 
     // An empty stage archives, shows up among the archived ones and comes back.
@@ -232,7 +254,11 @@ describe('the board in Chromium', { skip }, () => {
     await form.getByRole('button', { name: 'Save' }).click();
     await column(page, 'Proposal').waitFor();
 
-    const stage = await api<Stage>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}/stages/${stageId(pipeline, 'Draft')}`);
+    const stage = await api<Stage>(
+      token,
+      'GET',
+      `/crm/v3/pipelines/deals/${pipeline.id}/stages/${stageId(pipeline, 'Draft')}`,
+    );
     assert.equal(stage.label, 'Proposal');
     assert.equal(stage.metadata.probability, '0.4');
 
@@ -240,7 +266,11 @@ describe('the board in Chromium', { skip }, () => {
     const history = page.getByRole('complementary', { name: 'History of stage Proposal' });
     const newest = history.locator('.version').first();
     await newest.locator('tr[data-field="label"]').waitFor();
-    assert.deepEqual(await newest.locator('tr[data-field="label"] > *').allTextContents(), ['label', 'Draft', 'Proposal']);
+    assert.deepEqual(await newest.locator('tr[data-field="label"] > *').allTextContents(), [
+      'label',
+      'Draft',
+      'Proposal',
+    ]);
     assert.deepEqual(await newest.locator('tr[data-field="metadata.probability"] > *').allTextContents(), [
       'metadata.probability',
       '0.1',
@@ -261,11 +291,10 @@ describe('the board in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('button', { name: 'History of pipeline Gamma' }).click();
     await page.locator('.history tr[data-field="label"]').first().waitFor();
-    assert.deepEqual(await page.locator('.history .version').first().locator('tr[data-field="label"] > *').allTextContents(), [
-      'label',
-      'Beta',
-      'Gamma',
-    ]);
+    assert.deepEqual(
+      await page.locator('.history .version').first().locator('tr[data-field="label"] > *').allTextContents(),
+      ['label', 'Beta', 'Gamma'],
+    );
 
     const list = await api<{ results: Pipeline[] }>(token, 'GET', '/crm/v3/pipelines/deals');
     const gamma = list.results.find((p) => p.label === 'Gamma');
@@ -279,7 +308,9 @@ describe('the board in Chromium', { skip }, () => {
     let first = '';
     for (let i = 0; i < 50 && first !== 'Gamma'; i++) {
       const now = await api<{ results: Pipeline[] }>(token, 'GET', '/crm/v3/pipelines/deals');
-      first = [...now.results].sort((a, b) => a.displayOrder - b.displayOrder || a.label.localeCompare(b.label))[0]!.label;
+      first = [...now.results].sort(
+        (a, b) => a.displayOrder - b.displayOrder || a.label.localeCompare(b.label),
+      )[0]!.label;
       if (first !== 'Gamma') await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(first, 'Gamma');
@@ -287,7 +318,9 @@ describe('the board in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Gamma', exact: true }).click();
     await page.getByRole('button', { name: 'Archive pipeline Gamma' }).click();
     await page.getByRole('button', { name: 'Gamma', exact: true }).waitFor({ state: 'detached' });
-    const archived = await fetch(`${base}/crm/v3/pipelines/deals/${gamma.id}`, { headers: { authorization: `Bearer ${token}` } });
+    const archived = await fetch(`${base}/crm/v3/pipelines/deals/${gamma.id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(archived.status, 404, 'archived');
     await page.getByLabel('Show archived').check();
     await page.getByRole('button', { name: 'Restore pipeline Gamma' }).click();
@@ -304,7 +337,9 @@ describe('the board in Chromium', { skip }, () => {
     await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) => {
-        (window as unknown as { reportViolation(v: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`);
+        (window as unknown as { reportViolation(v: string): void }).reportViolation(
+          `${e.violatedDirective} ${e.blockedURI}`,
+        );
       });
     });
     const urls: string[] = [];
@@ -320,8 +355,14 @@ describe('the board in Chromium', { skip }, () => {
     await card(page, 'Secret-keeping deal').waitFor();
 
     assert.ok(bearer.length > 0 && bearer.every((h) => h === `Bearer ${token}`), 'API calls carry the token');
-    assert.ok(urls.every((u) => !u.includes(token)), 'no URL holds the token');
-    assert.ok(urls.every((u) => u.startsWith(base)), `only same-origin requests: ${urls.filter((u) => !u.startsWith(base))}`);
+    assert.ok(
+      urls.every((u) => !u.includes(token)),
+      'no URL holds the token',
+    );
+    assert.ok(
+      urls.every((u) => u.startsWith(base)),
+      `only same-origin requests: ${urls.filter((u) => !u.startsWith(base))}`,
+    );
     assert.equal(await page.evaluate(() => sessionStorage.getItem('stageline.token')), token);
     assert.equal(await page.evaluate(() => localStorage.length), 0);
     assert.ok(!page.url().includes(token));
@@ -330,7 +371,10 @@ describe('the board in Chromium', { skip }, () => {
     await card(page, 'Secret-keeping deal').waitFor();
     assert.deepEqual(violations, []);
     assert.ok(logs.lines.length > 0, 'the server logged its requests');
-    assert.ok(logs.lines.every((l) => !l.includes(token)), 'no log line holds the token');
+    assert.ok(
+      logs.lines.every((l) => !l.includes(token)),
+      'no log line holds the token',
+    );
 
     // Swagger UI renders the OpenAPI document under its own policy, with no violation either.
     await page.goto(`${base}/docs`);
@@ -346,12 +390,20 @@ describe('the board in Chromium', { skip }, () => {
   ] as const) {
     it(`lays out at ${width} px wide, with readable contrast`, async () => {
       const { token, pipeline } = await portalWithPipeline(['Lead', 'Qualified', 'Proposal', 'Won']);
-      for (let i = 0; i < 4; i++) await createDeal(token, pipeline, i % 2 ? 'Lead' : 'Proposal', `Deal number ${i}`, String(1000 * (i + 1)));
+      for (let i = 0; i < 4; i++)
+        await createDeal(
+          token,
+          pipeline,
+          i % 2 ? 'Lead' : 'Proposal',
+          `Deal number ${i}`,
+          String(1000 * (i + 1)),
+        );
       const page = await signIn(token, width, height);
       await card(page, 'Deal number 0').waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px (only the board may)`);
-      for (const name of ['Object type', 'Other token']) assert.ok(await page.getByLabel(name).isVisible(), name);
+      for (const name of ['Object type', 'Other token'])
+        assert.ok(await page.getByLabel(name).isVisible(), name);
       const low = await page.evaluate(lowContrastTexts);
       assert.deepEqual(low, [], 'text below 4.5:1 contrast');
       await screenshot(page, `layout-${width}`);
@@ -381,7 +433,8 @@ function lowContrastTexts(): string[] {
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
     const el = n.parentElement;
-    if (el === null || n.textContent?.trim() === '' || el.closest('[aria-live], [id^="DndDescribedBy"]')) continue;
+    if (el === null || n.textContent?.trim() === '' || el.closest('[aria-live], [id^="DndDescribedBy"]'))
+      continue;
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
     const style = getComputedStyle(el);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 import { buildStageline } from '../http/support.js';
 import type { Stageline } from '../../src/stageline.js';
@@ -33,7 +33,8 @@ describe('the bundle', () => {
     const html = readFileSync(join(BOARD_BUILD, 'index.html'), 'utf8');
     const scripts = readdirSync(join(BOARD_BUILD, 'assets')).filter((f) => f.endsWith('.js'));
     assert.ok(scripts.length > 0, 'the build has scripts');
-    for (const s of scripts) assert.ok(html.includes(`/ui/assets/${s}`) || scripts.length > 1, `${s} is loaded`);
+    for (const s of scripts)
+      assert.ok(html.includes(`/ui/assets/${s}`) || scripts.length > 1, `${s} is loaded`);
     const gzipped = scripts.reduce(
       (sum, s) => sum + gzipSync(readFileSync(join(BOARD_BUILD, 'assets', s)), { level: 9 }).length,
       0,
@@ -102,10 +103,14 @@ describe('a board of 20 stages × 500 deals', { skip: browserSkipReason() }, () 
    * drawn in every column, later pages still loading); `loaded`, until every card is loaded and
    * totalled.
    */
-  async function timeToInteractive(): Promise<{ ms: number; loadedMs: number; page: import('playwright-core').Page }> {
+  async function timeToInteractive(): Promise<{
+    ms: number;
+    loadedMs: number;
+    page: Page;
+  }> {
     const page = await newPage(browser, { viewport: { width: 1280, height: 800 } });
     await page.addInitScript(
-      ([t, p]) => {
+      ({ t, p }) => {
         sessionStorage.setItem('stageline.token', t);
         sessionStorage.setItem('stageline.choice.pipeline.deals', p);
         new MutationObserver((changes) => {
@@ -117,11 +122,15 @@ describe('a board of 20 stages × 500 deals', { skip: browserSkipReason() }, () 
           }
         }).observe(document, { attributes: true, attributeFilter: ['aria-pressed'], subtree: true });
       },
-      [token, pipelineId],
+      { t: token, p: pipelineId },
     );
     await page.goto(`${base}/ui/`);
     // Cards in the last column too: the first page of records spans every stage.
-    const last = page.locator('section.column').nth(STAGES - 1).locator('.card').first();
+    const last = page
+      .locator('section.column')
+      .nth(STAGES - 1)
+      .locator('.card')
+      .first();
     await last.waitFor({ timeout: 30_000 });
     const first = page.locator('.card').first();
     await first.focus();
@@ -152,7 +161,14 @@ describe('a board of 20 stages × 500 deals', { skip: browserSkipReason() }, () 
       const counts = (await page.locator('dd[data-total="count"]').allTextContents()).map(Number);
       assert.equal(counts.length, STAGES);
       assert.deepEqual(counts, Array(STAGES).fill(PER_STAGE));
-      assert.equal(await page.locator('section.column').nth(STAGES - 1).locator('.card').count(), 30);
+      assert.equal(
+        await page
+          .locator('section.column')
+          .nth(STAGES - 1)
+          .locator('.card')
+          .count(),
+        30,
+      );
       await screenshot(page, 'budget-20x500');
       await page.close();
     }

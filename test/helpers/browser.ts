@@ -77,6 +77,9 @@ export async function screenshot(page: Page, name: string): Promise<PixelStats> 
   writeFileSync(join(ARTIFACTS, `${name}.png`), png);
   const stats = pixelStats(decodePng(png));
   assert.ok(stats.colours >= 16, `screenshot ${name} looks blank: ${stats.colours} colours`);
-  assert.ok(stats.luminanceStdDev >= 4, `screenshot ${name} looks blank: luminance σ ${stats.luminanceStdDev}`);
+  assert.ok(
+    stats.luminanceStdDev >= 4,
+    `screenshot ${name} looks blank: luminance σ ${stats.luminanceStdDev}`,
+  );
   return stats;
 }

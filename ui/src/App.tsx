@@ -108,7 +108,9 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
   /** Records changed here while later pages were loading: they win over the pages' copies. */
   const changed = useRef(new Map<string, CrmRecord>());
   const [owners, setOwners] = useState<ReadonlyMap<string, string>>(new Map());
-  const [selectedId, setSelectedId] = useState<string | undefined>(() => session.loadChoice(`pipeline.${typeName}`));
+  const [selectedId, setSelectedId] = useState<string | undefined>(() =>
+    session.loadChoice(`pipeline.${typeName}`),
+  );
   const [error, setError] = useState<string | undefined>();
   const [history, setHistory] = useState<HistoryTarget | undefined>();
   const [showArchived, setShowArchived] = useState(false);
@@ -234,7 +236,12 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
   const replaceStage = useCallback((pipelineId: string, stage: Stage) => {
     setPipelines((list) =>
       list?.map((p) =>
-        p.id !== pipelineId ? p : { ...p, stages: [...p.stages.filter((s) => s.id !== stage.id), ...(stage.archived ? [] : [stage])] },
+        p.id !== pipelineId
+          ? p
+          : {
+              ...p,
+              stages: [...p.stages.filter((s) => s.id !== stage.id), ...(stage.archived ? [] : [stage])],
+            },
       ),
     );
   }, []);
@@ -250,7 +257,11 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
       };
       put({
         ...before,
-        properties: { ...before.properties, [type.stageProperty]: stageId, [ENTERED_CURRENT_STAGE]: new Date().toISOString() },
+        properties: {
+          ...before.properties,
+          [type.stageProperty]: stageId,
+          [ENTERED_CURRENT_STAGE]: new Date().toISOString(),
+        },
       });
       void attempt(async () => {
         try {
@@ -274,13 +285,21 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
       const order = new Map(patches.map((p) => [p.id, p.displayOrder]));
       setPipelines((list) =>
         list?.map((p) =>
-          p.id !== pipeline.id ? p : { ...p, stages: p.stages.map((s) => ({ ...s, displayOrder: order.get(s.id) ?? s.displayOrder })) },
+          p.id !== pipeline.id
+            ? p
+            : {
+                ...p,
+                stages: p.stages.map((s) => ({ ...s, displayOrder: order.get(s.id) ?? s.displayOrder })),
+              },
         ),
       );
       void attempt(async () => {
         try {
           for (const patch of patches) {
-            replaceStage(pipeline.id, await api.patchStage(type.name, pipeline.id, patch.id, { displayOrder: patch.displayOrder }));
+            replaceStage(
+              pipeline.id,
+              await api.patchStage(type.name, pipeline.id, patch.id, { displayOrder: patch.displayOrder }),
+            );
           }
         } catch (err) {
           setReload((n) => n + 1);
@@ -332,18 +351,26 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
   const stageHistory = useCallback(
     (stage: Stage) => {
       if (pipelineId === undefined) return;
-      setHistory({ title: `stage ${stage.label}`, load: () => api.stageAudit(type.name, pipelineId, stage.id) });
+      setHistory({
+        title: `stage ${stage.label}`,
+        load: () => api.stageAudit(type.name, pipelineId, stage.id),
+      });
     },
     [api, pipelineId, type],
   );
 
   // ----- pipelines -----
-  const putPipeline = (p: Pipeline) => setPipelines((list) => [...(list ?? []).filter((x) => x.id !== p.id), p]);
+  const putPipeline = (p: Pipeline) =>
+    setPipelines((list) => [...(list ?? []).filter((x) => x.id !== p.id), p]);
 
   const createPipeline = (label: string) =>
     attempt(async () => {
       const displayOrder = Math.max(-1, ...sorted.map((p) => p.displayOrder)) + 1;
-      const created = await api.createPipeline(type.name, { label, displayOrder, stages: defaultStages(type.metadata) });
+      const created = await api.createPipeline(type.name, {
+        label,
+        displayOrder,
+        stages: defaultStages(type.metadata),
+      });
       putPipeline(created);
       choosePipeline(created.id);
     });
@@ -357,7 +384,8 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
     setPipelines((list) => list?.map((p) => ({ ...p, displayOrder: order.get(p.id) ?? p.displayOrder })));
     void attempt(async () => {
       try {
-        for (const patch of patches) putPipeline(await api.patchPipeline(type.name, patch.id, { displayOrder: patch.displayOrder }));
+        for (const patch of patches)
+          putPipeline(await api.patchPipeline(type.name, patch.id, { displayOrder: patch.displayOrder }));
       } catch (err) {
         setReload((n) => n + 1);
         throw err;
@@ -424,7 +452,12 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
       {error !== undefined && (
         <div role="alert" className="error banner">
           <span>{error}</span>
-          <button type="button" className="secondary" onClick={() => setError(undefined)} aria-label="Dismiss the error">
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => setError(undefined)}
+            aria-label="Dismiss the error"
+          >
             ×
           </button>
         </div>
@@ -442,19 +475,24 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
           onReorder={reorderPipelines}
           onArchive={archivePipeline}
           onRestore={restorePipeline}
-          onHistory={(p) => setHistory({ title: `pipeline ${p.label}`, load: () => api.pipelineAudit(type.name, p.id) })}
+          onHistory={(p) =>
+            setHistory({ title: `pipeline ${p.label}`, load: () => api.pipelineAudit(type.name, p.id) })
+          }
           onToggleArchived={setShowArchived}
         />
         <main className="main">
           {pipelines === undefined && <p>Loading pipelines…</p>}
-          {pipelines !== undefined && pipeline === undefined && <p>No pipelines for {type.label.toLowerCase()} yet.</p>}
+          {pipelines !== undefined && pipeline === undefined && (
+            <p>No pipelines for {type.label.toLowerCase()} yet.</p>
+          )}
           {pipeline !== undefined && (
             <>
               <h2 className="board-title">
                 {pipeline.label}{' '}
                 {!complete && (
                   <span className="help" role="status">
-                    (loading records{records === undefined ? '' : `: ${records.length.toLocaleString('en-US')} so far`}…)
+                    (loading records
+                    {records === undefined ? '' : `: ${records.length.toLocaleString('en-US')} so far`}…)
                   </span>
                 )}
               </h2>
@@ -479,7 +517,12 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
                     {archivedStages?.map((s) => (
                       <li key={s.id} className="row">
                         <span className="archived-label">{s.label}</span>
-                        <button type="button" className="secondary" onClick={() => restoreStage(s.id)} aria-label={`Restore stage ${s.label}`}>
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() => restoreStage(s.id)}
+                          aria-label={`Restore stage ${s.label}`}
+                        >
                           Restore
                         </button>
                       </li>

@@ -6,7 +6,13 @@ import { SortableContext, horizontalListSortingStrategy } from '@dnd-kit/sortabl
 import { byDisplayOrder, groupByStage, moveItem } from './board-math.js';
 import { CardBody, recordName } from './Card.js';
 import { Column } from './Column.js';
-import { SCREEN_READER_INSTRUCTIONS, announcementsFor, collisions, dragData, useBoardSensors } from './dnd.js';
+import {
+  SCREEN_READER_INSTRUCTIONS,
+  announcementsFor,
+  collisions,
+  dragData,
+  useBoardSensors,
+} from './dnd.js';
 import type { CrmRecord, ObjectTypeInfo, Pipeline, Stage } from './model.js';
 import { OWNER_PROPERTY } from './model.js';
 import { StageForm } from './StageForm.js';
@@ -30,7 +36,10 @@ export function Board(props: Props) {
   const { type, pipeline, records, ownerNames } = props;
   const stages = useMemo(() => byDisplayOrder(pipeline.stages), [pipeline.stages]);
   const stageIds = useMemo(() => stages.map((s) => s.id), [stages]);
-  const groups = useMemo(() => groupByStage(records, type.stageProperty, stageIds), [records, type, stageIds]);
+  const groups = useMemo(
+    () => groupByStage(records, type.stageProperty, stageIds),
+    [records, type, stageIds],
+  );
   const label = useMemo(() => new Map(stages.map((s) => [s.id, s.label])), [stages]);
   const sensors = useBoardSensors();
   const [activeCard, setActiveCard] = useState<CrmRecord | undefined>();

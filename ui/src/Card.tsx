@@ -26,7 +26,10 @@ export const CardBody = memo(function CardBody({ record, type, ownerName, now }:
       <span className="card-name">{recordName(record, type)}</span>
       {type.hasAmount && <span className="card-amount">{formatAmount(amountOf(record))}</span>}
       <span className="card-meta">
-        <span>{ownerName ?? (record.properties[OWNER_PROPERTY] ? `Owner ${record.properties[OWNER_PROPERTY]}` : 'No owner')}</span>
+        <span>
+          {ownerName ??
+            (record.properties[OWNER_PROPERTY] ? `Owner ${record.properties[OWNER_PROPERTY]}` : 'No owner')}
+        </span>
         {days !== undefined && <span>{days === 1 ? '1 day' : `${days} days`} in stage</span>}
       </span>
     </>
@@ -37,7 +40,10 @@ export const CardBody = memo(function CardBody({ record, type, ownerName, now }:
 export const Card = memo(function Card(view: CardView) {
   const name = recordName(view.record, view.type);
   const data: CardData = { type: 'card', recordId: view.record.id, stageId: view.stageId, name };
-  const { attributes, listeners, setNodeRef, isDragging } = useDraggable({ id: `card:${view.record.id}`, data });
+  const { attributes, listeners, setNodeRef, isDragging } = useDraggable({
+    id: `card:${view.record.id}`,
+    data,
+  });
   return (
     <li>
       <div

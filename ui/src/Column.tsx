@@ -25,10 +25,27 @@ interface Props {
 }
 
 /** A stage: its header (facts, totals, actions) and its cards. Sortable by its handle. */
-export const Column = memo(function Column({ type, stage, records, ownerNames, now, onEdit, onArchive, onHistory }: Props) {
+export const Column = memo(function Column({
+  type,
+  stage,
+  records,
+  ownerNames,
+  now,
+  onEdit,
+  onArchive,
+  onHistory,
+}: Props) {
   const data: ColumnData = { type: 'column', label: stage.label };
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging, isOver } =
-    useSortable({ id: stage.id, data });
+  const {
+    attributes,
+    listeners,
+    setNodeRef,
+    setActivatorNodeRef,
+    transform,
+    transition,
+    isDragging,
+    isOver,
+  } = useSortable({ id: stage.id, data });
   const [editing, setEditing] = useState(false);
   const [shown, setShown] = useState(CARDS_SHOWN);
   const facts = stageFacts(type.metadata, stage);
@@ -61,7 +78,9 @@ export const Column = memo(function Column({ type, stage, records, ownerNames, n
         </div>
         <p className="facts">
           {facts.probability !== undefined && <span>{Math.round(facts.probability * 100)}% probability</span>}
-          {facts.state !== undefined && <span>{facts.state === 'CLOSED' ? 'State: closed' : 'State: open'}</span>}
+          {facts.state !== undefined && (
+            <span>{facts.state === 'CLOSED' ? 'State: closed' : 'State: open'}</span>
+          )}
         </p>
         <dl className="totals" aria-label={`Totals of ${stage.label}`}>
           <div>
@@ -91,13 +110,28 @@ export const Column = memo(function Column({ type, stage, records, ownerNames, n
           />
         ) : (
           <div className="row actions">
-            <button type="button" className="secondary" onClick={() => setEditing(true)} aria-label={`Edit stage ${stage.label}`}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => setEditing(true)}
+              aria-label={`Edit stage ${stage.label}`}
+            >
               Edit
             </button>
-            <button type="button" className="secondary" onClick={() => onArchive(stage)} aria-label={`Archive stage ${stage.label}`}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => onArchive(stage)}
+              aria-label={`Archive stage ${stage.label}`}
+            >
               Archive
             </button>
-            <button type="button" className="secondary" onClick={() => onHistory(stage)} aria-label={`History of stage ${stage.label}`}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => onHistory(stage)}
+              aria-label={`History of stage ${stage.label}`}
+            >
               History
             </button>
           </div>

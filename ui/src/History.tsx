@@ -41,15 +41,19 @@ export function History({ target, onClose }: Props) {
           Close
         </button>
       </div>
-      {error !== undefined && <p role="alert" className="error">{error}</p>}
+      {error !== undefined && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {versions === undefined && error === undefined && <p>Loading…</p>}
       {versions?.length === 0 && <p>No audit entries.</p>}
       <ol className="timeline">
         {versions?.map((v, i) => (
           <li key={`${v.entry.timestamp}-${i}`} className="version">
             <p className="version-head">
-              <strong>{v.entry.action}</strong> <time dateTime={v.entry.timestamp}>{v.entry.timestamp}</time> by user{' '}
-              {v.entry.fromUserId}
+              <strong>{v.entry.action}</strong> <time dateTime={v.entry.timestamp}>{v.entry.timestamp}</time>{' '}
+              by user {v.entry.fromUserId}
             </p>
             <p className="help">{v.entry.message}</p>
             {v.changes.length > 0 && (

@@ -1,6 +1,13 @@
 import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
-import { DndContext, KeyboardSensor, PointerSensor, closestCenter, useSensor, useSensors } from '@dnd-kit/core';
+import {
+  DndContext,
+  KeyboardSensor,
+  PointerSensor,
+  closestCenter,
+  useSensor,
+  useSensors,
+} from '@dnd-kit/core';
 import type { DragEndEvent } from '@dnd-kit/core';
 import {
   SortableContext,
@@ -128,7 +135,11 @@ export function PipelineList(props: Props) {
         </form>
       )}
       <label className="toggle">
-        <input type="checkbox" checked={props.showArchived} onChange={(e) => props.onToggleArchived(e.target.checked)} />
+        <input
+          type="checkbox"
+          checked={props.showArchived}
+          onChange={(e) => props.onToggleArchived(e.target.checked)}
+        />
         Show archived
       </label>
       {props.showArchived && (
@@ -138,7 +149,12 @@ export function PipelineList(props: Props) {
           {props.archived?.map((a) => (
             <li key={a.id} className="row">
               <span className="archived-label">{a.label}</span>
-              <button type="button" className="secondary" onClick={() => props.onRestore(a.id)} aria-label={`Restore pipeline ${a.label}`}>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => props.onRestore(a.id)}
+                aria-label={`Restore pipeline ${a.label}`}
+              >
                 Restore
               </button>
             </li>

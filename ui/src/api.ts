@@ -57,7 +57,10 @@ export class Api {
   }
 
   private send(method: string, path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      accept: 'application/json',
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return fetch(path, {
       method,
@@ -81,7 +84,11 @@ export class Api {
     }
   }
 
-  private recordsPath(type: ObjectTypeInfo, properties: readonly string[], after: string | undefined): string {
+  private recordsPath(
+    type: ObjectTypeInfo,
+    properties: readonly string[],
+    after: string | undefined,
+  ): string {
     const query = `limit=${RECORD_PAGE}&properties=${properties.map(encodeURIComponent).join(',')}`;
     return `/crm/v3/objects/${type.name}?${query}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`;
   }
@@ -127,7 +134,8 @@ export class Api {
   }
 
   async pipelineAudit(type: string, id: string): Promise<AuditEntry[]> {
-    return (await this.call<{ results: AuditEntry[] }>('GET', `/crm/v3/pipelines/${type}/${id}/audit`)).results;
+    return (await this.call<{ results: AuditEntry[] }>('GET', `/crm/v3/pipelines/${type}/${id}/audit`))
+      .results;
   }
 
   async stageAudit(type: string, pipelineId: string, id: string): Promise<AuditEntry[]> {
@@ -160,7 +168,10 @@ export class Api {
   }
 
   record(type: string, id: string, properties: readonly string[]): Promise<CrmRecord> {
-    return this.call('GET', `/crm/v3/objects/${type}/${id}?properties=${properties.map(encodeURIComponent).join(',')}`);
+    return this.call(
+      'GET',
+      `/crm/v3/objects/${type}/${id}?properties=${properties.map(encodeURIComponent).join(',')}`,
+    );
   }
 
   updateRecord(type: string, id: string, properties: Record<string, string>): Promise<CrmRecord> {

@@ -32,7 +32,11 @@ function archivedFrom(id: string, trail: readonly AuditEntry[]): ArchivedItem | 
 
 const settle = async <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
 
-export async function findArchivedPipelines(api: Api, type: string, ids: readonly string[]): Promise<ArchivedItem[]> {
+export async function findArchivedPipelines(
+  api: Api,
+  type: string,
+  ids: readonly string[],
+): Promise<ArchivedItem[]> {
   const found = await Promise.all(
     ids.map(async (id) => {
       const trail = await settle(api.pipelineAudit(type, id));

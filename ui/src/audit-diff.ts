@@ -52,7 +52,8 @@ export function diffObjects(before: Json | undefined, after: Json | undefined): 
   const changes: FieldChange[] = [];
   for (const [path, value] of b) {
     if (!a.has(path)) changes.push({ path, kind: 'added', after: value });
-    else if (!same(a.get(path)!, value)) changes.push({ path, kind: 'changed', before: a.get(path)!, after: value });
+    else if (!same(a.get(path)!, value))
+      changes.push({ path, kind: 'changed', before: a.get(path)!, after: value });
   }
   for (const [path, value] of a) if (!b.has(path)) changes.push({ path, kind: 'removed', before: value });
   return changes;

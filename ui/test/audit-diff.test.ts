@@ -16,7 +16,12 @@ const entry = (action: string, timestamp: string, raw: unknown): AuditEntry => (
 describe('diffObjects', () => {
   it('lists changed, added and removed fields with dotted paths', () => {
     const before = { label: 'Open', displayOrder: 0, metadata: { probability: '0.2', isClosed: 'false' } };
-    const after = { label: 'Qualified', displayOrder: 0, metadata: { probability: '0.4', isClosed: 'false' }, archived: false };
+    const after = {
+      label: 'Qualified',
+      displayOrder: 0,
+      metadata: { probability: '0.4', isClosed: 'false' },
+      archived: false,
+    };
     expect(diffObjects(before, after)).toEqual([
       { path: 'label', kind: 'changed', before: 'Open', after: 'Qualified' },
       { path: 'metadata.probability', kind: 'changed', before: '0.2', after: '0.4' },
@@ -80,7 +85,9 @@ describe('auditTimeline', () => {
       entry('UPDATE', '2026-01-01T00:00:00.000Z', { label: 'B' }),
       entry('CREATE', '2026-01-01T00:00:00.000Z', { label: 'A' }),
     ];
-    expect(auditTimeline(trail)[0]?.changes).toEqual([{ path: 'label', kind: 'changed', before: 'B', after: 'C' }]);
+    expect(auditTimeline(trail)[0]?.changes).toEqual([
+      { path: 'label', kind: 'changed', before: 'B', after: 'C' },
+    ]);
   });
 
   it('survives a rawObject that is not JSON', () => {

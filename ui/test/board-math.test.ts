@@ -20,12 +20,21 @@ const rec = (id: string, properties: Record<string, string | null>): CrmRecord =
 
 describe('columnTotals', () => {
   it('counts records, sums amounts and weights the sum by the probability', () => {
-    const records = [rec('1', { amount: '100' }), rec('2', { amount: '250.5' }), rec('3', { amount: '49.5' })];
+    const records = [
+      rec('1', { amount: '100' }),
+      rec('2', { amount: '250.5' }),
+      rec('3', { amount: '49.5' }),
+    ];
     expect(columnTotals(records, 0.2)).toEqual({ count: 3, amount: 400, weighted: 80 });
   });
 
   it('counts records without an amount, or with a non-numeric one, as 0', () => {
-    const records = [rec('1', {}), rec('2', { amount: null }), rec('3', { amount: 'n/a' }), rec('4', { amount: ' ' })];
+    const records = [
+      rec('1', {}),
+      rec('2', { amount: null }),
+      rec('3', { amount: 'n/a' }),
+      rec('4', { amount: ' ' }),
+    ];
     expect(columnTotals(records, 1)).toEqual({ count: 4, amount: 0, weighted: 0 });
   });
 
@@ -38,7 +47,11 @@ describe('columnTotals', () => {
   });
 
   it('weights by 0 when the stage has no probability (tickets, other types)', () => {
-    expect(columnTotals([rec('1', { amount: '10' })], undefined)).toEqual({ count: 1, amount: 10, weighted: 0 });
+    expect(columnTotals([rec('1', { amount: '10' })], undefined)).toEqual({
+      count: 1,
+      amount: 10,
+      weighted: 0,
+    });
   });
 
   it('is all zeros for an empty column', () => {
@@ -53,7 +66,9 @@ describe('stageFacts', () => {
       state: undefined,
       closed: false,
     });
-    expect(stageFacts('probability', { metadata: { probability: '1.0', isClosed: 'true' } }).closed).toBe(true);
+    expect(stageFacts('probability', { metadata: { probability: '1.0', isClosed: 'true' } }).closed).toBe(
+      true,
+    );
   });
 
   it('reads ticket and plain states', () => {
@@ -130,7 +145,12 @@ describe('ordering', () => {
 describe('groupByStage', () => {
   it('puts each record under its stage and drops records of unknown stages', () => {
     const groups = groupByStage(
-      [rec('1', { dealstage: 's2' }), rec('2', { dealstage: 's1' }), rec('3', { dealstage: 'gone' }), rec('4', {})],
+      [
+        rec('1', { dealstage: 's2' }),
+        rec('2', { dealstage: 's1' }),
+        rec('3', { dealstage: 'gone' }),
+        rec('4', {}),
+      ],
       'dealstage',
       ['s1', 's2', 's3'],
     );

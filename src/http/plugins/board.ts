@@ -93,7 +93,8 @@ export const board: FastifyPluginAsync<BoardOptions> = async (app, options) => {
   await app.register(async (ui) => {
     ui.addHook('onSend', async (request, reply, payload) => {
       reply.header('content-security-policy', BOARD_CSP);
-      if (reply.statusCode === 200 && request.url.startsWith('/ui/assets/')) reply.header('cache-control', IMMUTABLE);
+      if (reply.statusCode === 200 && request.url.startsWith('/ui/assets/'))
+        reply.header('cache-control', IMMUTABLE);
       return payload;
     });
     if (existsSync(join(dir, 'index.html'))) {
