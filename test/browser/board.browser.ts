@@ -329,6 +329,113 @@ describe('the board in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('adds a stage at the end of the board', async () => {
+    const { token, pipeline } = await portalWithPipeline(['First', 'Won']);
+    const page = await signIn(token);
+    await page.getByRole('button', { name: '+ Add stage' }).click();
+    const form = page.getByRole('region', { name: 'Add a stage' });
+    await form.getByLabel('Stage label').fill('Negotiation');
+    await form.getByLabel('Probability (0 to 1)').fill('0.7');
+    await form.getByRole('button', { name: 'Add stage' }).click();
+    await column(page, 'Negotiation').waitFor();
+    assert.deepEqual(await page.locator('section.column h3').allTextContents(), [
+      'First',
+      'Won',
+      'Negotiation',
+    ]);
+    const p = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}`);
+    const added = p.stages.find((s) => s.label === 'Negotiation');
+    assert.equal(added?.metadata.probability, '0.7');
+    assert.equal(added?.displayOrder, 2);
+    await page.close();
+  });
+
+  it('shows tickets with their state and moves one through hs_pipeline_stage', async () => {
+    const token = `board-${randomUUID()}`;
+    const pipeline = await api<Pipeline>(token, 'POST', '/crm/v3/pipelines/tickets', {
+      label: 'Support',
+      displayOrder: 0,
+      stages: [
+        { label: 'New', displayOrder: 0, metadata: { ticketState: 'OPEN' } },
+        { label: 'Solved', displayOrder: 1, metadata: { ticketState: 'CLOSED' } },
+      ],
+    });
+    const ticket = await api<{ id: string }>(token, 'POST', '/crm/v3/objects/tickets', {
+      properties: {
+        subject: 'Printer on fire',
+        hs_pipeline: pipeline.id,
+        hs_pipeline_stage: stageId(pipeline, 'New'),
+      },
+    });
+    const page = await signIn(token);
+    await page.getByLabel('Object type').selectOption('tickets');
+    await page.getByRole('button', { name: 'Support', exact: true }).click();
+    await card(page, 'Printer on fire').waitFor();
+    assert.equal(await column(page, 'Solved').locator('.badge.closed').textContent(), 'Closed');
+    assert.match((await column(page, 'Solved').locator('.facts').textContent()) ?? '', /State: closed/);
+    assert.equal(await column(page, 'New').locator('.badge.closed').count(), 0);
+    await keyboardMove(page, 'Printer on fire in New. Press Space to move it to another stage.', [
+      ['ArrowRight', 'stage Solved'],
+    ]);
+    await column(page, 'Solved').locator('.card', { hasText: 'Printer on fire' }).waitFor();
+    const moved = await api<{ properties: Record<string, string> }>(
+      token,
+      'GET',
+      `/crm/v3/objects/tickets/${ticket.id}?properties=hs_pipeline_stage,closed_date`,
+    );
+    assert.equal(moved.properties.hs_pipeline_stage, stageId(pipeline, 'Solved'));
+    assert.match(
+      moved.properties.closed_date ?? '',
+      /^\d{4}-/,
+      'entering a closed stage stamped the close date',
+    );
+    await page.close();
+  });
+
+  it('switches portals in open mode by entering another token', async () => {
+    const a = await portalWithPipeline(['Lead', 'Won'], 'Portal A pipeline');
+    const b = await portalWithPipeline(['Lead', 'Won'], 'Portal B pipeline');
+    await createDeal(a.token, a.pipeline, 'Lead', 'Deal of portal A');
+    await createDeal(b.token, b.pipeline, 'Lead', 'Deal of portal B');
+    const page = await signIn(a.token);
+    await card(page, 'Deal of portal A').waitFor();
+    const portalA = await page.locator('.portal').textContent();
+    await page.getByLabel('Other token').fill(b.token);
+    await page.getByRole('button', { name: 'Switch portal' }).click();
+    await card(page, 'Deal of portal B').waitFor();
+    assert.equal(await card(page, 'Deal of portal A').count(), 0);
+    await page.locator('.portal', { hasText: /Portal \d+/ }).waitFor();
+    assert.notEqual(await page.locator('.portal').textContent(), portalA);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('stageline.token')), b.token);
+    await page.close();
+  });
+
+  it('signs in with an issued token in tokens mode, and shows the 401 for a wrong one', async () => {
+    const tokens = await buildStageline({ auth: 'tokens' });
+    try {
+      const url = await tokens.app.listen({ port: 0, host: '127.0.0.1' });
+      const issued = await tokens.auth.issueToken({ portalId: 4242 });
+      const page = await newPage(browser);
+      await page.goto(`${url}/ui/`);
+      await page.getByLabel('Access token').fill('not-a-token');
+      await page.getByRole('button', { name: 'Open board' }).click();
+      assert.match(
+        (await page.getByRole('alert').textContent()) ?? '',
+        /^Authentication credentials not found/,
+      );
+      await page.getByLabel('Access token').fill(issued.token);
+      await page.getByRole('button', { name: 'Open board' }).click();
+      await page.locator('[data-board-state="ready"]').waitFor();
+      assert.equal(await page.locator('.portal').textContent(), 'Portal 4242');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Access token').waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('stageline.token')), null);
+      await page.close();
+    } finally {
+      await tokens.close();
+    }
+  });
+
   it('keeps the token out of URLs and logs, and breaks no content security policy rule', async () => {
     const { token, pipeline } = await portalWithPipeline(['Lead', 'Won']);
     await createDeal(token, pipeline, 'Lead', 'Secret-keeping deal');
