@@ -97,86 +97,118 @@ describe('a board of 20 stages × 500 deals', { skip: browserSkipReason() }, () 
     await stageline?.close();
   });
 
-  /**
-   * Opens the board as a signed-in tab does (token in sessionStorage) and measures from
-   * navigation start: `interactive`, until a card picked up with the keyboard answers (cards
-   * drawn in every column, later pages still loading); `loaded`, until every card is loaded and
-   * totalled.
-   */
-  async function timeToInteractive(): Promise<{
-    ms: number;
-    loadedMs: number;
+  interface Timings {
+    /** Cards drawn in every column (the last column has one), ms after navigation start. */
+    drawn: number;
+    /** From the key press that picks a card up to the card answering it. */
+    response: number;
+    /** The board usable: drawn, plus how long the drag handle took to answer. */
+    interactive: number;
+    /** The same moment as the test driver saw it, its own round trips included. */
+    driver: number;
+    /** Every card loaded and totalled. */
+    loaded: number;
     page: Page;
-  }> {
+  }
+
+  /**
+   * Opens the board as a signed-in tab does (token in sessionStorage). The page itself notes when
+   * the last column gets its first card, when Space goes down on a card and when the card says it
+   * is picked up, and when every record is loaded, all on its own clock (0 = navigation start).
+   */
+  async function openBoard(): Promise<Timings> {
     const page = await newPage(browser, { viewport: { width: 1280, height: 800 } });
     await page.addInitScript(
-      ({ t, p }) => {
+      ({ t, p, stages }) => {
         sessionStorage.setItem('stageline.token', t);
         sessionStorage.setItem('stageline.choice.pipeline.deals', p);
+        const seen = window as unknown as Record<string, number | undefined>;
+        const note = (name: string) => (seen[name] ??= performance.now());
         new MutationObserver((changes) => {
+          if (
+            seen.drawn === undefined &&
+            document.querySelector(`section.column:nth-of-type(${stages}) .card`)
+          )
+            note('drawn');
           for (const c of changes) {
             const el = c.target as Element;
-            if (el.classList.contains('card') && el.getAttribute('aria-pressed') === 'true') {
-              (window as unknown as { pickedUpAt?: number }).pickedUpAt ??= performance.now();
-            }
+            if (c.attributeName === 'aria-pressed' && el.getAttribute('aria-pressed') === 'true')
+              note('pickedUp');
+            if (c.attributeName === 'data-board-state' && el.getAttribute('data-board-state') === 'ready')
+              note('loaded');
           }
-        }).observe(document, { attributes: true, attributeFilter: ['aria-pressed'], subtree: true });
+        }).observe(document, {
+          subtree: true,
+          childList: true,
+          attributes: true,
+          attributeFilter: ['aria-pressed', 'data-board-state'],
+        });
+        document.addEventListener('keydown', (e) => e.key === ' ' && note('keyDown'), { capture: true });
       },
-      { t: token, p: pipelineId },
+      { t: token, p: pipelineId, stages: STAGES },
     );
     await page.goto(`${base}/ui/`);
-    // Cards in the last column too: the first page of records spans every stage.
-    const last = page
-      .locator('section.column')
-      .nth(STAGES - 1)
-      .locator('.card')
-      .first();
-    await last.waitFor({ timeout: 30_000 });
-    const first = page.locator('.card').first();
-    await first.focus();
+    const seen = (name: string) =>
+      page.evaluate((n) => (window as unknown as Record<string, number | undefined>)[n], name);
+    await page.waitForFunction(() => (window as unknown as { drawn?: number }).drawn !== undefined, null, {
+      timeout: 30_000,
+    });
+    await page.locator('.card').first().focus();
     await page.keyboard.press('Space');
-    await page.waitForFunction(() => (window as unknown as { pickedUpAt?: number }).pickedUpAt !== undefined);
-    const ms = await page.evaluate(() => (window as unknown as { pickedUpAt: number }).pickedUpAt);
+    await page.waitForFunction(() => (window as unknown as { pickedUp?: number }).pickedUp !== undefined);
     await page.keyboard.press('Escape');
-    await page.locator('[data-board-state="ready"]').waitFor({ timeout: 60_000 });
-    const loadedMs = await page.evaluate(() => performance.now());
-    return { ms, loadedMs, page };
+    await page.waitForFunction(() => (window as unknown as { loaded?: number }).loaded !== undefined, null, {
+      timeout: 60_000,
+    });
+    const [drawn, keyDown, pickedUp, loaded] = await Promise.all(
+      ['drawn', 'keyDown', 'pickedUp', 'loaded'].map(async (n) => Number(await seen(n))),
+    );
+    const response = pickedUp! - keyDown!;
+    return {
+      drawn: drawn!,
+      response,
+      interactive: drawn! + response,
+      driver: pickedUp!,
+      loaded: loaded!,
+      page,
+    };
   }
 
   it('is interactive within 1 s of navigation, and then loads and totals every card', async () => {
     // One unmeasured visit first: the server compiles a route's schemas on its first call.
-    const warm = await timeToInteractive();
-    await warm.page.close();
+    await (await openBoard()).page.close();
 
-    const runs: number[] = [];
-    const loaded: number[] = [];
+    const runs: Timings[] = [];
     for (let i = 0; i < 3; i++) {
-      const { ms, loadedMs, page } = await timeToInteractive();
-      runs.push(ms);
-      loaded.push(loadedMs);
+      const run = await openBoard();
+      runs.push(run);
       if (i < 2) {
-        await page.close();
+        await run.page.close();
         continue;
       }
-      const counts = (await page.locator('dd[data-total="count"]').allTextContents()).map(Number);
-      assert.equal(counts.length, STAGES);
-      assert.deepEqual(counts, Array(STAGES).fill(PER_STAGE));
+      const counts = (await run.page.locator('dd[data-total="count"]').allTextContents()).map(Number);
+      assert.deepEqual(counts, Array(STAGES).fill(PER_STAGE), 'every column counts its 500 deals');
       assert.equal(
-        await page
+        await run.page
           .locator('section.column')
           .nth(STAGES - 1)
           .locator('.card')
           .count(),
         30,
       );
-      await screenshot(page, 'budget-20x500');
-      await page.close();
+      await screenshot(run.page, 'budget-20x500');
+      await run.page.close();
     }
-    const median = [...runs].sort((a, b) => a - b)[1]!;
+    const median = (pick: (t: Timings) => number) => [...runs.map(pick)].sort((a, b) => a - b)[1]!;
+    const show = (pick: (t: Timings) => number) => runs.map((r) => pick(r).toFixed(0)).join(', ');
     console.log(
-      `# 20 × 500 board interactive after ${runs.map((r) => r.toFixed(0)).join(', ')} ms (median ${median.toFixed(0)}); ` +
-        `all 10,000 cards loaded and totalled after ${loaded.map((r) => r.toFixed(0)).join(', ')} ms`,
+      `# 20 x 500 board, ms after navigation (3 runs): interactive ${show((r) => r.interactive)} ` +
+        `(cards drawn ${show((r) => r.drawn)} + pick-up answered in ${show((r) => r.response)}); ` +
+        `as the driver saw it ${show((r) => r.driver)}; all 10,000 cards loaded ${show((r) => r.loaded)}`,
     );
-    assert.ok(median <= INTERACTIVE_MS, `median ${median.toFixed(0)} ms`);
+    assert.ok(
+      median((r) => r.interactive) <= INTERACTIVE_MS,
+      `median ${median((r) => r.interactive).toFixed(0)} ms`,
+    );
   });
 });
