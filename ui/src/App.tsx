@@ -9,7 +9,8 @@ import type { HistoryTarget } from './History.js';
 import { ENTERED_CURRENT_STAGE, OBJECT_TYPES, OWNER_PROPERTY } from './model.js';
 import type { CrmRecord, MetadataKind, ObjectTypeInfo, Owner, Pipeline, Stage } from './model.js';
 import { PipelineList } from './PipelineList.js';
-import type { ArchivedItem } from './PipelineList.js';
+import { ArchivedList } from './controls.js';
+import type { ArchivedItem } from './controls.js';
 import * as session from './session.js';
 import { SignIn } from './SignIn.js';
 import type { StageDraft } from './StageForm.js';
@@ -509,25 +510,14 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
                 onStageHistory={stageHistory}
               />
               {showArchived && (
-                <section className="archived-stages" aria-label="Archived stages">
+                <section className="archived-stages">
                   <h3>Archived stages</h3>
-                  {archivedStages === undefined && <p>Loading…</p>}
-                  {archivedStages?.length === 0 && <p className="help">None found.</p>}
-                  <ul>
-                    {archivedStages?.map((s) => (
-                      <li key={s.id} className="row">
-                        <span className="archived-label">{s.label}</span>
-                        <button
-                          type="button"
-                          className="secondary"
-                          onClick={() => restoreStage(s.id)}
-                          aria-label={`Restore stage ${s.label}`}
-                        >
-                          Restore
-                        </button>
-                      </li>
-                    ))}
-                  </ul>
+                  <ArchivedList
+                    noun="stage"
+                    items={archivedStages}
+                    empty="None found."
+                    onRestore={restoreStage}
+                  />
                 </section>
               )}
             </>

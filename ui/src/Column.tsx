@@ -4,6 +4,7 @@ import { CSS } from '@dnd-kit/utilities';
 
 import { columnTotals, formatAmount, stageFacts } from './board-math.js';
 import { Card } from './Card.js';
+import { Action } from './controls.js';
 import type { ColumnData } from './dnd.js';
 import type { CrmRecord, ObjectTypeInfo, Stage } from './model.js';
 import { OWNER_PROPERTY } from './model.js';
@@ -110,30 +111,15 @@ export const Column = memo(function Column({
           />
         ) : (
           <div className="row actions">
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => setEditing(true)}
-              aria-label={`Edit stage ${stage.label}`}
-            >
+            <Action label={`Edit stage ${stage.label}`} onClick={() => setEditing(true)}>
               Edit
-            </button>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => onArchive(stage)}
-              aria-label={`Archive stage ${stage.label}`}
-            >
+            </Action>
+            <Action label={`Archive stage ${stage.label}`} onClick={() => onArchive(stage)}>
               Archive
-            </button>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => onHistory(stage)}
-              aria-label={`History of stage ${stage.label}`}
-            >
+            </Action>
+            <Action label={`History of stage ${stage.label}`} onClick={() => onHistory(stage)}>
               History
-            </button>
+            </Action>
           </div>
         )}
       </header>

@@ -18,13 +18,10 @@ import {
 import { CSS } from '@dnd-kit/utilities';
 
 import { moveItem } from './board-math.js';
+import { Action, ArchivedList } from './controls.js';
+import type { ArchivedItem } from './controls.js';
 import { SCREEN_READER_INSTRUCTIONS, announcementsFor } from './dnd.js';
 import type { Pipeline } from './model.js';
-
-export interface ArchivedItem {
-  id: string;
-  label: string;
-}
 
 interface Props {
   pipelines: readonly Pipeline[];
@@ -97,32 +94,17 @@ export function PipelineList(props: Props) {
         <div className="row actions" aria-label={`Actions on pipeline ${selected.label}`} role="group">
           {!props.readOnly && (
             <>
-              <button
-                type="button"
-                className="secondary"
-                onClick={() => setRenamingId(selected.id)}
-                aria-label={`Rename pipeline ${selected.label}`}
-              >
+              <Action label={`Rename pipeline ${selected.label}`} onClick={() => setRenamingId(selected.id)}>
                 Rename
-              </button>
-              <button
-                type="button"
-                className="secondary"
-                onClick={() => props.onArchive(selected)}
-                aria-label={`Archive pipeline ${selected.label}`}
-              >
+              </Action>
+              <Action label={`Archive pipeline ${selected.label}`} onClick={() => props.onArchive(selected)}>
                 Archive
-              </button>
+              </Action>
             </>
           )}
-          <button
-            type="button"
-            className="secondary"
-            onClick={() => props.onHistory(selected)}
-            aria-label={`History of pipeline ${selected.label}`}
-          >
+          <Action label={`History of pipeline ${selected.label}`} onClick={() => props.onHistory(selected)}>
             History
-          </button>
+          </Action>
         </div>
       )}
       {!props.readOnly && (
@@ -143,23 +125,12 @@ export function PipelineList(props: Props) {
         Show archived
       </label>
       {props.showArchived && (
-        <ul className="archived" aria-label="Archived pipelines">
-          {props.archived === undefined && <li>Loading…</li>}
-          {props.archived?.length === 0 && <li className="help">No archived pipelines known to this tab.</li>}
-          {props.archived?.map((a) => (
-            <li key={a.id} className="row">
-              <span className="archived-label">{a.label}</span>
-              <button
-                type="button"
-                className="secondary"
-                onClick={() => props.onRestore(a.id)}
-                aria-label={`Restore pipeline ${a.label}`}
-              >
-                Restore
-              </button>
-            </li>
-          ))}
-        </ul>
+        <ArchivedList
+          noun="pipeline"
+          items={props.archived}
+          empty="No archived pipelines known to this tab."
+          onRestore={props.onRestore}
+        />
       )}
     </nav>
   );

@@ -6,7 +6,7 @@
  */
 import type { Api } from './api.js';
 import type { AuditEntry, Pipeline } from './model.js';
-import type { ArchivedItem } from './PipelineList.js';
+import type { ArchivedItem } from './controls.js';
 
 interface Labelled {
   label?: unknown;
