@@ -21,6 +21,8 @@ import * as rules from '../domain/pipeline-rules.js';
 import type { Repository, Store } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
 import { formatTimestamp } from '../domain/time.js';
+import { NO_HISTORY, historyFrom, internalPipeline, internalStage } from '../domain/internal-model.js';
+import type { Authors } from '../domain/internal-model.js';
 import { pipelineView, stageView } from '../domain/views.js';
 import type { PipelineView, StageView } from '../domain/views.js';
 
@@ -28,6 +30,21 @@ import type { PipelineView, StageView } from '../domain/views.js';
 export interface DeleteChecks {
   readonly validateReferences: boolean;
   readonly validateDealStageUsages: boolean;
+  /**
+   * How the two flags combine. `either` (v3 to 2026-03, the seed guide): either flag set to true
+   * checks. `per-type` (2026-09, HubSpot's "What's new in 2026-09"): deal pipelines follow
+   * validateDealStageUsagesBeforeDelete alone, every other type validateReferencesBeforeDelete.
+   */
+  readonly rule?: DeleteFlagRule;
+}
+
+export type DeleteFlagRule = 'either' | 'per-type';
+
+/** Whether a delete's flags ask for the in-use check on this type. */
+export function checksReferences(type: ObjectType, checks: DeleteChecks): boolean {
+  const deal = type.rules === 'deal';
+  if (checks.rule === 'per-type') return deal ? checks.validateDealStageUsages : checks.validateReferences;
+  return checks.validateReferences || (deal && checks.validateDealStageUsages);
 }
 
 export interface AuditView {
@@ -101,9 +118,8 @@ export class PipelineService {
       await assertLabelFree(repo, actor, type, pipeline);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
       await repo.saveStages(actor.portalId, type.key, pipeline.id, pipeline.stages);
-      await repo.appendAudit([
-        pipelineAudit(actor, type, pipeline, 'CREATE', now),
-        ...pipeline.stages.map((s) => stageAudit(actor, type, s, 'CREATE', now)),
+      await appendAudit(repo, actor, type, now, pipeline, 'CREATE', [
+        ...pipeline.stages.map((s) => [s, 'CREATE'] as const),
       ]);
       return pipelineView(pipeline);
     });
@@ -138,11 +154,10 @@ export class PipelineService {
         ...changes.updated,
         ...changes.created,
       ]);
-      await repo.appendAudit([
-        pipelineAudit(actor, type, pipeline, 'UPDATE', now),
-        ...changes.archived.map((s) => stageAudit(actor, type, s, 'DELETE', now)),
-        ...changes.updated.map((s) => stageAudit(actor, type, s, 'UPDATE', now)),
-        ...changes.created.map((s) => stageAudit(actor, type, s, 'CREATE', now)),
+      await appendAudit(repo, actor, type, now, pipeline, 'UPDATE', [
+        ...changes.archived.map((s) => [s, 'DELETE'] as const),
+        ...changes.updated.map((s) => [s, 'UPDATE'] as const),
+        ...changes.created.map((s) => [s, 'CREATE'] as const),
       ]);
       return pipelineView(pipeline);
     });
@@ -163,7 +178,7 @@ export class PipelineService {
       const { pipeline, restored } = rules.patchPipeline(type, current, patch, now);
       if (restored || pipeline.label !== current.label) await assertLabelFree(repo, actor, type, pipeline);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
-      await repo.appendAudit([pipelineAudit(actor, type, pipeline, restored ? 'RESTORE' : 'UPDATE', now)]);
+      await appendAudit(repo, actor, type, now, pipeline, restored ? 'RESTORE' : 'UPDATE', []);
       return pipelineView(pipeline);
     });
   }
@@ -176,7 +191,7 @@ export class PipelineService {
       await assertStagesUnused(repo, actor, type, current.stages.filter(isLive), checks);
       const pipeline = rules.archivePipeline(current, now);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
-      await repo.appendAudit([pipelineAudit(actor, type, pipeline, 'DELETE', now)]);
+      await appendAudit(repo, actor, type, now, pipeline, 'DELETE', []);
     });
   }
 
@@ -201,8 +216,8 @@ export class PipelineService {
       const current = await livePipeline(repo, actor, type, pipelineId);
       await assertStageIdsFree(repo, actor, type, rules.clientStageIds([input]), undefined);
       const stageId = input.stageId ?? (await repo.allocateIds(actor.portalId, 1))[0]!;
-      const { stage } = rules.addStage(type, current, input, stageId, now);
-      return this.saveStage(repo, actor, type, pipelineId, stage, 'CREATE', now);
+      const changed = rules.addStage(type, current, input, stageId, now);
+      return saveStage(repo, actor, type, changed, 'CREATE', now);
     });
   }
 
@@ -217,8 +232,8 @@ export class PipelineService {
     return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
-      const { stage } = rules.replaceStage(type, current, stageId, input, now);
-      return this.saveStage(repo, actor, type, pipelineId, stage, 'UPDATE', now);
+      const changed = rules.replaceStage(type, current, stageId, input, now);
+      return saveStage(repo, actor, type, changed, 'UPDATE', now);
     });
   }
 
@@ -236,8 +251,8 @@ export class PipelineService {
       // Restoring needs the archived stage itself.
       const current =
         patch.archived === false ? await withArchivedStages(repo, actor, type, live, [stageId]) : live;
-      const { stage, restored } = rules.patchStage(type, current, stageId, patch, now);
-      return this.saveStage(repo, actor, type, pipelineId, stage, restored ? 'RESTORE' : 'UPDATE', now);
+      const changed = rules.patchStage(type, current, stageId, patch, now);
+      return saveStage(repo, actor, type, changed, changed.restored ? 'RESTORE' : 'UPDATE', now);
     });
   }
 
@@ -246,9 +261,9 @@ export class PipelineService {
     return this.inPortal(actor, async (repo) => {
       const now = this.clock();
       const current = await livePipeline(repo, actor, type, pipelineId);
-      const { stage } = rules.archiveStage(type, current, stageId, now);
-      await assertStagesUnused(repo, actor, type, [stage], checks);
-      await this.saveStage(repo, actor, type, pipelineId, stage, 'DELETE', now);
+      const changed = rules.archiveStage(type, current, stageId, now);
+      await assertStagesUnused(repo, actor, type, [changed.stage], checks);
+      await saveStage(repo, actor, type, changed, 'DELETE', now);
     });
   }
 
@@ -272,20 +287,25 @@ export class PipelineService {
       return auditViews(await repo.listAudit(actor.portalId, type.key, 'stage', stageId));
     });
   }
+}
 
-  private async saveStage(
-    repo: Repository,
-    actor: Actor,
-    type: ObjectType,
-    pipelineId: string,
-    stage: Stage,
-    event: AuditEvent,
-    now: number,
-  ): Promise<StageView> {
-    await repo.saveStages(actor.portalId, type.key, pipelineId, [stage]);
-    await repo.appendAudit([stageAudit(actor, type, stage, event, now)]);
-    return stageView(stage);
-  }
+/**
+ * A stage change is also a pipeline change (the seed guide's audit example): the pipeline's
+ * `updatedAt` moves and it gets an UPDATE entry beside the stage's own.
+ */
+async function saveStage(
+  repo: Repository,
+  actor: Actor,
+  type: ObjectType,
+  changed: { pipeline: Pipeline; stage: Stage },
+  event: AuditEvent,
+  now: number,
+): Promise<StageView> {
+  const { pipeline, stage } = changed;
+  await repo.savePipeline(actor.portalId, type.key, pipeline);
+  await repo.saveStages(actor.portalId, type.key, pipeline.id, [stage]);
+  await appendAudit(repo, actor, type, now, pipeline, 'UPDATE', [[stage, event]]);
+  return stageView(stage);
 }
 
 /** A live pipeline with its live stages (archived ones are fetched only where a rule needs them). */
@@ -316,8 +336,8 @@ async function withArchivedStages(
 export const MAX_LISTED_OBJECT_IDS = 100;
 
 /**
- * The in-use check of deletes: when asked (any type: validateReferencesBeforeDelete; deals also
- * validateDealStageUsagesBeforeDelete), removing stages that live records sit in is refused.
+ * The in-use check of deletes: when the flags ask for it (checksReferences), removing stages
+ * that live records sit in is refused.
  * It runs in the delete's own transaction, so no record can move in between.
  */
 async function assertStagesUnused(
@@ -327,11 +347,12 @@ async function assertStagesUnused(
   removed: readonly Stage[],
   checks: DeleteChecks,
 ): Promise<void> {
-  const asked = checks.validateReferences || (type.rules === 'deal' && checks.validateDealStageUsages);
-  if (!asked || removed.length === 0) return;
+  if (!checksReferences(type, checks) || removed.length === 0) return;
   const ids = removed.map((s) => s.id);
   const used = await repo.stagesInUse(actor.portalId, type.key, ids, MAX_LISTED_OBJECT_IDS);
-  if (used.stageIds.length > 0) throw rules.stagesInUse(used.stageIds, used.objectIds);
+  // The message names every stage being removed, not only those holding records (the seed
+  // guide's example lists five stages referenced by one object id).
+  if (used.stageIds.length > 0) throw rules.stagesInUse(ids, used.objectIds);
 }
 
 async function assertLabelFree(repo: Repository, actor: Actor, type: ObjectType, pipeline: Pipeline) {
@@ -360,7 +381,7 @@ const ACTIONS: Record<AuditEvent, AuditAction> = {
   DELETE: 'DELETE',
 };
 
-function audit(
+function entry(
   actor: Actor,
   type: ObjectType,
   kind: AuditKind,
@@ -382,11 +403,49 @@ function audit(
   };
 }
 
-const pipelineAudit = (actor: Actor, type: ObjectType, p: Pipeline, event: AuditEvent, now: number) =>
-  audit(actor, type, 'pipeline', p.id, event, pipelineView(p), now);
-
-const stageAudit = (actor: Actor, type: ObjectType, s: Stage, event: AuditEvent, now: number) =>
-  audit(actor, type, 'stage', s.id, event, stageView(s), now);
+/**
+ * The audit entries of one write: the pipeline's, then each changed stage's, every `rawObject`
+ * in HubSpot's internal model. The pipeline's version and its authors continue from its latest
+ * entry.
+ */
+async function appendAudit(
+  repo: Repository,
+  actor: Actor,
+  type: ObjectType,
+  now: number,
+  pipeline: Pipeline,
+  event: AuditEvent,
+  stages: readonly (readonly [Stage, AuditEvent])[],
+): Promise<void> {
+  const latest =
+    event === 'CREATE'
+      ? undefined
+      : await repo.latestAudit(actor.portalId, type.key, 'pipeline', pipeline.id);
+  const history = historyFrom(latest?.rawObject);
+  const changed = new Map(stages.map(([s, e]) => [s.id, e]));
+  const authors = (known: Authors | undefined, change: AuditEvent | undefined): Authors =>
+    change === undefined
+      ? (known ?? NO_HISTORY.pipeline)
+      : {
+          createdBy: known?.createdBy ?? (change === 'CREATE' ? actor.userId : null),
+          updatedBy: actor.userId,
+        };
+  const stageAuthors = (s: Stage) => authors(history.stages.get(s.id), changed.get(s.id));
+  const ctx = { portalId: actor.portalId, type };
+  const raw = internalPipeline(
+    ctx,
+    pipeline,
+    history.version + 1,
+    authors(history.pipeline, event),
+    stageAuthors,
+  );
+  await repo.appendAudit([
+    entry(actor, type, 'pipeline', pipeline.id, event, raw, now),
+    ...stages.map(([s, e]) =>
+      entry(actor, type, 'stage', s.id, e, internalStage(ctx, pipeline.id, s, stageAuthors(s)), now),
+    ),
+  ]);
+}
 
 const auditViews = (entries: AuditEntry[]): AuditView[] =>
   entries.map((e) => ({

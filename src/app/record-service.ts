@@ -1,18 +1,19 @@
 /**
  * The CRM objects use cases for records in pipelines: create, read, update, archive, list,
- * batch and search, and the associations given on create. Every write resolves and checks the
+ * batch and search, and associations (given on create, or made between existing records). Every write resolves and checks the
  * record's pipeline and stage inside its transaction, so a record can never be moved into a stage
  * deleted at the same moment. Reads and searches see each record with the properties computed
  * from its current stage (src/domain/stage-properties.ts).
  */
 import {
+  associationLabel,
   associationRows,
   invalidAssociationTargets,
   readAssociationInput,
   v3Association,
   v4Associations,
 } from '../domain/associations.js';
-import type { AssociationInput } from '../domain/associations.js';
+import type { AssociationInput, AssociationPairInput, RecordAssociation } from '../domain/associations.js';
 import { DEFAULT_PIPELINES } from '../domain/default-pipelines.js';
 import { invalid, notFound } from '../domain/errors.js';
 import { isLive } from '../domain/model.js';
@@ -380,6 +381,50 @@ export class RecordService {
       const results = targets.slice(0, page.limit);
       const more = targets.length > page.limit;
       return { results, nextAfter: more ? String(results[results.length - 1]!.toObjectId) : undefined };
+    });
+  }
+
+  /**
+   * HubSpot's v4 batch create of associations between existing records, all or nothing: each
+   * input's types must lead from `type` to `toType`, and both records must be live.
+   */
+  createAssociations(
+    actor: Actor,
+    type: ObjectType,
+    toType: ObjectType,
+    inputs: readonly AssociationPairInput[],
+  ) {
+    return this.inPortal(actor, async (repo) => {
+      const rows: RecordAssociation[] = [];
+      const results = [];
+      for (const input of inputs) {
+        const fromId = String(input.from.id);
+        const from = await repo.getRecord(actor.portalId, type.key, fromId);
+        if (from === undefined || from.archivedAt !== null) throw recordNotFound(type, fromId);
+        const links = readAssociationInput(type, [input]);
+        const astray = links.find((l) => l.toTypeKey !== toType.key);
+        if (astray !== undefined) {
+          throw invalid(
+            `association type ${astray.typeId} does not lead from ${type.name} to ${toType.name}`,
+          );
+        }
+        const missing = [];
+        for (const link of links) {
+          const target = await repo.getRecord(actor.portalId, link.toTypeKey, link.toId);
+          if (target === undefined || target.archivedAt !== null) missing.push(link);
+        }
+        if (missing.length > 0) throw invalidAssociationTargets(missing);
+        rows.push(...links.flatMap((link) => associationRows(type.key, fromId, link)));
+        results.push({
+          fromObjectTypeId: type.key,
+          fromObjectId: Number(fromId),
+          toObjectTypeId: toType.key,
+          toObjectId: Number(input.to.id),
+          labels: links.flatMap((link) => associationLabel(link.typeId) ?? []),
+        });
+      }
+      await repo.saveAssociations(actor.portalId, rows);
+      return results;
     });
   }
 

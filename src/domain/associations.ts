@@ -136,10 +136,25 @@ const TYPES = new Map<number, AssociationType>([
   [452, { from: 'tickets', to: 'tickets', name: 'ticket_to_ticket', inverse: 452, label: null }],
 ]);
 
+/**
+ * The association types from one type to another (HubSpot's v4 labels read): every one is
+ * HubSpot-defined; a pair of types Stageline does not link has none.
+ */
+export function associationLabels(from: ObjectType, to: ObjectType) {
+  return [...TYPES]
+    .filter(([, t]) => t.from === from.name && t.to === to.name)
+    .map(([typeId, t]) => ({ category: 'HUBSPOT_DEFINED' as AssociationCategory, typeId, label: t.label }));
+}
+
 /** An association as clients send it on create: `{ to: { id }, types: [...] }`. */
 export interface AssociationInput {
   readonly to: { readonly id: string | number };
   readonly types: readonly { readonly associationCategory: string; readonly associationTypeId: number }[];
+}
+
+/** One input of HubSpot's v4 batch create: `{ from: { id }, to: { id }, types: [...] }`. */
+export interface AssociationPairInput extends AssociationInput {
+  readonly from: { readonly id: string | number };
 }
 
 /** A link asked for on create, before its target is checked. */
@@ -186,6 +201,9 @@ export function readAssociationInput(
   }
   return out;
 }
+
+/** The label of an association type; null for an unlabeled one. */
+export const associationLabel = (typeId: number): string | null => TYPES.get(typeId)?.label ?? null;
 
 /** HubSpot's refusal of links to records that do not exist, naming them. */
 export function invalidAssociationTargets(missing: readonly AssociationRequest[]) {

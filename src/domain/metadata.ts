@@ -41,20 +41,33 @@ function openOrClosed(key: string, raw: string | undefined): 'OPEN' | 'CLOSED' {
   throw invalid(`Stage metadata ${key} must be OPEN or CLOSED, got: ${raw}`);
 }
 
+/** A sent `isClosed`: true or false in any letter case, kept as "true" / "false". */
+function sentIsClosed(raw: string | undefined): 'true' | 'false' | undefined {
+  if (raw === undefined) return undefined;
+  const text = raw.trim().toLowerCase();
+  if (text === 'true' || text === 'false') return text;
+  throw invalid(`Stage metadata isClosed must be true or false, got: ${raw}`);
+}
+
 /**
- * Validates and normalises stage metadata for a type's rules. Derived keys (`isClosed`)
- * are computed here and never taken from input; unknown keys are dropped.
+ * Validates and normalises stage metadata for a type's rules; unknown keys are dropped.
+ * - Deals: `probability` is required; a sent `isClosed` is stored as sent (HubSpot keeps it even
+ *   when it disagrees with the probability), and only when absent is it derived: closed at 0.0
+ *   and 1.0.
+ * - Tickets: `ticketState`, plus `isClosed` only when it was sent, as the seed examples show.
+ * - Other types: `state`, with `isClosed` derived from it.
  */
 export function normalizeMetadata(rules: StageRules, input: MetadataInput): Metadata {
+  const isClosed = sentIsClosed(scalar('isClosed', input.isClosed));
   switch (rules) {
     case 'deal': {
       const probability = parseProbability(scalar('probability', input.probability));
-      const closed = probability === '0.0' || probability === '1.0';
-      return { isClosed: String(closed), probability };
+      const derived = probability === '0.0' || probability === '1.0';
+      return { isClosed: isClosed ?? String(derived), probability };
     }
     case 'ticket': {
       const ticketState = openOrClosed('ticketState', scalar('ticketState', input.ticketState));
-      return { isClosed: String(ticketState === 'CLOSED'), ticketState };
+      return isClosed === undefined ? { ticketState } : { ticketState, isClosed };
     }
     case 'state': {
       const state = openOrClosed('state', scalar('state', input.state));
@@ -63,10 +76,21 @@ export function normalizeMetadata(rules: StageRules, input: MetadataInput): Meta
   }
 }
 
-/** PATCH semantics: keys sent replace stored ones, the rest are kept, then all is normalised again. */
+/**
+ * PATCH semantics: keys sent replace stored ones, the rest are kept, then all is normalised again.
+ * A deal's `isClosed` follows a newly sent probability unless it is sent itself.
+ */
 export function mergeMetadata(rules: StageRules, stored: Metadata, patch: MetadataInput): Metadata {
-  return normalizeMetadata(rules, { ...stored, ...patch });
+  const merged: Record<string, unknown> = { ...stored, ...patch };
+  if (rules === 'deal' && patch.probability !== undefined && patch.isClosed === undefined) {
+    delete merged.isClosed;
+  }
+  return normalizeMetadata(rules, merged);
 }
 
-/** Whether a stage counts as closed for the pipeline-level rules (tickets need one closed stage). */
-export const isClosedStage = (metadata: Metadata): boolean => metadata.isClosed === 'true';
+/**
+ * Whether a stage counts as closed for the pipeline-level rules (tickets need one closed stage):
+ * a ticket stage by its `ticketState`, any other by `isClosed`.
+ */
+export const isClosedStage = (metadata: Metadata): boolean =>
+  metadata.ticketState === undefined ? metadata.isClosed === 'true' : metadata.ticketState === 'CLOSED';

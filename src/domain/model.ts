@@ -62,7 +62,7 @@ export interface AuditEntry {
   readonly objectId: string;
   readonly action: AuditAction;
   readonly message: string;
-  /** The public JSON representation of the object after the change, as a string. */
+  /** The object after the change in HubSpot's internal model (internal-model.ts), as a string. */
   readonly rawObject: string;
   readonly userId: number;
   readonly timestamp: number;

@@ -38,6 +38,8 @@ export const scopesFor = (type: ObjectType, access: Access): readonly string[] =
 interface StandardType {
   id: string;
   name: string;
+  /** The singular name clients also use (`deal` for `deals`). */
+  singular: string;
   stageLimit: number;
   rules: StageRules;
   readOnly?: boolean;
@@ -50,12 +52,13 @@ interface StandardType {
 }
 
 const STANDARD: StandardType[] = [
-  { id: '0-1', name: 'contacts', stageLimit: 100, rules: 'state', readOnly: true },
-  { id: '0-2', name: 'companies', stageLimit: 100, rules: 'state', readOnly: true },
-  { id: '0-3', name: 'deals', stageLimit: 100, rules: 'deal' },
+  { id: '0-1', name: 'contacts', singular: 'contact', stageLimit: 100, rules: 'state', readOnly: true },
+  { id: '0-2', name: 'companies', singular: 'company', stageLimit: 100, rules: 'state', readOnly: true },
+  { id: '0-3', name: 'deals', singular: 'deal', stageLimit: 100, rules: 'deal' },
   {
     id: '0-5',
     name: 'tickets',
+    singular: 'ticket',
     stageLimit: 100,
     rules: 'ticket',
     extraRead: ['tickets'],
@@ -65,6 +68,7 @@ const STANDARD: StandardType[] = [
   {
     id: '0-123',
     name: 'orders',
+    singular: 'order',
     stageLimit: 30,
     rules: 'state',
     extraRead: ['crm.pipelines.orders.read', 'crm.pipelines.orders.write', 'e-commerce'],
@@ -72,11 +76,11 @@ const STANDARD: StandardType[] = [
     extraRecord: ['e-commerce'],
     extraPropertyRead: ['crm.pipelines.orders.read'],
   },
-  { id: '0-136', name: 'leads', stageLimit: 30, rules: 'state' },
-  { id: '0-162', name: 'services', stageLimit: 30, rules: 'state' },
-  { id: '0-410', name: 'courses', stageLimit: 30, rules: 'state' },
-  { id: '0-420', name: 'listings', stageLimit: 30, rules: 'state' },
-  { id: '0-421', name: 'appointments', stageLimit: 30, rules: 'state' },
+  { id: '0-136', name: 'leads', singular: 'lead', stageLimit: 30, rules: 'state' },
+  { id: '0-162', name: 'services', singular: 'service', stageLimit: 30, rules: 'state' },
+  { id: '0-410', name: 'courses', singular: 'course', stageLimit: 30, rules: 'state' },
+  { id: '0-420', name: 'listings', singular: 'listing', stageLimit: 30, rules: 'state' },
+  { id: '0-421', name: 'appointments', singular: 'appointment', stageLimit: 30, rules: 'state' },
 ];
 
 const readScopesFor = (name: string): string[] => [
@@ -120,6 +124,34 @@ for (const t of STANDARD) {
   const type = toObjectType(t);
   BY_NAME_OR_ID.set(t.id, type);
   BY_NAME_OR_ID.set(t.name, type);
+  BY_NAME_OR_ID.set(t.singular, type);
+}
+
+/**
+ * HubSpot types that exist in its scope lists but have no pipelines: they are named in the
+ * error a client gets, instead of "Unable to infer object type".
+ */
+const WITHOUT_PIPELINES: readonly (readonly [id: string, name: string, singular: string])[] = [
+  ['0-7', 'products', 'product'],
+  ['0-8', 'line_items', 'line_item'],
+  ['0-14', 'quotes', 'quote'],
+  ['0-18', 'communications', 'communication'],
+  ['0-19', 'feedback_submissions', 'feedback_submission'],
+  ['0-27', 'tasks', 'task'],
+  ['0-46', 'notes', 'note'],
+  ['0-47', 'meetings', 'meeting'],
+  ['0-48', 'calls', 'call'],
+  ['0-49', 'emails', 'email'],
+  ['0-53', 'invoices', 'invoice'],
+  ['0-54', 'marketing_events', 'marketing_event'],
+  ['0-69', 'subscriptions', 'subscription'],
+  ['0-101', 'payments', 'payment'],
+  ['0-115', 'users', 'user'],
+  ['0-116', 'postal_mail', 'postal_mail'],
+];
+const PIPELINELESS = new Map<string, { id: string; name: string }>();
+for (const [id, name, singular] of WITHOUT_PIPELINES) {
+  for (const key of [id, name, singular]) PIPELINELESS.set(key, { id, name });
 }
 
 /** All standard types that have pipelines, in type-id order. */
@@ -143,7 +175,8 @@ const customType = (key: string): ObjectType =>
   });
 
 /**
- * Resolves the `{objectType}` path segment: a standard name or type id, a custom type id
+ * Resolves the `{objectType}` path segment: a standard name (plural or singular, any case) or
+ * type id, a custom type id
  * (`2-<n>`), or a fully qualified custom name (`p<portalId>_<name>`) of the caller's portal.
  */
 export function resolveObjectType(value: string, portalId: number): ObjectType {
@@ -152,5 +185,9 @@ export function resolveObjectType(value: string, portalId: number): ObjectType {
   if (CUSTOM_ID.test(value)) return customType(value);
   const named = CUSTOM_NAME.exec(value.toLowerCase());
   if (named && Number(named[1]) === portalId) return customType(value.toLowerCase());
+  const pipelineless = PIPELINELESS.get(value.toLowerCase());
+  if (pipelineless !== undefined) {
+    throw invalid(`Object type ${pipelineless.id} (${pipelineless.name}) does not support pipelines`);
+  }
   throw invalid(`Unable to infer object type from: ${value}`);
 }

@@ -64,6 +64,13 @@ export interface Repository {
   appendAudit(entries: readonly AuditEntry[]): Promise<void>;
   /** Newest first. */
   listAudit(portalId: number, typeKey: string, kind: AuditKind, objectId: string): Promise<AuditEntry[]>;
+  /** The newest entry of one pipeline or stage, if any. */
+  latestAudit(
+    portalId: number,
+    typeKey: string,
+    kind: AuditKind,
+    objectId: string,
+  ): Promise<AuditEntry | undefined>;
 
   /** Inserts or updates a record. */
   saveRecord(portalId: number, typeKey: string, record: CrmRecord): Promise<void>;

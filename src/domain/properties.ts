@@ -281,10 +281,36 @@ function systemProperties(type: ObjectType, noun: string): PropertySpec[] {
  * Properties derived from where a record sits, by the types that have them. One entry per
  * property: a derived property is added here once the objects API computes it.
  */
-const DERIVED: readonly { readonly types: readonly string[]; readonly spec: PropertySpec }[] = [
+const DERIVED: readonly { readonly types: readonly string[] | 'all'; readonly spec: PropertySpec }[] = [
   {
     types: ['deals'],
     spec: bool('hs_is_closed', 'Is Deal Closed?', "Whether the deal's stage is a closed one.", derived),
+  },
+  {
+    types: ['tickets'],
+    spec: bool('hs_is_closed', 'Is ticket closed?', "Whether the ticket's stage is a CLOSED one.", derived),
+  },
+  {
+    types: ['deals'],
+    spec: bool(
+      'hs_is_closed_lost',
+      'Is Closed Lost',
+      "Whether the deal's stage is closed with a probability below 1.0.",
+      derived,
+    ),
+  },
+  {
+    types: ['tickets'],
+    spec: datetime('closed_date', 'Close date', 'When the ticket first entered a closed stage.', derived),
+  },
+  {
+    types: ['tickets'],
+    spec: number(
+      'time_to_close',
+      'Time to close',
+      'Milliseconds from the ticket’s creation to its close date.',
+      derived,
+    ),
   },
   {
     types: ['deals'],
@@ -305,11 +331,20 @@ const DERIVED: readonly { readonly types: readonly string[]; readonly spec: Prop
     ),
   },
   {
-    types: ['deals'],
+    types: 'all',
     spec: datetime(
       'hs_v2_date_entered_current_stage',
       'Date entered current stage',
-      'When the deal entered the stage it is in.',
+      'When the record entered the stage it is in.',
+      derived,
+    ),
+  },
+  {
+    types: 'all',
+    spec: datetime(
+      'hs_v2_time_in_current_stage',
+      'Time in current stage',
+      'The instant the time in the current stage is counted from.',
       derived,
     ),
   },
@@ -331,6 +366,38 @@ const STAGE_FAMILIES: readonly StagePropertyFamily[] = [
     description: 'When the record last left this stage.',
     type: 'datetime',
     fieldType: 'date',
+    ...derived,
+  },
+  {
+    prefix: 'hs_v2_date_entered_',
+    label: (stage) => `Date entered "${stage}"`,
+    description: 'When the record last entered this stage.',
+    type: 'datetime',
+    fieldType: 'date',
+    ...derived,
+  },
+  {
+    prefix: 'hs_v2_date_exited_',
+    label: (stage) => `Date exited "${stage}"`,
+    description: 'When the record last left this stage.',
+    type: 'datetime',
+    fieldType: 'date',
+    ...derived,
+  },
+  {
+    prefix: 'hs_v2_latest_time_in_',
+    label: (stage) => `Latest time in "${stage}"`,
+    description: 'Milliseconds of the record’s latest visit to this stage.',
+    type: 'number',
+    fieldType: 'number',
+    ...derived,
+  },
+  {
+    prefix: 'hs_v2_cumulative_time_in_',
+    label: (stage) => `Cumulative time in "${stage}"`,
+    description: 'Milliseconds the record spent in this stage, all visits together.',
+    type: 'number',
+    fieldType: 'number',
     ...derived,
   },
 ];
@@ -422,7 +489,7 @@ export function propertyCatalogue(type: ObjectType, context: CatalogueContext): 
   const fixed = [
     ...catalogue.properties,
     ...systemProperties(type, catalogue.noun),
-    ...DERIVED.filter((d) => d.types.includes(type.name)).map((d) => d.spec),
+    ...DERIVED.filter((d) => d.types === 'all' || d.types.includes(type.name)).map((d) => d.spec),
   ].map((s) => view(s, groupName, context));
   const perStage = sortByDisplayOrder(context.pipelines).flatMap((pipeline) =>
     sortByDisplayOrder(pipeline.stages).flatMap((stage) =>

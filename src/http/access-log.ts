@@ -2,6 +2,7 @@ import { LogController } from 'fastify';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 
 import type { Principal } from '../app/auth-service.js';
+import { escapeRegExp } from './escape-regexp.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,8 +20,6 @@ interface SecretPath {
   readonly regex: RegExp;
   readonly secretGroups: readonly number[];
 }
-
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * `/oauth/v1/access-tokens/:token` with `token` secret: a regex whose groups are the path's

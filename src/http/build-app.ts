@@ -18,13 +18,14 @@ import { CORRELATION_HEADER, errorHandler } from './error-handler.js';
 import { RATE_LIMIT_HEADERS } from './guards.js';
 import { board } from './plugins/board.js';
 import { bodyParsing } from './plugins/body-parsing.js';
+import { booleanFlags } from './plugins/boolean-flags.js';
 import { draining } from './plugins/draining.js';
 import { healthAndOpenApi } from './plugins/health-and-openapi.js';
 import { notAllowed } from './plugins/not-allowed.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import type { ReadCache } from './read-cache.js';
 import { accountRoutes } from './routes/account.js';
-import { associationRoutes } from './routes/associations.js';
+import { associationDefinitionRoutes, associationRoutes } from './routes/associations.js';
 import { objectRoutes } from './routes/objects.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { propertyRoutes } from './routes/properties.js';
@@ -61,13 +62,18 @@ export interface AppOptions {
 
 /**
  * Every path the Pipelines API is served under. The same portal data is visible through each;
- * from 2026-09 the validate…BeforeDelete flags default to true.
+ * from 2026-09 the validate…BeforeDelete flags default to true, and each type has its own flag.
  */
 export const PIPELINE_API_VERSIONS = [
-  { name: 'v3', prefix: '/crm/v3/pipelines', deleteChecksDefault: false },
-  { name: '2025-09', prefix: '/crm/pipelines/2025-09', deleteChecksDefault: false },
-  { name: '2026-03', prefix: '/crm/pipelines/2026-03', deleteChecksDefault: false },
-  { name: '2026-09', prefix: '/crm/pipelines/2026-09', deleteChecksDefault: true },
+  { name: 'v3', prefix: '/crm/v3/pipelines', deleteChecksDefault: false, deleteFlagRule: 'either' },
+  { name: '2025-09', prefix: '/crm/pipelines/2025-09', deleteChecksDefault: false, deleteFlagRule: 'either' },
+  { name: '2026-03', prefix: '/crm/pipelines/2026-03', deleteChecksDefault: false, deleteFlagRule: 'either' },
+  {
+    name: '2026-09',
+    prefix: '/crm/pipelines/2026-09',
+    deleteChecksDefault: true,
+    deleteFlagRule: 'per-type',
+  },
 ] as const;
 
 export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
@@ -124,6 +130,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     });
   }
   await app.register(bodyParsing);
+  await app.register(booleanFlags);
   await app.register(healthAndOpenApi, { store: deps.store, version: options.version });
   // The board, its home page and Swagger UI: static files and pages, no data of their own.
   await app.register(board);
@@ -137,6 +144,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       cache: deps.cache,
       limiter: deps.limiter,
       deleteChecksDefault: version.deleteChecksDefault,
+      deleteFlagRule: version.deleteFlagRule,
       tag: `Pipelines ${version.name}`,
     });
   }
@@ -149,6 +157,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   const accounts = new AccountService(deps.auth);
   const guarded = { auth: deps.auth, limiter: deps.limiter };
   await app.register(associationRoutes, { prefix: '/crm/v4/objects', records: deps.records, ...guarded });
+  await app.register(associationDefinitionRoutes, {
+    prefix: '/crm/v4/associations',
+    records: deps.records,
+    ...guarded,
+  });
   await app.register(propertyRoutes, {
     prefix: '/crm/v3/properties',
     properties: new PropertyService(deps.store, accounts),

@@ -1,7 +1,7 @@
 /** The only file that knows both the wire shapes and the domain inputs. */
 import type { FromSchema } from 'json-schema-to-ts';
 
-import type { DeleteChecks } from '../app/pipeline-service.js';
+import type { DeleteChecks, DeleteFlagRule } from '../app/pipeline-service.js';
 import type { PipelineInput, PipelinePatch, StageInput, StagePatch } from '../domain/model.js';
 import type * as S from './schemas.js';
 
@@ -45,7 +45,8 @@ export const toStagePatch = (b: FromSchema<typeof S.PipelineStagePatchInput>): S
 });
 
 /** Absent flags were filled with the API version's default by the query schema. */
-export const toDeleteChecks = (q: DeleteChecksQuery): DeleteChecks => ({
+export const toDeleteChecks = (q: DeleteChecksQuery, rule: DeleteFlagRule): DeleteChecks => ({
   validateReferences: q.validateReferencesBeforeDelete ?? false,
   validateDealStageUsages: q.validateDealStageUsagesBeforeDelete ?? false,
+  rule,
 });

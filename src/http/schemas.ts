@@ -284,34 +284,50 @@ const propertiesIn = {
   additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
 } as const;
 
-/** HubSpot's `associations` of a create: `[{ to: { id }, types: [{ associationCategory, associationTypeId }] }]`. */
-const associationsIn = {
-  type: 'array',
-  maxItems: 100,
-  items: {
-    type: 'object',
-    required: ['to', 'types'],
-    properties: {
-      to: {
+/** One association of a create: `{ to: { id }, types: [{ associationCategory, associationTypeId }] }`. */
+const associationIn = {
+  type: 'object',
+  required: ['to', 'types'],
+  properties: {
+    to: {
+      type: 'object',
+      required: ['id'],
+      properties: { id: { type: ['string', 'integer'] } },
+    },
+    types: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 10,
+      items: {
         type: 'object',
-        required: ['id'],
-        properties: { id: { type: ['string', 'integer'] } },
-      },
-      types: {
-        type: 'array',
-        minItems: 1,
-        maxItems: 10,
-        items: {
-          type: 'object',
-          required: ['associationCategory', 'associationTypeId'],
-          properties: {
-            associationCategory: {
-              type: 'string',
-              enum: ['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED'],
-            },
-            associationTypeId: int32,
+        required: ['associationCategory', 'associationTypeId'],
+        properties: {
+          associationCategory: {
+            type: 'string',
+            enum: ['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED'],
           },
+          associationTypeId: int32,
         },
+      },
+    },
+  },
+} as const;
+
+/** HubSpot's `associations` of a create. */
+const associationsIn = { type: 'array', maxItems: 100, items: associationIn } as const;
+
+/** HubSpot's v4 batch create of associations between existing records. */
+export const AssociationBatchCreateInput = {
+  type: 'object',
+  required: ['inputs'],
+  properties: {
+    inputs: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        ...associationIn,
+        required: ['from', ...associationIn.required],
+        properties: { from: associationIn.properties.to, ...associationIn.properties },
       },
     },
   },
@@ -363,28 +379,53 @@ export const BatchUpdateInput = batch({
 export const BatchArchiveInput = batch(idInput);
 
 /** HubSpot's v4 list of a record's associations with records of one type. */
+/** An association type as v4 names it: `{ category, typeId, label }`. */
+const associationType = {
+  type: 'object',
+  required: ['category', 'typeId', 'label'],
+  properties: {
+    category: { type: 'string' },
+    typeId: { type: 'integer' },
+    label: { type: ['string', 'null'] },
+  },
+} as const;
 const associationTargets = resultsOf({
   type: 'object',
   required: ['toObjectId', 'associationTypes'],
   properties: {
     toObjectId: { type: 'integer' },
-    associationTypes: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['category', 'typeId', 'label'],
-        properties: {
-          category: { type: 'string' },
-          typeId: { type: 'integer' },
-          label: { type: ['string', 'null'] },
-        },
-      },
-    },
+    associationTypes: { type: 'array', items: associationType },
   },
 });
 export const AssociationPage = {
   ...associationTargets,
   properties: { ...associationTargets.properties, paging },
+} as const;
+/** The association types from one object type to another (v4 labels). */
+export const AssociationLabels = resultsOf(associationType);
+/** The answer of a v4 batch create: the pairs linked, with the labels of their types. */
+export const AssociationBatchResponse = {
+  type: 'object',
+  required: ['status', 'results', 'startedAt', 'completedAt'],
+  properties: {
+    status: { type: 'string' },
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['fromObjectTypeId', 'fromObjectId', 'toObjectTypeId', 'toObjectId', 'labels'],
+        properties: {
+          fromObjectTypeId: { type: 'string' },
+          fromObjectId: { type: 'integer' },
+          toObjectTypeId: { type: 'string' },
+          toObjectId: { type: 'integer' },
+          labels: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+    startedAt: timestamp,
+    completedAt: timestamp,
+  },
 } as const;
 
 export const SearchInput = {

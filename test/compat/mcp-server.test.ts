@@ -4,11 +4,6 @@
 // assistant would. Every tool it exposes that touches pipelines, objects, properties or the
 // account is called here.
 //
-// Tools whose calls need features other branches of issue 15 add (associations, full-text search,
-// singular type names) are tests marked `todo` with the reason: node runs them and reports them,
-// but their failure does not fail the run. Once the features are merged they should pass, and the
-// mark comes off. Tools that need an API no branch adds (association labels, object schemas) are
-// `todo` too, with that said.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -48,10 +43,6 @@ const TOOLS: Record<string, 'called here' | string> = {
   'hubspot-get-workflow': 'workflows (/automation/v4): not a Stageline API',
   'hubspot-generate-feedback-link': 'makes no request: a link to HubSpot’s feedback form',
 };
-
-/** Why a test is `todo`: the branch of issue 15 (or the missing API) it waits on. */
-const waitsOn = (what: string) => ({ todo: `waits on ${what}` });
-const PIPELINES_BRANCH = 'the pipelines branch of issue 15 (singular type names)';
 
 interface ToolResult {
   content: { type: string; text?: string }[];
@@ -372,51 +363,46 @@ describe('@hubspot/mcp-server against Stageline', () => {
     );
   });
 
-  it(
-    '[todo: singular type names] hubspot-list-properties and hubspot-get-property with "deal"',
-    waitsOn(PIPELINES_BRANCH),
-    async () => {
-      const listed = await toolJson<{ results: { name: string }[] }>('hubspot-list-properties', {
-        objectType: 'deal',
-      });
-      assert.ok(listed.results.some((p) => p.name === 'dealstage'));
-      const stage = await toolJson<{ name: string }>('hubspot-get-property', {
-        objectType: 'ticket',
-        propertyName: 'hs_pipeline_stage',
-      });
-      assert.equal(stage.name, 'hs_pipeline_stage');
-    },
-  );
+  it('hubspot-list-properties and hubspot-get-property with singular type names', async () => {
+    const listed = await toolJson<{ results: { name: string }[] }>('hubspot-list-properties', {
+      objectType: 'deal',
+    });
+    assert.ok(listed.results.some((p) => p.name === 'dealstage'));
+    const stage = await toolJson<{ name: string }>('hubspot-get-property', {
+      objectType: 'ticket',
+      propertyName: 'hs_pipeline_stage',
+    });
+    assert.equal(stage.name, 'hs_pipeline_stage');
+  });
 
-  it(
-    '[todo: association labels API] hubspot-get-association-definitions and hubspot-batch-create-associations',
-    waitsOn(
-      'an association labels API (/crm/v4/associations/{from}/{to}/labels, …/batch/create): no branch adds it',
-    ),
-    async () => {
-      const labels = await toolJson<{ results: { typeId: number; category: string }[] }>(
-        'hubspot-get-association-definitions',
-        { fromObjectType: 'deals', toObjectType: 'contacts' },
-      );
-      assert.ok(labels.results.some((l) => l.typeId === 3 && l.category === 'HUBSPOT_DEFINED'));
-      const [deal] = await createDeals(['MCP to associate']);
-      const contact = await createContact();
-      const made = await toolJson<{ status: string }>('hubspot-batch-create-associations', {
-        fromObjectType: 'deals',
-        toObjectType: 'contacts',
-        types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 3 }],
-        inputs: [{ from: { id: must(deal, 'deal').id }, to: { id: contact.id } }],
-      });
-      assert.equal(made.status, 'COMPLETE');
-    },
-  );
+  it('hubspot-get-association-definitions and hubspot-batch-create-associations', async () => {
+    const labels = await toolJson<{ results: { typeId: number; category: string }[] }>(
+      'hubspot-get-association-definitions',
+      { fromObjectType: 'deals', toObjectType: 'contacts' },
+    );
+    assert.ok(labels.results.some((l) => l.typeId === 3 && l.category === 'HUBSPOT_DEFINED'));
+    const [deal] = await createDeals(['MCP to associate']);
+    const contact = await createContact();
+    const made = await toolJson<{ status: string }>('hubspot-batch-create-associations', {
+      fromObjectType: 'deals',
+      toObjectType: 'contacts',
+      types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 3 }],
+      inputs: [{ from: { id: must(deal, 'deal').id }, to: { id: contact.id } }],
+    });
+    assert.equal(made.status, 'COMPLETE');
+    const listed = await toolJson<{ results: { toObjectId: number }[] }>('hubspot-list-associations', {
+      objectType: 'deals',
+      objectId: must(deal, 'deal').id,
+      toObjectType: 'contacts',
+    });
+    assert.deepEqual(
+      listed.results.map((a) => String(a.toObjectId)),
+      [contact.id],
+    );
+  });
 
-  it(
-    '[todo: object schemas API] hubspot-get-schemas',
-    waitsOn('an object schemas API (/crm-object-schemas/v3/schemas): no branch adds it'),
-    async () => {
-      const schemas = await toolJson<{ results: unknown[] }>('hubspot-get-schemas', {}, 1);
-      assert.ok(Array.isArray(schemas.results));
-    },
-  );
+  it('hubspot-get-schemas: no custom object schemas', async () => {
+    const schemas = await toolJson<{ results: unknown[] }>('hubspot-get-schemas', {}, 1);
+    assert.deepEqual(schemas.results, []);
+  });
 });

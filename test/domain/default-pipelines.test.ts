@@ -36,8 +36,8 @@ describe('default pipelines', () => {
     assert.equal(view.id, HUBSPOT_DEFAULTS.tickets.id);
     assert.equal(view.label, HUBSPOT_DEFAULTS.tickets.label);
     assert.deepEqual(
-      view.stages.map((s) => [s.id, s.label, s.metadata.ticketState, s.metadata.isClosed]),
-      HUBSPOT_DEFAULTS.tickets.stages,
+      view.stages.map((s) => [s.id, s.label, s.metadata]),
+      HUBSPOT_DEFAULTS.tickets.stages.map(([id, label, ticketState]) => [id, label, { ticketState }]),
     );
   });
 

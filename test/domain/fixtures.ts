@@ -23,10 +23,7 @@ export const dealMeta = (probability: string): Metadata => ({
   probability,
 });
 
-export const ticketMeta = (state: 'OPEN' | 'CLOSED'): Metadata => ({
-  isClosed: String(state === 'CLOSED'),
-  ticketState: state,
-});
+export const ticketMeta = (state: 'OPEN' | 'CLOSED'): Metadata => ({ ticketState: state });
 
 export const { stage, pipeline } = modelBuilders(T0);
 

@@ -44,16 +44,29 @@ describe('normalizeMetadata: deals', () => {
     });
   }
 
-  it('derives isClosed and ignores the one sent', () => {
-    assert.deepEqual(normalizeMetadata('deal', { probability: 0.5, isClosed: true }), {
-      isClosed: 'false',
-      probability: '0.5',
+  it('stores a sent isClosed as sent, whatever the probability (the seed guide\'s "Closed won" at 0.8)', () => {
+    assert.deepEqual(normalizeMetadata('deal', { probability: 0.8, isClosed: true }), {
+      isClosed: 'true',
+      probability: '0.8',
     });
     assert.deepEqual(normalizeMetadata('deal', { probability: '1.0', isClosed: 'false' }), {
-      isClosed: 'true',
+      isClosed: 'false',
       probability: '1.0',
     });
+    assert.deepEqual(normalizeMetadata('deal', { probability: '0.2', isClosed: 'TRUE' }), {
+      isClosed: 'true',
+      probability: '0.2',
+    });
   });
+
+  for (const isClosed of ['yes', '1', '', 'closed']) {
+    it(`refuses isClosed ${JSON.stringify(isClosed)}`, () => {
+      assertInvalid(
+        () => normalizeMetadata('deal', { probability: 0.5, isClosed }),
+        `Stage metadata isClosed must be true or false, got: ${isClosed}`,
+      );
+    });
+  }
 
   for (const input of [
     {},
@@ -89,17 +102,18 @@ describe('normalizeMetadata: deals', () => {
 
 describe('normalizeMetadata: tickets', () => {
   it('defaults ticketState to OPEN', () => {
-    assert.deepEqual(normalizeMetadata('ticket', {}), { isClosed: 'false', ticketState: 'OPEN' });
+    assert.deepEqual(normalizeMetadata('ticket', {}), { ticketState: 'OPEN' });
   });
 
-  it('keeps CLOSED and derives isClosed, ignoring the one sent', () => {
+  it('returns ticketState alone, and isClosed only when it was sent, as sent', () => {
+    assert.deepEqual(normalizeMetadata('ticket', { ticketState: 'CLOSED' }), { ticketState: 'CLOSED' });
     assert.deepEqual(normalizeMetadata('ticket', { ticketState: 'CLOSED', isClosed: 'false' }), {
-      isClosed: 'true',
       ticketState: 'CLOSED',
+      isClosed: 'false',
     });
     assert.deepEqual(normalizeMetadata('ticket', { ticketState: 'OPEN', isClosed: true }), {
-      isClosed: 'false',
       ticketState: 'OPEN',
+      isClosed: 'true',
     });
   });
 
@@ -111,7 +125,6 @@ describe('normalizeMetadata: tickets', () => {
 
   it('drops unknown keys and a probability', () => {
     assert.deepEqual(normalizeMetadata('ticket', { ticketState: 'OPEN', probability: '0.5', x: 1 }), {
-      isClosed: 'false',
       ticketState: 'OPEN',
     });
   });
@@ -165,29 +178,37 @@ describe('normalizeMetadata: general', () => {
 
 describe('mergeMetadata', () => {
   const dealStored = deepFreeze({ isClosed: 'false', probability: '0.5' });
-  const ticketStored = deepFreeze({ isClosed: 'false', ticketState: 'OPEN' });
+  const ticketStored = deepFreeze({ ticketState: 'OPEN', isClosed: 'false' });
 
-  it('replaces the keys sent and re-derives isClosed', () => {
+  it("replaces the keys sent; a deal's isClosed follows a new probability unless sent too", () => {
     assert.deepEqual(mergeMetadata('deal', dealStored, { probability: 0 }), {
       isClosed: 'true',
       probability: '0.0',
     });
+    assert.deepEqual(mergeMetadata('deal', dealStored, { probability: 0, isClosed: 'false' }), {
+      isClosed: 'false',
+      probability: '0.0',
+    });
     assert.deepEqual(mergeMetadata('ticket', ticketStored, { ticketState: 'CLOSED' }), {
-      isClosed: 'true',
       ticketState: 'CLOSED',
+      isClosed: 'false',
     });
   });
 
   it('keeps stored keys that are not sent', () => {
     assert.deepEqual(mergeMetadata('deal', dealStored, {}), dealStored);
     assert.deepEqual(mergeMetadata('deal', dealStored, { foo: 'bar' }), dealStored);
-    assert.deepEqual(mergeMetadata('ticket', ticketStored, { isClosed: 'true' }), ticketStored);
+    assert.deepEqual(mergeMetadata('ticket', { ticketState: 'OPEN' }, {}), { ticketState: 'OPEN' });
   });
 
-  it('ignores a sent isClosed that contradicts the stored probability', () => {
+  it('stores a sent isClosed as sent, even against the stored probability', () => {
     assert.deepEqual(mergeMetadata('deal', { isClosed: 'true', probability: '1.0' }, { isClosed: 'false' }), {
-      isClosed: 'true',
+      isClosed: 'false',
       probability: '1.0',
+    });
+    assert.deepEqual(mergeMetadata('ticket', ticketStored, { isClosed: 'true' }), {
+      ticketState: 'OPEN',
+      isClosed: 'true',
     });
   });
 
@@ -205,9 +226,11 @@ describe('mergeMetadata', () => {
 });
 
 describe('isClosedStage', () => {
-  it('reads the derived isClosed', () => {
-    assert.equal(isClosedStage({ isClosed: 'true', ticketState: 'CLOSED' }), true);
-    assert.equal(isClosedStage({ isClosed: 'false', ticketState: 'OPEN' }), false);
+  it('reads a ticket stage by its ticketState and any other by isClosed', () => {
+    assert.equal(isClosedStage({ ticketState: 'CLOSED' }), true);
+    assert.equal(isClosedStage({ isClosed: 'false', ticketState: 'CLOSED' }), true);
+    assert.equal(isClosedStage({ isClosed: 'true', ticketState: 'OPEN' }), false);
+    assert.equal(isClosedStage({ isClosed: 'true', probability: '0.8' }), true);
     assert.equal(isClosedStage({}), false);
   });
 });

@@ -7,26 +7,28 @@ import { assertInvalid } from './fixtures.js';
 
 const PORTAL = 4242;
 
-// [name, type id, stage limit, metadata rules, read-only]
-const STANDARD: ReadonlyArray<readonly [string, string, number, string, boolean]> = [
-  ['contacts', '0-1', 100, 'state', true],
-  ['companies', '0-2', 100, 'state', true],
-  ['deals', '0-3', 100, 'deal', false],
-  ['tickets', '0-5', 100, 'ticket', false],
-  ['orders', '0-123', 30, 'state', false],
-  ['leads', '0-136', 30, 'state', false],
-  ['services', '0-162', 30, 'state', false],
-  ['courses', '0-410', 30, 'state', false],
-  ['listings', '0-420', 30, 'state', false],
-  ['appointments', '0-421', 30, 'state', false],
+// [name, singular, type id, stage limit, metadata rules, read-only]
+const STANDARD: ReadonlyArray<readonly [string, string, string, number, string, boolean]> = [
+  ['contacts', 'contact', '0-1', 100, 'state', true],
+  ['companies', 'company', '0-2', 100, 'state', true],
+  ['deals', 'deal', '0-3', 100, 'deal', false],
+  ['tickets', 'ticket', '0-5', 100, 'ticket', false],
+  ['orders', 'order', '0-123', 30, 'state', false],
+  ['leads', 'lead', '0-136', 30, 'state', false],
+  ['services', 'service', '0-162', 30, 'state', false],
+  ['courses', 'course', '0-410', 30, 'state', false],
+  ['listings', 'listing', '0-420', 30, 'state', false],
+  ['appointments', 'appointment', '0-421', 30, 'state', false],
 ];
 
 describe('resolveObjectType', () => {
-  for (const [name, id, limit, rules, readOnly] of STANDARD) {
-    it(`resolves ${name} by name and by ${id} to the same type`, () => {
+  for (const [name, singular, id, limit, rules, readOnly] of STANDARD) {
+    it(`resolves ${name}, ${singular} and ${id} to the same type`, () => {
       const byName = resolveObjectType(name, PORTAL);
       const byId = resolveObjectType(id, PORTAL);
       assert.deepEqual(byName, byId);
+      assert.deepEqual(resolveObjectType(singular, PORTAL), byId);
+      assert.deepEqual(resolveObjectType(singular.toUpperCase(), PORTAL), byId);
       assert.equal(byName.key, id);
       assert.equal(byName.name, name);
       assert.equal(byName.stageLimit, limit);
@@ -44,7 +46,7 @@ describe('resolveObjectType', () => {
   });
 
   it('lists every standard type exactly once', () => {
-    assert.deepEqual(STANDARD_TYPES.map((t) => t.key).sort(), STANDARD.map(([, id]) => id).sort());
+    assert.deepEqual(STANDARD_TYPES.map((t) => t.key).sort(), STANDARD.map(([, , id]) => id).sort());
   });
 
   it('resolves custom object type ids 2-<n> to a custom type keyed by the id', () => {
@@ -67,6 +69,22 @@ describe('resolveObjectType', () => {
       'Unable to infer object type from: p999_cars',
     );
   });
+
+  for (const [value, id, name] of [
+    ['invoices', '0-53', 'invoices'],
+    ['invoice', '0-53', 'invoices'],
+    ['0-53', '0-53', 'invoices'],
+    ['Quotes', '0-14', 'quotes'],
+    ['line_item', '0-8', 'line_items'],
+    ['calls', '0-48', 'calls'],
+  ]) {
+    it(`names ${value} as a type without pipelines`, () => {
+      assertInvalid(
+        () => resolveObjectType(value!, PORTAL),
+        `Object type ${id} (${name}) does not support pipelines`,
+      );
+    });
+  }
 
   for (const value of ['x', 'deal-pipelines', '0-4', '0-999', '2-', '2-abc', '', 'p_cars', '3-1']) {
     it(`rejects ${JSON.stringify(value)} with HubSpot's message`, () => {

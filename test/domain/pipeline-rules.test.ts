@@ -721,7 +721,7 @@ describe('patchStage', () => {
     assert.deepEqual(moved, { ...stageOf(current, 's1'), displayOrder: 9, updatedAt: NOW });
   });
 
-  it('ignores a sent isClosed and drops unknown keys', () => {
+  it('stores a sent isClosed as sent and drops unknown keys', () => {
     const { stage: patched } = patchStage(
       DEALS,
       current,
@@ -729,7 +729,7 @@ describe('patchStage', () => {
       { metadata: { isClosed: 'true', foo: 'x' } },
       NOW,
     );
-    assert.deepEqual(patched.metadata, dealMeta('0.2'));
+    assert.deepEqual(patched.metadata, { isClosed: 'true', probability: '0.2' });
   });
 
   it('keeps the ticketState when other keys are patched', () => {

@@ -129,11 +129,11 @@ describe('default pipelines', () => {
     );
     const support = await p.pipelines.getById('tickets', HUBSPOT_DEFAULTS.tickets.id, p.wire());
     assert.deepEqual(
-      support.stages.map((s) => [s.id, s.label, s.metadata?.ticketState, s.metadata?.isClosed]),
-      HUBSPOT_DEFAULTS.tickets.stages.map((s) => [...s]),
+      support.stages.map((s) => [s.id, s.label, s.metadata]),
+      HUBSPOT_DEFAULTS.tickets.stages.map(([id, label, ticketState]) => [id, label, { ticketState }]),
     );
     const closed = await p.stages.getById('tickets', HUBSPOT_DEFAULTS.tickets.id, '4', p.wire());
-    assert.deepEqual(closed.metadata, { ticketState: 'CLOSED', isClosed: 'true' });
+    assert.deepEqual(closed.metadata, { ticketState: 'CLOSED' });
   });
 
   it('serves the read-only contact and company lifecycle pipelines and refuses writes with 400', async () => {
@@ -197,7 +197,7 @@ describe('pipelines API', () => {
         displayOrder: 3,
         stages: [
           { label: 'Won', displayOrder: 2, metadata: { probability: num(1) } },
-          // isClosed is derived by the server and unknown keys are dropped.
+          // A sent isClosed is stored as sent (else derived); unknown keys are dropped.
           {
             label: 'Beta',
             displayOrder: 1,
@@ -221,7 +221,7 @@ describe('pipelines API', () => {
     assertIsoTimestamp(rawCreated.createdAt, 'createdAt');
     assert.deepEqual(summary(created.stages), [
       ['Alpha', 1, { probability: '0.1', isClosed: 'false' }],
-      ['Beta', 1, { probability: '0.5', isClosed: 'false' }],
+      ['Beta', 1, { probability: '0.5', isClosed: 'true' }],
       ['Won', 2, { probability: '1.0', isClosed: 'true' }],
       ['Lost', 3, { probability: '0.0', isClosed: 'true' }],
     ]);
@@ -255,7 +255,7 @@ describe('pipelines API', () => {
     );
   });
 
-  it('creates ticket pipelines with ticketState defaulting to OPEN and isClosed emitted', async () => {
+  it('creates ticket pipelines with ticketState defaulting to OPEN and no isClosed unless sent', async () => {
     const p = portal();
     const created = await p.pipelines.create(
       'tickets',
@@ -272,9 +272,9 @@ describe('pipelines API', () => {
     );
     assert.match(created.id, NUMERIC_ID);
     assert.deepEqual(summary(created.stages), [
-      ['Open', 0, { ticketState: 'OPEN', isClosed: 'false' }],
-      ['Triaged', 1, { ticketState: 'OPEN', isClosed: 'false' }],
-      ['Done', 2, { ticketState: 'CLOSED', isClosed: 'true' }],
+      ['Open', 0, { ticketState: 'OPEN' }],
+      ['Triaged', 1, { ticketState: 'OPEN' }],
+      ['Done', 2, { ticketState: 'CLOSED' }],
     ]);
     const list = await p.pipelines.getAll('tickets', p.wire());
     assert.deepEqual(
@@ -747,7 +747,7 @@ describe('pipeline stages API', () => {
       p.wire(),
     );
     assert.equal(closed.label, 'Waiting');
-    assert.deepEqual(closed.metadata, { ticketState: 'CLOSED', isClosed: 'true' });
+    assert.deepEqual(closed.metadata, { ticketState: 'CLOSED' });
     const relabelled = await p.stages.update(
       'tickets',
       pipeline.id,
@@ -755,7 +755,7 @@ describe('pipeline stages API', () => {
       { label: 'On hold' },
       p.wire(),
     );
-    assert.deepEqual(relabelled.metadata, { ticketState: 'CLOSED', isClosed: 'true' });
+    assert.deepEqual(relabelled.metadata, { ticketState: 'CLOSED' });
     const reset = await p.stages.replace(
       'tickets',
       pipeline.id,
@@ -763,7 +763,7 @@ describe('pipeline stages API', () => {
       { label: 'Waiting', displayOrder: 0, metadata: {} },
       p.wire(),
     );
-    assert.deepEqual(reset.metadata, { ticketState: 'OPEN', isClosed: 'false' });
+    assert.deepEqual(reset.metadata, { ticketState: 'OPEN' });
   });
 
   it('rejects stage labels that already exist in the pipeline, case-insensitively', async () => {
@@ -947,14 +947,16 @@ describe('audit', () => {
 
     const states = raw.results.map((e, i) => parseRawObject(e, `results[${i}].rawObject`));
     const [deletedState, movedState, renamedState, createdState] = states;
+    // rawObject is HubSpot's internal model: pipelineId, version, active, epoch-ms times.
     assert.deepEqual(
-      [createdState?.id, createdState?.label, createdState?.displayOrder],
-      [created.id, 'Audited', 1],
+      [createdState?.pipelineId, createdState?.label, createdState?.displayOrder, createdState?.version],
+      [created.id, 'Audited', 1, 1],
     );
     assert.deepEqual([renamedState?.label, renamedState?.displayOrder], ['Audited (renamed)', 1]);
     assert.deepEqual([movedState?.label, movedState?.displayOrder], ['Audited (renamed)', 9]);
-    assert.equal(deletedState?.archived, true);
-    assert.equal(typeof deletedState?.archivedAt, 'string');
+    assert.equal(deletedState?.active, false);
+    assert.equal(deletedState?.version, 4);
+    assert.equal(typeof deletedState?.updatedAt, 'number');
   });
 
   it('reads a long audit that arrives gzip-compressed, as the SDK asks for it', async () => {
@@ -1021,7 +1023,8 @@ describe('audit', () => {
         ['Audited stage', '0.4'],
       ],
     );
-    assert.equal(states[0]?.archived, true);
+    assert.equal(states[0]?.active, false);
+    assert.equal(states[0]?.stageId, stage.id);
 
     // The same history through the documented path with the real pipeline id.
     const direct = await p.raw<WireCollection<WireAudit>>(

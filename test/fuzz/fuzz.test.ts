@@ -46,12 +46,12 @@ type Method = (typeof METHODS)[number];
 
 /** Object types we write to and check afterwards, by canonical key, with their stage limits. */
 const TYPES = {
-  '0-3': { name: 'deals', limit: 100, rules: 'deal' },
-  '0-5': { name: 'tickets', limit: 100, rules: 'ticket' },
-  '0-123': { name: 'orders', limit: 30, rules: 'state' },
-  '0-136': { name: 'leads', limit: 30, rules: 'state' },
-  '0-1': { name: 'contacts', limit: 100, rules: 'state' },
-  '2-77': { name: '2-77', limit: 100, rules: 'state' },
+  '0-3': { name: 'deals', singular: 'deal', limit: 100, rules: 'deal' },
+  '0-5': { name: 'tickets', singular: 'ticket', limit: 100, rules: 'ticket' },
+  '0-123': { name: 'orders', singular: 'order', limit: 30, rules: 'state' },
+  '0-136': { name: 'leads', singular: 'lead', limit: 30, rules: 'state' },
+  '0-1': { name: 'contacts', singular: 'contact', limit: 100, rules: 'state' },
+  '2-77': { name: '2-77', singular: '2-77', limit: 100, rules: 'state' },
 } as const;
 type TypeKey = keyof typeof TYPES;
 const TYPE_KEYS = Object.keys(TYPES) as TypeKey[];
@@ -62,7 +62,9 @@ const GOOD_TYPE_SPELLINGS: readonly string[] = [
   'deals',
   '0-3',
   'DEALS',
+  'deal',
   'tickets',
+  'Ticket',
   '0-5',
   'orders',
   '0-123',
@@ -73,7 +75,9 @@ const GOOD_TYPE_SPELLINGS: readonly string[] = [
 
 function canonicalType(segment: string): TypeKey | undefined {
   const lower = segment.toLowerCase();
-  for (const key of TYPE_KEYS) if (key === lower || TYPES[key].name === lower) return key;
+  for (const key of TYPE_KEYS) {
+    if (key === lower || TYPES[key].name === lower || TYPES[key].singular === lower) return key;
+  }
   return undefined;
 }
 
@@ -1084,6 +1088,8 @@ describe('fuzzing the HTTP surface', () => {
       if (b !== undefined) learnPipeline(b);
       if (method !== 'GET') countWrite(`${type}|${id}`);
     } else if (sub === 'stages' && tail === undefined) {
+      // A stage write is also a pipeline write: it adds a pipeline UPDATE entry.
+      if (method !== 'GET') countWrite(`${type}|${id}`);
       const stages = setOf(portal.stages, `${type}|${id}`);
       if (method === 'GET' && Array.isArray(b?.results)) {
         for (const s of b.results as Array<Record<string, unknown>>)

@@ -3,6 +3,7 @@
 // code against itself.
 
 type StageRow = readonly [string, string, string, string];
+type TicketStageRow = readonly [string, string, string];
 
 export const HUBSPOT_DEFAULTS = {
   /** createdAt and updatedAt of every default pipeline and stage: the epoch, without milliseconds. */
@@ -29,13 +30,13 @@ export const HUBSPOT_DEFAULTS = {
   tickets: {
     id: '0',
     label: 'Support Pipeline',
-    /** In display order: [id, label, metadata.ticketState, metadata.isClosed]. */
+    /** In display order: [id, label, metadata.ticketState]; their metadata holds no isClosed. */
     stages: [
-      ['1', 'New', 'OPEN', 'false'],
-      ['2', 'Waiting on contact', 'OPEN', 'false'],
-      ['3', 'Waiting on us', 'OPEN', 'false'],
-      ['4', 'Closed', 'CLOSED', 'true'],
-    ] as readonly StageRow[],
+      ['1', 'New', 'OPEN'],
+      ['2', 'Waiting on contact', 'OPEN'],
+      ['3', 'Waiting on us', 'OPEN'],
+      ['4', 'Closed', 'CLOSED'],
+    ] as readonly TicketStageRow[],
   },
 
   /** Contacts and companies: one read-only lifecycle pipeline each. */

@@ -56,3 +56,50 @@ export interface WireError {
     context?: Record<string, string[]>;
   }>;
 }
+
+/**
+ * An audit entry's `rawObject`, parsed: HubSpot's internal model of a stage (FIDELITY §7, the
+ * seed guide's audit example), with epoch-millisecond times.
+ */
+export interface RawStage {
+  displayOrder: number;
+  portalId: number;
+  objectTypeId: string;
+  pipelineId: string;
+  stageId: string;
+  label: string;
+  metadata: Record<string, string>;
+  maxVisibleVersion: null;
+  createdBy: number | null;
+  updatedBy: number | null;
+  createdAt: number;
+  updatedAt: number;
+  writePermissions: string;
+  internalWriteOnly: boolean;
+  active: boolean;
+  isApprovalStage: null;
+}
+
+/** The same for a pipeline: its live stages, and a version that rises on every change. */
+export interface RawPipeline {
+  displayOrder: number;
+  pipelineId: string;
+  portalId: number;
+  objectType: string;
+  objectTypeId: string;
+  version: number;
+  label: string;
+  active: boolean;
+  stages: RawStage[];
+  createdBy: number | null;
+  updatedBy: number | null;
+  createdAt: number;
+  updatedAt: number;
+  limitExempt: boolean;
+  autoCloseDateEnabled: boolean;
+  clearCloseDateWhenMovingClosedToOpen: boolean;
+  permission: null;
+  createStageId: null;
+  inactiveDefaultPipeline: boolean;
+  default: boolean;
+}

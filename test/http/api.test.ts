@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { HUBSPOT_DEFAULTS } from '../helpers/hubspot-defaults.js';
-import type { WireAudit, WireCollection, WirePipeline, WireStage } from '../helpers/wire-types.js';
+import type {
+  RawPipeline,
+  RawStage,
+  WireAudit,
+  WireCollection,
+  WirePipeline,
+  WireStage,
+} from '../helpers/wire-types.js';
 import {
   BASE,
   ISO_UTC,
@@ -115,7 +122,8 @@ describe('status codes', () => {
     assert.deepEqual(
       p.stages.map((st) => [st.label, st.metadata]),
       [
-        ['Half', { isClosed: 'false', probability: '0.5' }],
+        // A sent isClosed is stored as sent, whatever the probability.
+        ['Half', { isClosed: 'true', probability: '0.5' }],
         ['Won', { isClosed: 'true', probability: '1.0' }],
         ['Lost', { isClosed: 'true', probability: '0.0' }],
       ],
@@ -166,8 +174,8 @@ describe('default pipelines of a new portal', () => {
     const p = must(pipelines[0]);
     assert.equal(p.label, HUBSPOT_DEFAULTS.tickets.label);
     assert.deepEqual(
-      p.stages.map((st) => [st.id, st.label, st.metadata.ticketState, st.metadata.isClosed]),
-      HUBSPOT_DEFAULTS.tickets.stages,
+      p.stages.map((st) => [st.id, st.label, st.metadata]),
+      HUBSPOT_DEFAULTS.tickets.stages.map(([id, label, ticketState]) => [id, label, { ticketState }]),
     );
   });
 
@@ -333,17 +341,16 @@ describe('PUT replaces a pipeline', () => {
         entries.map((e) => e.action),
         ['DELETE', 'CREATE'],
       );
-      const raw = JSON.parse(must(entries[0]).rawObject) as WireStage;
-      assert.equal(raw.id, gone.id);
-      assert.equal(raw.archived, true);
-      assert.match(must(raw.archivedAt), ISO_UTC);
+      const raw = JSON.parse(must(entries[0]).rawObject) as RawStage;
+      assert.equal(raw.stageId, gone.id);
+      assert.equal(raw.active, false);
     }
     const aAudit = await audit(token, `/deals/${p.id}/stages/${a.id}/audit`);
     assert.deepEqual(
       aAudit.map((e) => e.action),
       ['UPDATE', 'CREATE'],
     );
-    assert.equal((JSON.parse(must(aAudit[0]).rawObject) as WireStage).label, 'A renamed');
+    assert.equal((JSON.parse(must(aAudit[0]).rawObject) as RawStage).label, 'A renamed');
     const dAudit = await audit(token, `/deals/${p.id}/stages/${d.id}/audit`);
     assert.deepEqual(
       dAudit.map((e) => e.action),
@@ -482,7 +489,7 @@ describe('PATCH merges', () => {
       body: { metadata: { ticketState: 'CLOSED' } },
     });
     assert.equal(res.statusCode, 200, res.body);
-    assert.deepEqual(json<WireStage>(res).metadata, { isClosed: 'true', ticketState: 'CLOSED' });
+    assert.deepEqual(json<WireStage>(res).metadata, { ticketState: 'CLOSED' });
     assert.equal(json<WireStage>(res).label, 'Waiting on us');
   });
 });
@@ -501,9 +508,9 @@ describe('delete and restore', () => {
       entries.map((e) => e.action),
       ['DELETE', 'CREATE'],
     );
-    const archived = JSON.parse(must(entries[0]).rawObject) as WirePipeline;
-    assert.equal(archived.archived, true);
-    assert.match(must(archived.archivedAt), ISO_UTC);
+    const archived = JSON.parse(must(entries[0]).rawObject) as RawPipeline;
+    assert.equal(archived.pipelineId, p.id);
+    assert.equal(archived.active, false);
 
     const restored = await server.call('PATCH', `${BASE}/deals/${p.id}`, {
       token,
@@ -581,17 +588,22 @@ describe('audit', () => {
     );
     const raw = entries.map((e) => {
       assert.equal(typeof e.rawObject, 'string');
-      return JSON.parse(e.rawObject) as WirePipeline;
+      return JSON.parse(e.rawObject) as RawPipeline;
     });
     assert.deepEqual(
-      raw.map((r) => [r.id, r.label, r.displayOrder]),
+      raw.map((r) => [r.pipelineId, r.label, r.displayOrder, r.version]),
       [
-        [p.id, 'Audit v3', 9],
-        [p.id, 'Audit v2', 1],
-        [p.id, 'Audit v1', 1],
+        [p.id, 'Audit v3', 9, 3],
+        [p.id, 'Audit v2', 1, 2],
+        [p.id, 'Audit v1', 1, 1],
       ],
     );
-    assert.deepEqual(must(raw[2]), p);
+    const created = must(raw[2]);
+    assert.equal(created.createdAt, Date.parse(p.createdAt));
+    assert.deepEqual(
+      created.stages.map((s) => [s.stageId, s.label, s.displayOrder, s.metadata]),
+      p.stages.map((s) => [s.id, s.label, s.displayOrder, s.metadata]),
+    );
     const portalId = must(entries[0]).portalId;
     for (const e of entries) {
       assert.ok(Number.isInteger(e.portalId));
@@ -618,7 +630,7 @@ describe('audit', () => {
     );
     const first = must(direct[0]);
     assert.equal(first.identifier, `${first.portalId}:${st.id}`);
-    assert.equal((JSON.parse(first.rawObject) as WireStage).label, 'Uno');
+    assert.equal((JSON.parse(first.rawObject) as RawStage).label, 'Uno');
 
     const viaSdkPath = await audit(token, `/deals/%7BpipelineId%7D/stages/${st.id}/audit`);
     assert.deepEqual(viaSdkPath, direct);

@@ -2,6 +2,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 
 import { sendError } from '../error-handler.js';
+import { escapeRegExp } from '../escape-regexp.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -18,9 +19,6 @@ interface RoutePattern {
   readonly method: string;
   readonly pattern: RegExp;
 }
-
-/** The text as a regular expression that matches it literally. */
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `/crm/v3/pipelines/:objectType` → a regex matching concrete paths. */
 const toPattern = (url: string, params: Readonly<Record<string, string>> = {}): RegExp =>

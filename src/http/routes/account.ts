@@ -101,6 +101,13 @@ const ownerQuery = {
   },
 } as const;
 const DETAILS = S.responses(200, details);
+/** Custom object schemas: Stageline keeps none (a custom type exists by its id alone). */
+const SCHEMAS = S.responses(200, {
+  type: 'object',
+  required: ['results'],
+  properties: { results: { type: 'array', maxItems: 0 } },
+});
+const SCHEMA_SCOPES = ['crm.schemas.custom.read', 'crm.objects.custom.read', 'crm.objects.custom.write'];
 const OWNERS = S.responses(200, ownerPage);
 const OWNER = S.responses(200, owner);
 
@@ -114,6 +121,12 @@ export async function accountRoutes(base: FastifyInstance, opts: AccountRoutesOp
     schema: { tags: ['Account'], summary: "The token's account", response: DETAILS },
     handler: async (req, reply) =>
       reply.code(200).type(JSON_TYPE).send(accounts.details(req.principal, req.host)),
+  });
+
+  app.get('/crm-object-schemas/v3/schemas', {
+    config: { scopes: SCHEMA_SCOPES },
+    schema: { tags: ['Schemas v3'], summary: 'List custom object schemas: always none', response: SCHEMAS },
+    handler: async (_req, reply) => reply.code(200).type(JSON_TYPE).send({ results: [] }),
   });
 
   const tags = ['Owners v3'];

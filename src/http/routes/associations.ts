@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../../app/auth-service.js';
 import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { RecordService } from '../../app/record-service.js';
+import { associationLabels } from '../../domain/associations.js';
 import { resolveObjectType } from '../../domain/object-types.js';
 import { JSON_TYPE } from '../error-handler.js';
 import { addGuards } from '../guards.js';
@@ -76,6 +77,69 @@ export async function associationRoutes(
           results: page.results,
           ...(page.nextAfter !== undefined && { paging: { next: { after: page.nextAfter } } }),
         });
+    },
+  });
+}
+
+const pairParams = {
+  type: 'object',
+  required: ['objectType', 'toObjectType'],
+  properties: { objectType: { type: 'string' }, toObjectType: { type: 'string' } },
+} as const;
+const LABELS = S.responses(200, S.AssociationLabels);
+const CREATED_LINKS = S.responses(201, S.AssociationBatchResponse);
+
+/**
+ * HubSpot's v4 association definitions, `/crm/v4/associations/{fromObjectType}/{toObjectType}/…`:
+ * the labels (types) between two object types, and a batch create of links between existing
+ * records (HubSpot's MCP server calls both).
+ */
+export async function associationDefinitionRoutes(
+  base: FastifyInstance,
+  opts: AssociationRoutesOptions,
+): Promise<void> {
+  const app = base.withTypeProvider<RequestTypesFromSchemas>();
+  addGuards(app, opts.auth, opts.limiter);
+  const tags = ['Associations v4'];
+  const toType = (req: { params: { toObjectType: string }; principal: { portalId: number } }) =>
+    resolveObjectType(req.params.toObjectType, req.principal.portalId);
+
+  app.get('/:objectType/:toObjectType/labels', {
+    config: { access: 'recordRead' },
+    schema: {
+      tags,
+      summary: 'List the association types between two object types',
+      params: pairParams,
+      response: LABELS,
+    },
+    handler: async (req, reply) =>
+      reply
+        .code(200)
+        .type(JSON_TYPE)
+        .send({ results: associationLabels(req.objectType, toType(req)) }),
+  });
+
+  app.post('/:objectType/:toObjectType/batch/create', {
+    config: { access: 'recordWrite' },
+    schema: {
+      tags,
+      summary: 'Associate existing records, all or none',
+      params: pairParams,
+      body: S.AssociationBatchCreateInput,
+      response: CREATED_LINKS,
+    },
+    handler: async (req, reply) => {
+      const startedAt = new Date().toISOString();
+      const results = await opts.records.createAssociations(
+        req.principal,
+        req.objectType,
+        toType(req),
+        req.body.inputs,
+      );
+      return reply
+        .code(201)
+        .type(JSON_TYPE)
+        .send({ status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() });
     },
   });
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestTypesFromSchemas } from '../type-provider.js';
 import type { RateLimiter } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
-import type { PipelineService } from '../../app/pipeline-service.js';
+import type { DeleteFlagRule, PipelineService } from '../../app/pipeline-service.js';
 import { acceptsGzip, COMPRESS_FROM_CHARS, gzipped } from '../compression.js';
 import type { Answer } from '../compression.js';
 import { JSON_TYPE } from '../error-handler.js';
@@ -24,6 +24,8 @@ export interface PipelineRoutesOptions {
   cache?: ReadCache;
   /** Default of the validate…BeforeDelete flags: false in v3, true from 2026-09. */
   deleteChecksDefault: boolean;
+  /** How the two flags combine in this API version. */
+  deleteFlagRule: DeleteFlagRule;
   tag: string;
 }
 
@@ -153,7 +155,7 @@ export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutes
             req.objectType,
             req.params.pipelineId,
             map.toPipelineInput(req.body),
-            map.toDeleteChecks(req.query),
+            map.toDeleteChecks(req.query, opts.deleteFlagRule),
           ),
         ),
   });
@@ -177,7 +179,7 @@ export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutes
             req.objectType,
             req.params.pipelineId,
             map.toPipelinePatch(req.body),
-            map.toDeleteChecks(req.query),
+            map.toDeleteChecks(req.query, opts.deleteFlagRule),
           ),
         ),
   });
@@ -196,7 +198,7 @@ export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutes
         req.principal,
         req.objectType,
         req.params.pipelineId,
-        map.toDeleteChecks(req.query),
+        map.toDeleteChecks(req.query, opts.deleteFlagRule),
       );
       return reply.code(204).send();
     },
@@ -318,7 +320,7 @@ export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutes
         req.objectType,
         req.params.pipelineId,
         req.params.stageId,
-        map.toDeleteChecks(req.query),
+        map.toDeleteChecks(req.query, opts.deleteFlagRule),
       );
       return reply.code(204).send();
     },

@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import { FIRST_GENERATED_ID, isRecordId } from '../../domain/ids.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.js';
+import { DomainError } from '../../domain/errors.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
 import type { RecordAssociation } from '../../domain/associations.js';
@@ -59,18 +60,37 @@ const types = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** Connection failures, timeouts and server shutdowns: the database is away, not the request bad. */
-function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  if (typeof e?.code === 'string') {
-    if (e.code.startsWith('08') || ['57P01', '57P02', '57P03', '57014', '55P03'].includes(e.code))
-      return true;
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(e.code))
-      return true;
+/**
+ * PostgreSQL's SQLSTATEs for an unreachable or unwilling server: connection exceptions (class 08),
+ * shutdowns and crash recovery (57P01-57P03), too many connections (53300), a statement or lock
+ * timeout (57014, 55P03).
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03']);
+/** Node's socket errors. */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+/**
+ * The errors node-pg and its pool raise without a code: a dropped connection, a client that is no
+ * longer usable, the pool's connect timeout and the driver's own query timeout.
+ */
+const DRIVER_MESSAGES = [
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+  'Query read timeout',
+];
+
+/**
+ * Whether an error means the database is away, not that the request was bad. Only what the
+ * driver and its socket raise counts, by code; never an error of Stageline's own, whatever its
+ * message says (a pipeline called "timeout" is not an outage).
+ */
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error) || err instanceof DomainError) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || SOCKET_CODES.has(code);
   }
-  return /timeout|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
-    e?.message ?? '',
-  );
+  return DRIVER_MESSAGES.some((m) => err.message.startsWith(m));
 }
 
 function unavailable(err: unknown): never {
@@ -401,28 +421,32 @@ class PostgresRepository implements Repository {
     }
   }
 
+  /**
+   * One statement for any number of entries: nine arrays, unnested in order. (A VALUES row per
+   * entry took nine parameters each, past PostgreSQL's 65,535 at 7,282 entries, and made a new
+   * prepared statement for every count.)
+   */
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const values: unknown[] = [];
-    const tuples = entries.map((e, i) => {
-      values.push(
-        e.portalId,
-        e.objectTypeKey,
-        e.kind,
-        e.objectId,
-        e.action,
-        e.message,
-        e.rawObject,
-        e.userId,
-        e.timestamp,
-      );
-      const b = i * 9;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9})`;
-    });
+    const column = <T>(pick: (e: AuditEntry) => T): T[] => entries.map(pick);
     await this.query(
       `INSERT INTO audit (portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts)
-       VALUES ${tuples.join(', ')}`,
-      values,
+       SELECT portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts
+       FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                   $8::integer[], $9::bigint[])
+            WITH ORDINALITY AS e(portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts, n)
+       ORDER BY n`,
+      [
+        column((e) => e.portalId),
+        column((e) => e.objectTypeKey),
+        column((e) => e.kind),
+        column((e) => e.objectId),
+        column((e) => e.action),
+        column((e) => e.message),
+        column((e) => e.rawObject),
+        column((e) => e.userId),
+        column((e) => e.timestamp),
+      ],
     );
   }
 
@@ -438,6 +462,20 @@ class PostgresRepository implements Repository {
       [portalId, typeKey, kind, objectId],
     );
     return rows.map(toAudit);
+  }
+
+  async latestAudit(
+    portalId: number,
+    typeKey: string,
+    kind: AuditKind,
+    objectId: string,
+  ): Promise<AuditEntry | undefined> {
+    const rows = await this.rows<AuditRow>(
+      `SELECT * FROM audit WHERE portal_id = $1 AND object_type = $2 AND kind = $3 AND object_id = $4
+       ORDER BY seq DESC LIMIT 1`,
+      [portalId, typeKey, kind, objectId],
+    );
+    return rows[0] === undefined ? undefined : toAudit(rows[0]);
   }
 
   async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {

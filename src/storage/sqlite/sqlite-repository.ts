@@ -119,6 +119,10 @@ export class SqliteRepository implements Repository {
       listAudit: db.prepare(
         `SELECT * FROM audit WHERE portal_id = ? AND object_type = ? AND kind = ? AND object_id = ? ORDER BY seq DESC`,
       ),
+      latestAudit: db.prepare(
+        `SELECT * FROM audit WHERE portal_id = ? AND object_type = ? AND kind = ? AND object_id = ?
+         ORDER BY seq DESC LIMIT 1`,
+      ),
       saveRecord: db.prepare(
         `INSERT INTO records (portal_id, object_type, id, pipeline_id, stage_id, properties, created_at, updated_at, archived_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -364,6 +368,16 @@ export class SqliteRepository implements Repository {
     objectId: string,
   ): Promise<AuditEntry[]> {
     return (this.s.listAudit.all(portalId, typeKey, kind, objectId) as AuditRow[]).map(toAudit);
+  }
+
+  async latestAudit(
+    portalId: number,
+    typeKey: string,
+    kind: AuditKind,
+    objectId: string,
+  ): Promise<AuditEntry | undefined> {
+    const row = this.s.latestAudit.get(portalId, typeKey, kind, objectId) as AuditRow | undefined;
+    return row === undefined ? undefined : toAudit(row);
   }
 
   async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {
