@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 
 import { Api, ApiError, errorMessage } from './api.js';
@@ -169,9 +169,15 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
         setPipelines(pipelineList);
         setOwners(ownerNames);
       }
+      const first = drawn === 0;
       drawn = performance.now();
-      setRecords(withChanges(list));
-      if (done) setComplete(true);
+      // Applied when rendered, so a card moved meanwhile keeps its new stage.
+      const update = () => withChanges(list);
+      if (first) setRecords(update);
+      // Later pages are a transition: React renders them in slices and lets a key press or a
+      // drag in between, so the board answers while the rest of the cards arrive.
+      else startTransition(() => setRecords(update));
+      if (done) startTransition(() => setComplete(true));
     };
     const progress = async (soFar: readonly CrmRecord[]) => {
       if (!live || (drawn !== 0 && performance.now() - drawn < RECORDS_DRAWN_EVERY_MS)) return;
