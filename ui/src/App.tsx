@@ -2,6 +2,7 @@ import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useSta
 import type { FormEvent } from 'react';
 
 import { Api, ApiError, errorMessage } from './api.js';
+import type { Preloaded } from './api.js';
 import { byDisplayOrder, displayOrderPatches } from './board-math.js';
 import { Board } from './Board.js';
 import { History } from './History.js';
@@ -16,7 +17,7 @@ import { SignIn } from './SignIn.js';
 import type { StageDraft } from './StageForm.js';
 import { findArchivedPipelines, findArchivedStages } from './archived.js';
 
-export function App() {
+export function App({ preloaded }: { preloaded?: Preloaded }) {
   const [token, setToken] = useState(session.loadToken);
   const [notice, setNotice] = useState<string | undefined>();
 
@@ -42,6 +43,7 @@ export function App() {
     <Workspace
       key={token}
       token={token}
+      preloaded={preloaded?.token === token ? preloaded : undefined}
       onSwitch={(value) => {
         session.saveToken(value);
         setToken(value);
@@ -90,25 +92,36 @@ export const chosenType = (): ObjectTypeInfo =>
 
 const ownerName = (o: Owner): string => [o.firstName, o.lastName].filter(Boolean).join(' ') || o.email;
 
+const ownerNames = (owners: readonly Owner[]): ReadonlyMap<string, string> =>
+  new Map(owners.map((o) => [o.id, ownerName(o)]));
+
 interface WorkspaceProps {
   token: string;
+  /** The first reads of this token's board, made before the first render. */
+  preloaded?: Preloaded;
   onSwitch(token: string): void;
   onSignOut(why?: string): void;
 }
 
-function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
+function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
   const api = useMemo(() => new Api(token), [token]);
   const ids = useId();
   const [portalId, setPortalId] = useState<number | undefined>();
   const [typeName, setTypeName] = useState(() => chosenType().name);
   const type = OBJECT_TYPES.find((t) => t.name === typeName) ?? OBJECT_TYPES[0]!;
-  const [pipelines, setPipelines] = useState<Pipeline[] | undefined>();
-  const [records, setRecords] = useState<CrmRecord[] | undefined>();
+  // Taken by the first load of the type it was made for.
+  const seed = useRef(preloaded?.type === typeName ? preloaded : undefined);
+  const [pipelines, setPipelines] = useState<Pipeline[] | undefined>(seed.current?.pipelines);
+  const [records, setRecords] = useState<CrmRecord[] | undefined>(seed.current?.first.records);
   /** False while later pages of records are still coming: the board is usable meanwhile. */
-  const [complete, setComplete] = useState(false);
+  const [complete, setComplete] = useState(
+    seed.current !== undefined && seed.current.first.after === undefined,
+  );
   /** Records changed here while later pages were loading: they win over the pages' copies. */
   const changed = useRef(new Map<string, CrmRecord>());
-  const [owners, setOwners] = useState<ReadonlyMap<string, string>>(new Map());
+  const [owners, setOwners] = useState<ReadonlyMap<string, string>>(() =>
+    ownerNames(seed.current?.owners ?? []),
+  );
   const [selectedId, setSelectedId] = useState<string | undefined>(() =>
     session.loadChoice(`pipeline.${typeName}`),
   );
@@ -149,19 +162,24 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
 
   useEffect(() => {
     let live = true;
-    setPipelines(undefined);
-    setRecords(undefined);
-    setComplete(false);
+    const from = seed.current;
+    seed.current = undefined;
+    if (from === undefined) {
+      setPipelines(undefined);
+      setRecords(undefined);
+      setComplete(false);
+    }
     changed.current = new Map();
     const withChanges = (list: readonly CrmRecord[]) => list.map((r) => changed.current.get(r.id) ?? r);
-    const listed = api.pipelines(type.name);
-    const named = api.owners().then(
-      (list) => new Map(list.map((o) => [o.id, ownerName(o)])),
-      () => new Map<string, string>(),
-    );
-    // Pipelines, owners and the first cards are drawn together, in one render; later pages
-    // every so often: a render per page would keep the browser drawing instead of answering.
-    let drawn = 0;
+    const listed = from === undefined ? api.pipelines(type.name) : Promise.resolve(from.pipelines);
+    const named =
+      from === undefined
+        ? api.owners().then(ownerNames, () => new Map<string, string>())
+        : Promise.resolve(ownerNames(from.owners));
+    // Pipelines, owners and the first cards are drawn together, in one render (the first one,
+    // when they were preloaded); later pages every so often: a render per page would keep the
+    // browser drawing instead of answering.
+    let drawn = from === undefined ? 0 : performance.now();
     const draw = async (list: readonly CrmRecord[], done: boolean) => {
       if (drawn === 0) {
         const [pipelineList, ownerNames] = await Promise.all([listed, named]);
@@ -188,7 +206,7 @@ function Workspace({ token, onSwitch, onSignOut }: WorkspaceProps) {
       if (first) await afterNextPaint();
     };
     api
-      .records(type, cardProperties(type), progress)
+      .records(type, cardProperties(type), progress, from?.first)
       .then((list) => (live ? draw(list, true) : undefined))
       .catch((err: unknown) => {
         if (live) fail(err);

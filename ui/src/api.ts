@@ -31,17 +31,26 @@ const CHECKED = '?validateReferencesBeforeDelete=true';
 const RECORD_PAGE = 100;
 const OWNERS = '/crm/v3/owners?limit=100';
 
-/** GETs started before anyone asked (see `Api.warmUp`), each taken by the first call for it. */
-const early = new Map<string, Promise<Response>>();
+/** A page of records and the cursor of the next one. */
+export interface RecordPage {
+  records: CrmRecord[];
+  after: string | undefined;
+}
+
+/** What a signed-in tab reads before its first render (see `Api.preload`). */
+export interface Preloaded {
+  token: string;
+  type: string;
+  pipelines: Pipeline[];
+  owners: Owner[];
+  first: RecordPage;
+}
 
 export class Api {
   constructor(private readonly token: string) {}
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const key = `${this.token}\n${path}`;
-    const started = method === 'GET' ? early.get(key) : undefined;
-    early.delete(key);
-    const res = await (started ?? this.send(method, path, body));
+    const res = await this.send(method, path, body);
     const text = await res.text();
     const parsed: unknown = text === '' ? undefined : safeJson(text);
     if (!res.ok) {
@@ -72,16 +81,16 @@ export class Api {
   }
 
   /**
-   * Starts the first reads of a board (pipelines, owners, first page of records) before the page
-   * has rendered anything: they are on the wire while the app starts.
+   * A board's first reads (pipelines, owners, the first page of records), together: a tab that
+   * is signed in already renders its board once, with them, instead of rendering empty first.
    */
-  warmUp(type: ObjectTypeInfo, properties: readonly string[]): void {
-    const paths = [`/crm/v3/pipelines/${type.name}`, OWNERS, this.recordsPath(type, properties, undefined)];
-    for (const path of paths) {
-      const response = this.send('GET', path);
-      response.catch(() => undefined);
-      early.set(`${this.token}\n${path}`, response);
-    }
+  async preload(type: ObjectTypeInfo, properties: readonly string[]): Promise<Preloaded> {
+    const [pipelines, owners, first] = await Promise.all([
+      this.pipelines(type.name),
+      this.owners().catch(() => []),
+      this.recordPage(type, properties, undefined),
+    ]);
+    return { token: this.token, type: type.name, pipelines, owners, first };
   }
 
   private recordsPath(
@@ -143,27 +152,37 @@ export class Api {
     return (await this.call<{ results: AuditEntry[] }>('GET', path)).results;
   }
 
+  async recordPage(
+    type: ObjectTypeInfo,
+    properties: readonly string[],
+    after: string | undefined,
+  ): Promise<RecordPage> {
+    const page = await this.call<{ results: CrmRecord[]; paging?: { next?: { after: string } } }>(
+      'GET',
+      this.recordsPath(type, properties, after),
+    );
+    return { records: page.results, after: page.paging?.next?.after };
+  }
+
   /**
-   * Every live record of the type, page after page, with the properties a card shows;
-   * `onPage` sees the records so far after each page (the same array, growing); the next page
-   * is asked for once what it returns has settled.
+   * Every live record of the type, page after page, with the properties a card shows, going on
+   * from `from` when given; `onPage` sees the records so far after each page but the last (the
+   * same array, growing), and the next page is asked for once what it returns has settled.
    */
   async records(
     type: ObjectTypeInfo,
     properties: readonly string[],
     onPage?: (soFar: readonly CrmRecord[]) => void | Promise<void>,
+    from?: RecordPage,
   ): Promise<CrmRecord[]> {
-    const all: CrmRecord[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.call<{ results: CrmRecord[]; paging?: { next?: { after: string } } }>(
-        'GET',
-        this.recordsPath(type, properties, after),
-      );
-      all.push(...page.results);
-      after = page.paging?.next?.after;
-      if (after !== undefined) await onPage?.(all);
-    } while (after !== undefined);
+    const all: CrmRecord[] = [...(from?.records ?? [])];
+    let page = from ?? (await this.recordPage(type, properties, undefined));
+    if (from === undefined) all.push(...page.records);
+    while (page.after !== undefined) {
+      await onPage?.(all);
+      page = await this.recordPage(type, properties, page.after);
+      all.push(...page.records);
+    }
     return all;
   }
 

@@ -2,22 +2,29 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import { Api } from './api.js';
+import type { Preloaded } from './api.js';
 import { App, cardProperties, chosenType } from './App.js';
 import { loadToken } from './session.js';
 import './styles.css';
 
-// A tab that is signed in already asks for its board's data before React renders anything.
-const token = loadToken();
-if (token !== undefined) {
-  const type = chosenType();
-  new Api(token).warmUp(type, cardProperties(type));
-}
+/** How long a signed-in tab waits for its board's first reads before rendering without them. */
+const PRELOAD_WAIT_MS = 1500;
 
 const root = document.getElementById('root');
-if (root !== null) {
+const start = (preloaded?: Preloaded) => {
+  if (root === null) return;
   createRoot(root).render(
     <StrictMode>
-      <App />
+      <App preloaded={preloaded} />
     </StrictMode>,
   );
+};
+
+const token = loadToken();
+if (token === undefined) {
+  start();
+} else {
+  const type = chosenType();
+  const late = new Promise<undefined>((resolve) => setTimeout(resolve, PRELOAD_WAIT_MS, undefined));
+  Promise.race([new Api(token).preload(type, cardProperties(type)), late]).then(start, () => start());
 }
