@@ -77,6 +77,16 @@ describe('the board in Chromium', { skip }, () => {
     return { token, pipeline };
   }
 
+  /** What `read` answers once `done` holds, or after 10 s its last answer (for the assertion). */
+  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const value = await read();
+      if (done(value) || Date.now() > until) return value;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   const stageId = (p: Pipeline, label: string) => p.stages.find((s) => s.label === label)!.id;
 
   async function createDeal(token: string, p: Pipeline, stage: string, name: string, amount = '1000') {
@@ -195,13 +205,13 @@ describe('the board in Chromium', { skip }, () => {
       expected.join(),
     );
     // The PATCHes are sent one after another: wait for the API to show all of them.
-    let order: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      const p = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}`);
-      order = [...p.stages].sort((a, b) => a.displayOrder - b.displayOrder).map((s) => s.label);
-      if (order.join() === expected.join()) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const order = await eventually(
+      async () => {
+        const p = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}`);
+        return [...p.stages].sort((a, b) => a.displayOrder - b.displayOrder).map((s) => s.label);
+      },
+      (labels) => labels.join() === expected.join(),
+    );
     assert.deepEqual(order, expected);
     const p = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}`);
     assert.deepEqual(Object.fromEntries(p.stages.map((s) => [s.label, s.displayOrder])), {
@@ -305,14 +315,15 @@ describe('the board in Chromium', { skip }, () => {
       ['ArrowUp', 'pipeline Sales Pipeline'],
       ['ArrowUp', 'pipeline Alpha'],
     ]);
-    let first = '';
-    for (let i = 0; i < 50 && first !== 'Gamma'; i++) {
-      const now = await api<{ results: Pipeline[] }>(token, 'GET', '/crm/v3/pipelines/deals');
-      first = [...now.results].sort(
-        (a, b) => a.displayOrder - b.displayOrder || a.label.localeCompare(b.label),
-      )[0]!.label;
-      if (first !== 'Gamma') await new Promise((r) => setTimeout(r, 50));
-    }
+    const first = await eventually(
+      async () => {
+        const now = await api<{ results: Pipeline[] }>(token, 'GET', '/crm/v3/pipelines/deals');
+        return [...now.results].sort(
+          (a, b) => a.displayOrder - b.displayOrder || a.label.localeCompare(b.label),
+        )[0]!.label;
+      },
+      (label) => label === 'Gamma',
+    );
     assert.equal(first, 'Gamma');
 
     await page.getByRole('button', { name: 'Gamma', exact: true }).click();
