@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { DndContext, DragOverlay } from '@dnd-kit/core';
 import type { DragEndEvent, DragStartEvent } from '@dnd-kit/core';
 import { SortableContext, horizontalListSortingStrategy } from '@dnd-kit/sortable';
@@ -17,6 +17,19 @@ import type { CrmRecord, ObjectTypeInfo, Pipeline, Stage } from './model.js';
 import { OWNER_PROPERTY } from './model.js';
 import { StageForm } from './StageForm.js';
 import type { StageDraft } from './StageForm.js';
+
+/** Days in stage change slowly: the cards' clock moves every minute, not at every render. */
+const CLOCK_STEP_MS = 60_000;
+
+/** One now for every card, moved on every `stepMs`: cards re-render when it moves, not before. */
+function useClock(stepMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), stepMs);
+    return () => clearInterval(timer);
+  }, [stepMs]);
+  return now;
+}
 
 interface Props {
   type: ObjectTypeInfo;
@@ -44,8 +57,7 @@ export function Board(props: Props) {
   const sensors = useBoardSensors();
   const [activeCard, setActiveCard] = useState<CrmRecord | undefined>();
   const [adding, setAdding] = useState(false);
-  // One clock for every card of a render: days in stage are counted from the same now.
-  const now = useMemo(() => Date.now(), [records]); // eslint-disable-line react-hooks/exhaustive-deps
+  const now = useClock(CLOCK_STEP_MS);
 
   // Cards are `card:<recordId>`, columns their stage id.
   const announcements = useMemo(
