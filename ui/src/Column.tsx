@@ -4,7 +4,7 @@ import { CSS } from '@dnd-kit/utilities';
 
 import { columnTotals, formatAmount, stageFacts } from './board-math.js';
 import { Card } from './Card.js';
-import { Action } from './controls.js';
+import { Action, DragHandle } from './controls.js';
 import type { ColumnData } from './dnd.js';
 import type { CrmRecord, ObjectTypeInfo, Stage } from './model.js';
 import { OWNER_PROPERTY } from './model.js';
@@ -37,16 +37,8 @@ export const Column = memo(function Column({
   onHistory,
 }: Props) {
   const data: ColumnData = { type: 'column', label: stage.label };
-  const {
-    attributes,
-    listeners,
-    setNodeRef,
-    setActivatorNodeRef,
-    transform,
-    transition,
-    isDragging,
-    isOver,
-  } = useSortable({ id: stage.id, data });
+  const sortable = useSortable({ id: stage.id, data });
+  const { setNodeRef, transform, transition, isDragging, isOver } = sortable;
   const [editing, setEditing] = useState(false);
   const [shown, setShown] = useState(CARDS_SHOWN);
   const facts = stageFacts(type.metadata, stage);
@@ -64,16 +56,7 @@ export const Column = memo(function Column({
     >
       <header className="column-header">
         <div className="row">
-          <button
-            ref={setActivatorNodeRef}
-            className="handle"
-            type="button"
-            {...attributes}
-            {...listeners}
-            aria-label={`Move stage ${stage.label}`}
-          >
-            ⠿
-          </button>
+          <DragHandle sortable={sortable} label={`Move stage ${stage.label}`} />
           <h3 id={headingId}>{stage.label}</h3>
           {facts.closed && <span className="badge closed">Closed</span>}
         </div>

@@ -18,7 +18,7 @@ import {
 import { CSS } from '@dnd-kit/utilities';
 
 import { moveItem } from './board-math.js';
-import { Action, ArchivedList } from './controls.js';
+import { Action, ArchivedList, DragHandle } from './controls.js';
 import type { ArchivedItem } from './controls.js';
 import { SCREEN_READER_INSTRUCTIONS, announcementsFor } from './dnd.js';
 import type { Pipeline } from './model.js';
@@ -144,9 +144,8 @@ interface ItemProps extends Props {
 }
 
 function PipelineItem({ pipeline, selected, renaming, readOnly, onSelect, onRename, onRenamed }: ItemProps) {
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition } = useSortable({
-    id: pipeline.id,
-  });
+  const sortable = useSortable({ id: pipeline.id });
+  const { setNodeRef, transform, transition } = sortable;
   const [label, setLabel] = useState(pipeline.label);
   const inputId = useId();
 
@@ -175,18 +174,7 @@ function PipelineItem({ pipeline, selected, renaming, readOnly, onSelect, onRena
         </form>
       ) : (
         <div className="row">
-          {!readOnly && (
-            <button
-              ref={setActivatorNodeRef}
-              type="button"
-              className="handle"
-              {...attributes}
-              {...listeners}
-              aria-label={`Move pipeline ${pipeline.label}`}
-            >
-              ⠿
-            </button>
-          )}
+          {!readOnly && <DragHandle sortable={sortable} label={`Move pipeline ${pipeline.label}`} />}
           <button
             type="button"
             className="link pipeline-name"

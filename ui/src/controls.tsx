@@ -1,4 +1,23 @@
 import type { ReactNode } from 'react';
+import type { useSortable } from '@dnd-kit/sortable';
+
+type Sortable = Pick<ReturnType<typeof useSortable>, 'attributes' | 'listeners' | 'setActivatorNodeRef'>;
+
+/** The grip a sortable item (a column, a pipeline) is dragged by, with the pointer or the keyboard. */
+export function DragHandle({ sortable, label }: { sortable: Sortable; label: string }) {
+  return (
+    <button
+      ref={sortable.setActivatorNodeRef}
+      type="button"
+      className="handle"
+      {...sortable.attributes}
+      {...sortable.listeners}
+      aria-label={label}
+    >
+      ⠿
+    </button>
+  );
+}
 
 interface ActionProps {
   /** What a screen reader hears: the action and its object ("Archive stage Won"). */
