@@ -1,4 +1,4 @@
-import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import type { FormEvent } from 'react';
 
 import { Api, ApiError, errorMessage } from './api.js';
@@ -7,13 +7,14 @@ import { byDisplayOrder, displayOrderPatches } from './board-math.js';
 import { Board } from './Board.js';
 import { History } from './History.js';
 import type { HistoryTarget } from './History.js';
-import { ENTERED_CURRENT_STAGE, OBJECT_TYPES, OWNER_PROPERTY } from './model.js';
-import type { CrmRecord, MetadataKind, ObjectTypeInfo, Owner, Pipeline, Stage } from './model.js';
+import { ENTERED_CURRENT_STAGE, OBJECT_TYPES } from './model.js';
+import type { MetadataKind, ObjectTypeInfo, Pipeline, Stage } from './model.js';
 import { PipelineList } from './PipelineList.js';
 import { ArchivedList } from './controls.js';
 import type { ArchivedItem } from './controls.js';
 import * as session from './session.js';
 import { SignIn } from './SignIn.js';
+import { cardProperties, useBoardData } from './use-board-data.js';
 import type { StageDraft } from './StageForm.js';
 import { findArchivedPipelines, findArchivedStages } from './archived.js';
 
@@ -69,31 +70,9 @@ const defaultStages = (kind: MetadataKind) =>
         { label: 'Closed', displayOrder: 1, metadata: { [kind]: 'CLOSED' } },
       ];
 
-export const cardProperties = (type: ObjectTypeInfo): string[] =>
-  [
-    type.nameProperty,
-    type.hasAmount ? 'amount' : undefined,
-    type.pipelineProperty ?? undefined,
-    type.stageProperty,
-    OWNER_PROPERTY,
-    ENTERED_CURRENT_STAGE,
-  ].filter((p): p is string => p !== undefined);
-
-/** Resolves once the browser has painted what is pending. */
-const afterNextPaint = (): Promise<void> =>
-  new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-
-/** How often cards are redrawn while later pages of records arrive. */
-const RECORDS_DRAWN_EVERY_MS = 750;
-
 /** The object type the tab looked at last, deals at first. */
 export const chosenType = (): ObjectTypeInfo =>
   OBJECT_TYPES.find((t) => t.name === session.loadChoice('type')) ?? OBJECT_TYPES[0]!;
-
-const ownerName = (o: Owner): string => [o.firstName, o.lastName].filter(Boolean).join(' ') || o.email;
-
-const ownerNames = (owners: readonly Owner[]): ReadonlyMap<string, string> =>
-  new Map(owners.map((o) => [o.id, ownerName(o)]));
 
 interface WorkspaceProps {
   token: string;
@@ -109,19 +88,6 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
   const [portalId, setPortalId] = useState<number | undefined>();
   const [typeName, setTypeName] = useState(() => chosenType().name);
   const type = OBJECT_TYPES.find((t) => t.name === typeName) ?? OBJECT_TYPES[0]!;
-  // Taken by the first load of the type it was made for.
-  const seed = useRef(preloaded?.type === typeName ? preloaded : undefined);
-  const [pipelines, setPipelines] = useState<Pipeline[] | undefined>(seed.current?.pipelines);
-  const [records, setRecords] = useState<CrmRecord[] | undefined>(seed.current?.first.records);
-  /** False while later pages of records are still coming: the board is usable meanwhile. */
-  const [complete, setComplete] = useState(
-    seed.current !== undefined && seed.current.first.after === undefined,
-  );
-  /** Records changed here while later pages were loading: they win over the pages' copies. */
-  const changed = useRef(new Map<string, CrmRecord>());
-  const [owners, setOwners] = useState<ReadonlyMap<string, string>>(() =>
-    ownerNames(seed.current?.owners ?? []),
-  );
   const [selectedId, setSelectedId] = useState<string | undefined>(() =>
     session.loadChoice(`pipeline.${typeName}`),
   );
@@ -160,61 +126,13 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
     api.account().then((a) => setPortalId(a.portalId), fail);
   }, [api, fail]);
 
-  useEffect(() => {
-    let live = true;
-    const from = seed.current;
-    seed.current = undefined;
-    if (from === undefined) {
-      setPipelines(undefined);
-      setRecords(undefined);
-      setComplete(false);
-    }
-    changed.current = new Map();
-    const withChanges = (list: readonly CrmRecord[]) => list.map((r) => changed.current.get(r.id) ?? r);
-    const listed = from === undefined ? api.pipelines(type.name) : Promise.resolve(from.pipelines);
-    const named =
-      from === undefined
-        ? api.owners().then(ownerNames, () => new Map<string, string>())
-        : Promise.resolve(ownerNames(from.owners));
-    // Pipelines, owners and the first cards are drawn together, in one render (the first one,
-    // when they were preloaded); later pages every so often: a render per page would keep the
-    // browser drawing instead of answering.
-    let drawn = from === undefined ? 0 : performance.now();
-    const draw = async (list: readonly CrmRecord[], done: boolean) => {
-      if (drawn === 0) {
-        const [pipelineList, ownerNames] = await Promise.all([listed, named]);
-        if (!live) return;
-        setPipelines(pipelineList);
-        setOwners(ownerNames);
-      }
-      const first = drawn === 0;
-      drawn = performance.now();
-      // Applied when rendered, so a card moved meanwhile keeps its new stage.
-      const update = () => withChanges(list);
-      if (first) setRecords(update);
-      // Later pages are a transition: React renders them in slices and lets a key press or a
-      // drag in between, so the board answers while the rest of the cards arrive.
-      else startTransition(() => setRecords(update));
-      if (done) startTransition(() => setComplete(true));
-    };
-    const progress = async (soFar: readonly CrmRecord[]) => {
-      if (!live || (drawn !== 0 && performance.now() - drawn < RECORDS_DRAWN_EVERY_MS)) return;
-      const first = drawn === 0;
-      await draw(soFar, false);
-      // The first cards are painted before the next page is asked for: on a busy machine the
-      // server answering it would compete with the browser drawing them.
-      if (first) await afterNextPaint();
-    };
-    api
-      .records(type, cardProperties(type), progress, from?.first)
-      .then((list) => (live ? draw(list, true) : undefined))
-      .catch((err: unknown) => {
-        if (live) fail(err);
-      });
-    return () => {
-      live = false;
-    };
-  }, [api, type, fail, reload]);
+  const { pipelines, setPipelines, records, complete, owners, putRecord } = useBoardData(
+    api,
+    type,
+    preloaded,
+    fail,
+    reload,
+  );
 
   const sorted = useMemo(() => (pipelines === undefined ? [] : byDisplayOrder(pipelines)), [pipelines]);
   const pipeline = sorted.find((p) => p.id === selectedId) ?? sorted[0];
@@ -258,28 +176,28 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
     setHistory(undefined);
   }
 
-  const replaceStage = useCallback((pipelineId: string, stage: Stage) => {
-    setPipelines((list) =>
-      list?.map((p) =>
-        p.id !== pipelineId
-          ? p
-          : {
-              ...p,
-              stages: [...p.stages.filter((s) => s.id !== stage.id), ...(stage.archived ? [] : [stage])],
-            },
-      ),
-    );
-  }, []);
+  const replaceStage = useCallback(
+    (pipelineId: string, stage: Stage) => {
+      setPipelines((list) =>
+        list?.map((p) =>
+          p.id !== pipelineId
+            ? p
+            : {
+                ...p,
+                stages: [...p.stages.filter((s) => s.id !== stage.id), ...(stage.archived ? [] : [stage])],
+              },
+        ),
+      );
+    },
+    [setPipelines],
+  );
 
   // ----- records -----
   const moveRecord = useCallback(
     (recordId: string, stageId: string) => {
       const before = records?.find((r) => r.id === recordId);
       if (before === undefined) return;
-      const put = (next: CrmRecord) => {
-        changed.current.set(recordId, next);
-        setRecords((list) => list?.map((r) => (r.id === recordId ? next : r)));
-      };
+      const put = putRecord;
       put({
         ...before,
         properties: {
@@ -298,7 +216,7 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
         put(await api.record(type.name, recordId, cardProperties(type)));
       });
     },
-    [api, attempt, records, type],
+    [api, attempt, records, type, putRecord],
   );
 
   // ----- stages -----
@@ -332,7 +250,7 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
         }
       });
     },
-    [api, attempt, pipeline, replaceStage, type],
+    [api, attempt, pipeline, replaceStage, setPipelines, type],
   );
 
   const editStage = useCallback(

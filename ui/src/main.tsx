@@ -3,7 +3,8 @@ import { createRoot } from 'react-dom/client';
 
 import { Api } from './api.js';
 import type { Preloaded } from './api.js';
-import { App, cardProperties, chosenType } from './App.js';
+import { App, chosenType } from './App.js';
+import { cardProperties } from './use-board-data.js';
 import { loadToken } from './session.js';
 import './styles.css';
 
