@@ -224,6 +224,29 @@ describe('the board in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('reorders the columns by dragging a column with the pointer', async () => {
+    const { token, pipeline } = await portalWithPipeline(['One', 'Two', 'Three']);
+    const page = await signIn(token);
+    const handle = (await page.getByRole('button', { name: 'Move stage One' }).boundingBox())!;
+    const target = (await column(page, 'Three').boundingBox())!;
+    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(handle.x + 30, handle.y + handle.height / 2, { steps: 5 });
+    await page.mouse.move(target.x + target.width * 0.75, handle.y + handle.height / 2, { steps: 20 });
+    await page.mouse.up();
+    const expected = ['Two', 'Three', 'One'];
+    const order = await eventually(
+      async () => {
+        const p = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${pipeline.id}`);
+        return [...p.stages].sort((a, b) => a.displayOrder - b.displayOrder).map((s) => s.label);
+      },
+      (labels) => labels.join() === expected.join(),
+    );
+    assert.deepEqual(order, expected);
+    assert.deepEqual(await page.locator('section.column h3').allTextContents(), expected);
+    await page.close();
+  });
+
   it("shows HubSpot's STAGE_ID_IN_USE message, naming the deal, when archiving a stage that holds one", async () => {
     const { token, pipeline } = await portalWithPipeline(['Busy', 'Free', 'Won']);
     const deal = await createDeal(token, pipeline, 'Busy', 'Blocking deal');
