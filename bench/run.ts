@@ -3,7 +3,8 @@
 // bytes for reads, and Fastify that syncs each write to a file before answering for writes.
 // Then the emulator figures: startup through the library and the CLI, and a new portal's first
 // request; then the control plane's: reset, snapshot and restore, and the journal's cost
-// (`--only "control plane"` runs just those). `--quick` for a short check; `--postgres <url>`
+// (`--only "control plane"` runs just those), and the board's 20 × 500 time in Chromium
+// (`--only board`). `--quick` for a short check; `--postgres <url>`
 // also runs the small-database scenarios on PostgreSQL (reported, no target); `--no-scale`
 // skips the 1,000,000-stage database.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 
 import { controlPlaneFigures } from './control-plane.js';
+import { boardFigures } from './board.js';
 import { emulatorFigures } from './emulator.js';
 import type { Figure } from './emulator.js';
 import { runScenario } from './measure.js';
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
   // First, while nothing else of the bench runs: these are single timings, not throughput.
   const figures: Figure[] = await emulatorFigures();
   if (chosen({ name: 'control plane' })) figures.push(...(await controlPlaneFigures()));
+  if (chosen({ name: 'board' })) figures.push(...(await boardFigures()));
   printFigures(figures);
 
   const { results, scale } = anyScenarioChosen() ? await runLoad() : { results: [], scale: undefined };

@@ -27,7 +27,9 @@ function finish(child: ReturnType<typeof spawn>): Promise<{ code: number | null;
 }
 
 const cleanEnv = () => {
-  const env = { ...process.env };
+  // Plain output to match on: Vitest 4 colours its summary even when piped.
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
   delete env.NODE_TEST_CONTEXT;
   delete env.NODE_OPTIONS;
   return env;

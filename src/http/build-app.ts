@@ -17,6 +17,7 @@ import type { Store } from '../domain/ports.js';
 import { AccessLog } from './access-log.js';
 import { CORRELATION_HEADER, errorHandler } from './error-handler.js';
 import { RATE_LIMIT_HEADERS } from './guards.js';
+import { board } from './plugins/board.js';
 import { bodyParsing } from './plugins/body-parsing.js';
 import { booleanFlags } from './plugins/boolean-flags.js';
 import { draining } from './plugins/draining.js';
@@ -136,6 +137,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   await app.register(bodyParsing);
   await app.register(booleanFlags);
   await app.register(healthAndOpenApi, { store: deps.store, version: options.version });
+  // The board, its home page and Swagger UI: static files and pages, no data of their own.
+  await app.register(board);
   for (const plugin of options.plugins ?? []) await app.register(fp(plugin));
   if (deps.control !== undefined) {
     await app.register(faultsAndJournal, {
