@@ -4,7 +4,7 @@
  * `prune`. On a failure it stops and reports what was done and what remains.
  */
 import type { SeedStage } from '../seed/seed-document.js';
-import { apiFailure } from './client.js';
+import { apiFailure, failureText } from './client.js';
 import type { PipelinesPort, StageInput } from './client.js';
 import type { FieldChange, Plan, PipelineStep, StageStep } from './plan.js';
 import { emptyIdMap, recordId } from './map.js';
@@ -72,7 +72,7 @@ export function describeFailure(err: unknown): string {
     const records = (body.context?.objectIds ?? []).join(', ');
     return `records still sit in its stages (STAGE_ID_IN_USE): ${records || body.message}; move them first`;
   }
-  return `HTTP ${failure.code}: ${body.message ?? 'no message'}`;
+  return failureText(failure);
 }
 
 function stageOperations(

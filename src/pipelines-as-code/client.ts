@@ -66,6 +66,9 @@ export function apiFailure(err: unknown): ApiFailure | undefined {
   return { code: e.code, body: (body ?? {}) as ApiFailure['body'] };
 }
 
+export const failureText = (failure: ApiFailure): string =>
+  `HTTP ${failure.code}: ${failure.body.message ?? 'no message'}`;
+
 function safeParse(text: string): unknown {
   try {
     return JSON.parse(text);

@@ -12,7 +12,7 @@ import type {
   SeedRecord,
   SeedStage,
 } from '../seed/seed-document.js';
-import { apiFailure } from './client.js';
+import { apiFailure, failureText } from './client.js';
 import type { Pipeline, PipelineStage, PipelinesPort } from './client.js';
 import type { CurrentType } from './plan.js';
 
@@ -51,22 +51,16 @@ export interface PullOptions {
 }
 
 export async function pullDocument(port: PipelinesPort, options: PullOptions): Promise<SeedDocument> {
+  const types = [...new Set(options.types)].sort();
+  const current = await readCurrent(port, types);
   const objectTypes: Record<string, SeedObjectType> = {};
-  for (const type of [...new Set(options.types)].sort()) {
-    let pipelines: Pipeline[];
-    try {
-      pipelines = await port.list(type);
-    } catch (err) {
-      if (options.onRefused === undefined) throw err;
-      options.onRefused(type, err instanceof Error ? err.message : String(err));
+  for (const type of types) {
+    const state = current.get(type)!;
+    if ('refused' in state) {
+      options.onRefused?.(type, state.refused);
       continue;
     }
-    const entry: { pipelines: SeedPipeline[]; records?: SeedRecord[] } = {
-      pipelines: pipelines
-        .filter((p) => !p.archived)
-        .sort(byOrder)
-        .map(seedPipeline),
-    };
+    const entry: { pipelines: SeedPipeline[]; records?: SeedRecord[] } = { pipelines: [...state.pipelines] };
     if (options.records !== undefined) {
       entry.records = (await options.records(type)).sort((a, b) => Number(a.id) - Number(b.id));
     }
@@ -89,14 +83,15 @@ export async function readCurrent(
   const current = new Map<string, CurrentType>();
   for (const type of types) {
     try {
-      current.set(type, { pipelines: (await port.list(type)).filter((p) => !p.archived).map(seedPipeline) });
+      const pipelines = (await port.list(type)).filter((p) => !p.archived).sort(byOrder);
+      current.set(type, { pipelines: pipelines.map(seedPipeline) });
     } catch (err) {
       const failure = apiFailure(err);
       // A type the portal does not know or lets this token see is skipped; anything else is an error.
       if (failure === undefined || failure.code >= 500 || failure.code === 401 || failure.code === 429)
         throw err;
       current.set(type, {
-        refused: `the portal refused it (HTTP ${failure.code}: ${failure.body.message ?? ''})`,
+        refused: `the portal refused it: ${failureText(failure)}`,
       });
     }
   }
