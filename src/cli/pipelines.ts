@@ -14,9 +14,9 @@ import { ApplyError, applyPlan } from '../pipelines-as-code/apply.js';
 import { DEFAULT_URL, connectPortal, listRecords } from '../pipelines-as-code/client.js';
 import type { ConnectOptions } from '../pipelines-as-code/client.js';
 import { emptyIdMap, formatIdMap } from '../pipelines-as-code/map.js';
-import { computePlan, countPlan, hasChanges, plannedTypes } from '../pipelines-as-code/plan.js';
+import { countPlan, hasChanges } from '../pipelines-as-code/plan.js';
 import type { Plan } from '../pipelines-as-code/plan.js';
-import { DEFAULT_TYPES, formatDocument, pullDocument, readCurrent } from '../pipelines-as-code/pull.js';
+import { DEFAULT_TYPES, formatDocument, planAgainst, pullDocument } from '../pipelines-as-code/pull.js';
 import { planJson, progressReporter, renderPlan, useColour } from '../pipelines-as-code/render.js';
 
 interface PortalFlags {
@@ -63,8 +63,7 @@ async function readDocument(file: string): Promise<SeedDocument> {
 async function planFor(flags: PortalFlags, file: string): Promise<{ plan: Plan; options: ConnectOptions }> {
   const desired = await readDocument(file);
   const options = connection(flags);
-  const current = await readCurrent(connectPortal(options), plannedTypes(desired));
-  return { plan: computePlan(desired, current), options };
+  return { plan: await planAgainst(connectPortal(options), desired), options };
 }
 
 async function confirm(question: string): Promise<boolean> {

@@ -14,7 +14,8 @@ import type {
 } from '../seed/seed-document.js';
 import { apiFailure, failureText } from './client.js';
 import type { Pipeline, PipelineStage, PipelinesPort } from './client.js';
-import type { CurrentType } from './plan.js';
+import { computePlan, plannedTypes } from './plan.js';
+import type { CurrentType, Plan } from './plan.js';
 
 export const DEFAULT_TYPES = ['deals', 'tickets'] as const;
 
@@ -96,4 +97,9 @@ export async function readCurrent(
     }
   }
   return current;
+}
+
+/** The plan that makes the portal match the document: only reads. */
+export async function planAgainst(port: PipelinesPort, desired: SeedDocument): Promise<Plan> {
+  return computePlan(desired, await readCurrent(port, plannedTypes(desired)));
 }
