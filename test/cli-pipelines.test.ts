@@ -177,8 +177,12 @@ describe('stageline pipelines', () => {
   });
 
   it('colours the plan on a terminal', async () => {
-    const file = join(dir, 'source.yaml');
+    const file = join(dir, 'new-pipeline.yaml');
+    await writeFile(
+      file,
+      'objectTypes:\n  deals:\n    keepDefaultPipelines: true\n    pipelines:\n      - id: partners\n        label: Partners\n        displayOrder: 1\n        stages: [{ id: intro, label: Intro, displayOrder: 0, metadata: { probability: 0.1 } }]\n',
+    );
     const run = await collect(spawnCliOnTerminal(['pipelines', 'diff', file, ...at('elsewhere')]));
-    assert.ok(run.stdout.includes(`${ESC}32m  + create pipeline "Partners"`), run.stdout);
+    assert.ok(run.stdout.includes(`${ESC}32m  + create pipeline "Partners" (partners)`), run.stdout);
   });
 });

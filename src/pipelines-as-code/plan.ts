@@ -5,7 +5,10 @@
  * Matching: by id first, then by label (case-insensitive, trimmed) among what is left of the
  * type (stages: of the pipeline). A matched item whose label differs is a rename.
  */
-import type { SeedDocument, SeedPipeline, SeedStage } from '../seed/seed-document.js';
+import { DEFAULT_PIPELINES } from '../domain/default-pipelines.js';
+import { resolveObjectType } from '../domain/object-types.js';
+import type { ObjectType } from '../domain/object-types.js';
+import type { SeedDocument, SeedObjectType, SeedPipeline, SeedStage } from '../seed/seed-document.js';
 
 type Value = string | number | boolean;
 
@@ -56,10 +59,23 @@ export interface Plan {
 /** A type's current pipelines, or why the portal would not list them. */
 export type CurrentType = { readonly pipelines: readonly SeedPipeline[] } | { readonly refused: string };
 
-/** Contacts' and companies' lifecycle pipelines: HubSpot does not let them be written. */
-const LIFECYCLE_TYPES = new Set(['contacts', 'contact', '0-1', 'companies', 'company', '0-2']);
+/** The type as Stageline knows it; undefined for a type only the target can tell about. */
+function knownType(objectType: string): ObjectType | undefined {
+  try {
+    return resolveObjectType(objectType, 0);
+  } catch {
+    return undefined;
+  }
+}
 
-export const isLifecycleType = (objectType: string): boolean => LIFECYCLE_TYPES.has(objectType.toLowerCase());
+/** Contacts' and companies' lifecycle pipelines: HubSpot does not let them be written. */
+export const isLifecycleType = (objectType: string): boolean => knownType(objectType)?.readOnly === true;
+
+/** The ids of HubSpot's default pipelines of the type (`default` for deals, `0` for tickets). */
+function defaultPipelineIds(objectType: string): Set<string> {
+  const type = knownType(objectType);
+  return new Set(DEFAULT_PIPELINES.filter((d) => d.type.key === type?.key).map((d) => d.pipeline.id));
+}
 
 const labelKey = (label: string): string => label.trim().toLowerCase();
 
@@ -130,7 +146,8 @@ function stageSteps(wanted: readonly SeedStage[], current: readonly SeedStage[])
   ];
 }
 
-function typePlan(objectType: string, wanted: readonly SeedPipeline[], current: CurrentType): TypePlan {
+function typePlan(objectType: string, entry: SeedObjectType, current: CurrentType): TypePlan {
+  const wanted = entry.pipelines ?? [];
   if (isLifecycleType(objectType)) {
     return { objectType, skipped: 'lifecycle pipelines are read-only in HubSpot', pipelines: [] };
   }
@@ -146,13 +163,17 @@ function typePlan(objectType: string, wanted: readonly SeedPipeline[], current: 
     const action = stages.some((s) => s.action !== 'none') ? 'update' : own;
     return { action, label: w.label, sourceId: w.id, targetId: c.id, changes, stages };
   });
-  const archives = unwanted.map((c): PipelineStep => ({
-    action: 'archive',
-    label: c.label,
-    targetId: c.id,
-    changes: [],
-    stages: [],
-  }));
+  // keepDefaultPipelines: HubSpot's default pipelines stay beside the listed ones.
+  const kept = entry.keepDefaultPipelines === true ? defaultPipelineIds(objectType) : new Set<string>();
+  const archives = unwanted
+    .filter((c) => !kept.has(c.id))
+    .map((c): PipelineStep => ({
+      action: 'archive',
+      label: c.label,
+      targetId: c.id,
+      changes: [],
+      stages: [],
+    }));
   return { objectType, pipelines: [...steps, ...archives] };
 }
 
@@ -160,9 +181,7 @@ function typePlan(objectType: string, wanted: readonly SeedPipeline[], current: 
 export function computePlan(desired: SeedDocument, current: ReadonlyMap<string, CurrentType>): Plan {
   const types = Object.entries(desired.objectTypes)
     .filter(([, entry]) => entry.pipelines !== undefined)
-    .map(([objectType, entry]) =>
-      typePlan(objectType, entry.pipelines ?? [], current.get(objectType) ?? { pipelines: [] }),
-    );
+    .map(([objectType, entry]) => typePlan(objectType, entry, current.get(objectType) ?? { pipelines: [] }));
   return { types };
 }
 

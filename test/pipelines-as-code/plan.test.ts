@@ -122,6 +122,17 @@ describe('computePlan', () => {
     assert.equal(countPlan(plan).archive, 2);
   });
 
+  it("leaves HubSpot's default pipeline alone when the document keeps default pipelines", () => {
+    const defaultPipeline: SeedPipeline = { ...sales, id: 'default', label: 'Sales Pipeline' };
+    const mine: SeedPipeline = { ...sales, id: 'mine', label: 'Mine' };
+    const keep: SeedDocument = { objectTypes: { deals: { keepDefaultPipelines: true, pipelines: [sales] } } };
+    const plan = computePlan(keep, current(sales, defaultPipeline, mine));
+    assert.deepEqual(
+      plan.types[0]!.pipelines.filter((p) => p.action === 'archive').map((p) => p.targetId),
+      ['mine'],
+    );
+  });
+
   it('skips lifecycle pipelines and types the portal refused, and leaves out types without pipelines', () => {
     const plan = computePlan(
       {
