@@ -125,6 +125,26 @@ describe('stageline pipelines', () => {
     assert.match(second.stderr, /Applied 0 change\(s\)\./);
   });
 
+  it("gives a file `stageline exec --seed` starts a test run from (the README's workflow)", async () => {
+    const file = join(dir, 'for-ci.yaml');
+    assert.equal((await cli(['pull', ...at('production'), '--out', file])).code, 0);
+    const run = await collect(
+      spawnCli([
+        'exec',
+        '--seed',
+        file,
+        '--',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        `const res = await fetch(process.env.STAGELINE_URL + '/crm/v3/pipelines/deals', { headers: { authorization: 'Bearer any' } });
+         console.log((await res.json()).results.map((p) => p.label).join(','));`,
+      ]),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'Sales Pipeline,Partners');
+  });
+
   it('refuses to archive without --yes when it cannot ask, and archives nothing without --prune', async () => {
     const file = join(dir, 'only-tickets.yaml');
     await writeFile(
@@ -161,7 +181,10 @@ describe('stageline pipelines', () => {
     await writeFile(broken, 'objectTypes:\n  deals:\n    pipelines: [\n      { id: x, label: "open\n');
     const syntax = await cli(['diff', broken, ...at('ci')]);
     assert.equal(syntax.code, 1);
-    assert.match(syntax.stderr, /broken\.yaml:\d+: .*not valid YAML or JSON \(line \d+, column \d+\)/);
+    assert.match(
+      syntax.stderr,
+      /broken\.yaml:5: the document: not valid YAML or JSON \(line 5, column 1\): Missing closing "quote/,
+    );
 
     const invalid = join(dir, 'invalid.yaml');
     await writeFile(
