@@ -208,4 +208,50 @@ describe('stageline pipelines', () => {
     const run = await collect(spawnCliOnTerminal(['pipelines', 'diff', file, ...at('elsewhere')]));
     assert.ok(run.stdout.includes(`${ESC}32m  + create pipeline "Partners" (partners)`), run.stdout);
   });
+
+  it('on a terminal, asks before archiving and draws a progress bar', async () => {
+    const file = join(dir, 'prune.yaml');
+    await writeFile(
+      file,
+      'objectTypes:\n  tickets:\n    pipelines:\n      - id: "0"\n        label: Support Pipeline\n        displayOrder: 0\n        stages:\n          - { id: "1", label: New, displayOrder: 0, metadata: { ticketState: OPEN } }\n          - { id: "4", label: Closed, displayOrder: 1, metadata: { ticketState: CLOSED } }\n',
+    );
+    const child = spawnCliOnTerminal(['pipelines', 'apply', file, ...at('terminal'), '--prune'], {
+      stdin: 'pipe',
+    });
+    const run = collect(child);
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      const onData = (d: Buffer | string) => {
+        seen += String(d);
+        if (!seen.includes('Archive 2 pipeline(s)/stage(s)? [y/N]')) return;
+        child.stdout?.off('data', onData);
+        child.stdin?.write('y\n');
+        resolve();
+      };
+      child.stdout?.on('data', onData);
+    });
+    const { code, stdout } = await run;
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /\[#{30}\] 3\/3 tickets\/Support Pipeline/);
+    const res = await fetch(`${server.url}/crm/v3/pipelines/tickets/0/stages`, {
+      headers: { authorization: 'Bearer terminal' },
+    });
+    const { results } = (await res.json()) as { results: { label: string }[] };
+    assert.deepEqual(
+      results.map((s) => s.label),
+      ['New', 'Closed'],
+    );
+  });
+
+  it('archives without asking with --prune --yes', async () => {
+    const file = join(dir, 'prune-yes.yaml');
+    await writeFile(
+      file,
+      'objectTypes:\n  tickets:\n    pipelines:\n      - id: "0"\n        label: Support Pipeline\n        displayOrder: 0\n        stages:\n          - { id: "4", label: Closed, displayOrder: 0, metadata: { ticketState: CLOSED } }\n',
+    );
+    const applied = await cli(['apply', file, ...at('yes'), '--prune', '--yes']);
+    assert.equal(applied.code, 0, applied.stderr);
+    const clean = await cli(['diff', file, ...at('yes')]);
+    assert.equal(clean.code, 0, clean.stdout);
+  });
 });
