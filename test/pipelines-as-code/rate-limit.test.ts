@@ -71,4 +71,17 @@ describe('apply under HubSpot rate limits', () => {
       archive: 1,
     });
   });
+
+  it('goes through a 502 by the SDK retries', async () => {
+    const token = 'flaky';
+    await server.portal(token).faults.add({ method: 'POST', path: '/crm/v3/pipelines/deals', status: 502 });
+    const port = connectPortal({ url: server.url, token });
+    const one: SeedDocument = {
+      objectTypes: { deals: { pipelines: document.objectTypes.deals!.pipelines!.slice(0, 1) } },
+    };
+    const { done } = await applyPlan(port, await planAgainst(port, one), { prune: false });
+    assert.equal(done.length, 1);
+    const statuses = (await server.portal(token).requests({ method: 'POST' })).map((r) => r.status);
+    assert.deepEqual(statuses, [201, 502]);
+  });
 });
