@@ -3,6 +3,7 @@
  * pipeline, its own fields, then stages to archive, to change, to create. Archives only with
  * `prune`. On a failure it stops and reports what was done and what remains.
  */
+import { labelKey } from '../domain/pipeline-rules.js';
 import type { SeedStage } from '../seed/seed-document.js';
 import { apiFailure, failureText } from './client.js';
 import type { PipelinesPort, StageInput } from './client.js';
@@ -151,7 +152,7 @@ function pipelineOperations(
           for (const stage of wanted.stages) {
             const same =
               created.stages.find((s) => s.id === stage.id) ??
-              created.stages.find((s) => s.label.trim().toLowerCase() === stage.label.trim().toLowerCase());
+              created.stages.find((s) => labelKey(s.label) === labelKey(stage.label));
             if (same !== undefined) recordId(map, objectType, 'stages', stage.id, same.id);
           }
         }),

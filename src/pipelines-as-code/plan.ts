@@ -7,6 +7,7 @@
  */
 import { DEFAULT_PIPELINES } from '../domain/default-pipelines.js';
 import { resolveObjectType } from '../domain/object-types.js';
+import { labelKey } from '../domain/pipeline-rules.js';
 import type { ObjectType } from '../domain/object-types.js';
 import type { SeedDocument, SeedObjectType, SeedPipeline, SeedStage } from '../seed/seed-document.js';
 
@@ -76,8 +77,6 @@ function defaultPipelineIds(objectType: string): Set<string> {
   const type = knownType(objectType);
   return new Set(DEFAULT_PIPELINES.filter((d) => d.type.key === type?.key).map((d) => d.pipeline.id));
 }
-
-const labelKey = (label: string): string => label.trim().toLowerCase();
 
 /**
  * Pairs each wanted item with a current one: by id, then by label among the unpaired. Returns
