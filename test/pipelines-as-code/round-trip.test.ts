@@ -122,6 +122,26 @@ describe('pipelines as code between two Stageline servers', () => {
     assert.equal(hasChanges(await planAgainst(target, pulledA)), false);
   });
 
+  it('a pull reports a type the portal refuses and leaves it out; the plan skips it', async () => {
+    const refused: string[] = [];
+    const doc = await pullDocument(source, {
+      types: ['tickets', 'widgets'],
+      onRefused: (type, message) => refused.push(`${type}: ${message}`),
+    });
+    assert.deepEqual(Object.keys(doc.objectTypes), ['tickets']);
+    assert.deepEqual(refused, [
+      'widgets: the portal refused it: HTTP 400: Unable to infer object type from: widgets',
+    ]);
+    const plan = await planAgainst(target, { objectTypes: { widgets: { pipelines: [] } } });
+    assert.deepEqual(plan.types, [
+      {
+        objectType: 'widgets',
+        skipped: 'the portal refused it: HTTP 400: Unable to infer object type from: widgets',
+        pipelines: [],
+      },
+    ]);
+  });
+
   it('a second apply finds nothing to do', async () => {
     const plan = await planAgainst(target, pulledA);
     assert.equal(hasChanges(plan), false);
