@@ -8,16 +8,24 @@ import { createInterface } from 'node:readline/promises';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 
-import { parseSeedText } from '../seed/seed-document.js';
 import type { SeedDocument } from '../seed/seed-document.js';
-import { ApplyError, applyPlan } from '../pipelines-as-code/apply.js';
-import { DEFAULT_URL, connectPortal, listRecords } from '../pipelines-as-code/client.js';
 import type { ConnectOptions } from '../pipelines-as-code/client.js';
-import { emptyIdMap, formatIdMap } from '../pipelines-as-code/map.js';
-import { countPlan, hasChanges } from '../pipelines-as-code/plan.js';
 import type { Plan } from '../pipelines-as-code/plan.js';
-import { DEFAULT_TYPES, formatDocument, planAgainst, pullDocument } from '../pipelines-as-code/pull.js';
-import { planJson, progressReporter, renderPlan, useColour } from '../pipelines-as-code/render.js';
+import { DEFAULT_TYPES, DEFAULT_URL } from '../pipelines-as-code/defaults.js';
+
+/** The commands' machinery, with the SDK: loaded when a pipelines command runs, not on every start. */
+const load = async () => {
+  const [seed, apply, client, map, plan, pull, render] = await Promise.all([
+    import('../seed/seed-document.js'),
+    import('../pipelines-as-code/apply.js'),
+    import('../pipelines-as-code/client.js'),
+    import('../pipelines-as-code/map.js'),
+    import('../pipelines-as-code/plan.js'),
+    import('../pipelines-as-code/pull.js'),
+    import('../pipelines-as-code/render.js'),
+  ]);
+  return { ...seed, ...apply, ...client, ...map, ...plan, ...pull, ...render };
+};
 
 interface PortalFlags {
   url: string;
@@ -57,13 +65,15 @@ function withPortal(command: Command): Command {
 }
 
 async function readDocument(file: string): Promise<SeedDocument> {
-  return parseSeedText(await readFile(file, 'utf8'), file).document;
+  const pac = await load();
+  return pac.parseSeedText(await readFile(file, 'utf8'), file).document;
 }
 
 async function planFor(flags: PortalFlags, file: string): Promise<{ plan: Plan; options: ConnectOptions }> {
+  const pac = await load();
   const desired = await readDocument(file);
   const options = connection(flags);
-  return { plan: await planAgainst(connectPortal(options), desired), options };
+  return { plan: await pac.planAgainst(pac.connectPortal(options), desired), options };
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -97,17 +107,18 @@ Examples:
       .option('-o, --out <file>', 'output file (default: stdout)'),
   ).action(
     guarded(async (flags: PortalFlags & { types: string; records?: boolean; out?: string }) => {
+      const pac = await load();
       const options = connection(flags);
       const types = flags.types
         .split(',')
         .map((t) => t.trim())
         .filter((t) => t !== '');
-      const doc = await pullDocument(connectPortal(options), {
+      const doc = await pac.pullDocument(pac.connectPortal(options), {
         types,
-        records: flags.records ? (type) => listRecords(options, type) : undefined,
+        records: flags.records ? (type) => pac.listRecords(options, type) : undefined,
         onRefused: (type, message) => process.stderr.write(`skipped ${type}: ${message}\n`),
       });
-      const text = formatDocument(doc, flags.out);
+      const text = pac.formatDocument(doc, flags.out);
       if (flags.out === undefined) process.stdout.write(text);
       else {
         await writeFile(flags.out, text);
@@ -124,9 +135,12 @@ Examples:
       .option('--json', 'print the plan as JSON'),
   ).action(
     guarded(async (file: string, flags: PortalFlags & { json?: boolean }) => {
+      const pac = await load();
       const { plan } = await planFor(flags, file);
-      process.stdout.write(flags.json ? planJson(plan) : renderPlan(plan, useColour(process.stdout)));
-      return hasChanges(plan) ? CHANGES : 0;
+      process.stdout.write(
+        flags.json ? pac.planJson(plan) : pac.renderPlan(plan, pac.useColour(process.stdout)),
+      );
+      return pac.hasChanges(plan) ? CHANGES : 0;
     }),
   );
 
@@ -141,9 +155,10 @@ Examples:
   ).action(
     guarded(
       async (file: string, flags: PortalFlags & { prune?: boolean; yes?: boolean; mapOut?: string }) => {
+        const pac = await load();
         const { plan, options } = await planFor(flags, file);
-        process.stdout.write(renderPlan(plan, useColour(process.stdout)));
-        const archives = countPlan(plan).archive;
+        process.stdout.write(pac.renderPlan(plan, pac.useColour(process.stdout)));
+        const archives = pac.countPlan(plan).archive;
         const prune = flags.prune === true && archives > 0;
         if (archives > 0 && !flags.prune) {
           process.stderr.write(
@@ -160,23 +175,23 @@ Examples:
             throw new Error('nothing applied: archiving was not confirmed');
           }
         }
-        let map = emptyIdMap(plan);
+        let map = pac.emptyIdMap(plan);
         try {
-          const result = await applyPlan(connectPortal(options), plan, {
+          const result = await pac.applyPlan(pac.connectPortal(options), plan, {
             prune,
-            onProgress: progressReporter(process.stderr),
+            onProgress: pac.progressReporter(process.stderr),
           });
           map = result.map;
           process.stderr.write(`Applied ${result.done.length} change(s).\n`);
         } catch (err) {
-          if (!(err instanceof ApplyError)) throw err;
+          if (!(err instanceof pac.ApplyError)) throw err;
           const list = (ops: readonly { description: string }[]) =>
             ops.length === 0 ? '  (none)' : ops.map((o) => `  ${o.description}`).join('\n');
           throw new Error(
             `${err.message}\nDone (${err.done.length}):\n${list(err.done)}\nNot done (${err.remaining.length + 1}):\n${list([err.failed, ...err.remaining])}`,
           );
         }
-        if (flags.mapOut !== undefined) await writeFile(flags.mapOut, formatIdMap(map));
+        if (flags.mapOut !== undefined) await writeFile(flags.mapOut, pac.formatIdMap(map));
       },
     ),
   );
@@ -190,8 +205,9 @@ Examples:
       .argument('<file>', 'a seed document (YAML or JSON)'),
   ).action(
     guarded(async (file: string, flags: PortalFlags) => {
+      const pac = await load();
       const { plan } = await planFor(flags, file);
-      process.stdout.write(formatIdMap(emptyIdMap(plan)));
+      process.stdout.write(pac.formatIdMap(pac.emptyIdMap(plan)));
     }),
   );
 }

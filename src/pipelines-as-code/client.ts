@@ -12,9 +12,10 @@ import type {
   ResponseContext,
 } from '@hubspot/api-client/lib/codegen/crm/pipelines/http/http.js';
 
+import { DEFAULT_URL } from './defaults.js';
+
 export type { Pipeline, PipelineStage };
 
-export const DEFAULT_URL = 'https://api.hubapi.com';
 /** The most the SDK allows. */
 const RETRIES = 6;
 

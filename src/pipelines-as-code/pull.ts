@@ -17,8 +17,6 @@ import type { Pipeline, PipelineStage, PipelinesPort } from './client.js';
 import { computePlan, plannedTypes } from './plan.js';
 import type { CurrentType, Plan } from './plan.js';
 
-export const DEFAULT_TYPES = ['deals', 'tickets'] as const;
-
 /** HubSpot's order: displayOrder, then label; the id settles what is left. */
 const byOrder = <T extends { displayOrder: number; label: string; id: string }>(a: T, b: T): number =>
   a.displayOrder - b.displayOrder || a.label.localeCompare(b.label) || a.id.localeCompare(b.id);
