@@ -12,6 +12,7 @@ import { exitAfterLogs, exitOnCrash } from '../logging.js';
 import { VERSION, createStageline, openStore } from '../stageline.js';
 import { EXEC_DEFAULTS, runExec } from './exec.js';
 import { STORE_SETTINGS, addSettings } from './options.js';
+import { addPipelinesCommands } from './pipelines.js';
 
 const integer = (name: string) => (value: string) => {
   const n = Number(value);
@@ -241,6 +242,8 @@ Example:
       `Imported ${counts.portals} portal(s): ${counts.pipelines} pipelines, ${counts.records} records, ${counts.audit} audit entries.\n`,
     );
   });
+
+  addPipelinesCommands(program);
 
   return program;
 }

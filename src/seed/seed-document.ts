@@ -297,8 +297,9 @@ export function parseSeedText(
   const parsed = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const syntax = parsed.errors[0];
   if (syntax !== undefined) {
-    const line = lines.linePos(syntax.pos[0]).line;
-    throw new SeedError([], `not valid YAML or JSON: ${syntax.message.split('\n')[0]}`, { file, line });
+    const { line, col } = lines.linePos(syntax.pos[0]);
+    const problem = `not valid YAML or JSON (line ${line}, column ${col}): ${syntax.message.split('\n')[0]}`;
+    throw new SeedError([], problem, { file, line });
   }
   const locate = (error: SeedError): SeedError => {
     // The deepest node that exists along the path: a missing field is reported at its parent.

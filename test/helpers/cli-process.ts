@@ -38,15 +38,19 @@ export function spawnCli(
 }
 
 /**
- * Starts `stageline <argv…>` on a pseudo-terminal (through `script`), so that its stdout is a
- * TTY as in a developer's shell; what it writes arrives on the returned child's stdout.
+ * Starts `stageline <argv…>` on a pseudo-terminal (through `script`), so that its stdin and
+ * stdout are a TTY as in a developer's shell; what it writes arrives on the returned child's
+ * stdout, and what is written to the child's stdin (with `stdin: 'pipe'`) is typed at it.
  */
-export function spawnCliOnTerminal(argv: readonly string[]): ChildProcess {
+export function spawnCliOnTerminal(
+  argv: readonly string[],
+  { stdin = 'ignore' }: { stdin?: 'ignore' | 'pipe' } = {},
+): ChildProcess {
   const command = `"${process.execPath}" --import tsx --input-type=module -e "$STAGELINE_TEST_RUNNER"`;
   return spawn('script', ['-qfec', command, '/dev/null'], {
     cwd: repoRoot,
     env: { ...cleanEnv(argv, {}), STAGELINE_TEST_RUNNER: RUNNER },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
 }
 

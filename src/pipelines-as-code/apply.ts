@@ -1,0 +1,222 @@
+/**
+ * `pipelines apply`: carries a plan out, one API call at a time, in an order that works: per
+ * pipeline, its own fields, then stages to archive, to change, to create. Archives only with
+ * `prune`. On a failure it stops and reports what was done and what remains.
+ */
+import { labelKey } from '../domain/pipeline-rules.js';
+import type { SeedStage } from '../seed/seed-document.js';
+import { apiFailure, failureText } from './client.js';
+import type { PipelinesPort, StageInput } from './client.js';
+import type { FieldChange, Plan, PipelineStep, StageStep } from './plan.js';
+import { emptyIdMap, recordId } from './map.js';
+import type { IdMap } from './map.js';
+
+/** One API call of the apply. */
+export interface Operation {
+  readonly objectType: string;
+  /** The pipeline it belongs to, as `type/label`: progress is per pipeline. */
+  readonly pipeline: string;
+  readonly description: string;
+  readonly run: () => Promise<void>;
+}
+
+export class ApplyError extends Error {
+  override readonly name = 'ApplyError';
+  constructor(
+    readonly failed: Operation,
+    readonly reason: string,
+    readonly done: readonly Operation[],
+    readonly remaining: readonly Operation[],
+  ) {
+    super(`${failed.description} failed: ${reason}`);
+  }
+}
+
+export interface ApplyOptions {
+  /** Archive what the document leaves out. */
+  readonly prune: boolean;
+  /** Called after each operation. */
+  readonly onProgress?: (done: number, total: number, operation: Operation) => void;
+}
+
+const metadataOf = (stage: SeedStage): Record<string, string> =>
+  Object.fromEntries(Object.entries(stage.metadata ?? {}).map(([k, v]) => [k, String(v)]));
+
+const stageInput = (stage: SeedStage): StageInput => ({
+  stageId: stage.id,
+  label: stage.label,
+  displayOrder: stage.displayOrder,
+  metadata: metadataOf(stage),
+});
+
+function patchOf(changes: readonly FieldChange[]): {
+  label?: string;
+  displayOrder?: number;
+  metadata?: Record<string, string>;
+} {
+  const patch: { label?: string; displayOrder?: number; metadata?: Record<string, string> } = {};
+  for (const { field, after } of changes) {
+    if (field === 'label') patch.label = String(after);
+    else if (field === 'displayOrder') patch.displayOrder = Number(after);
+    else if (field.startsWith('metadata.'))
+      (patch.metadata ??= {})[field.slice('metadata.'.length)] = String(after);
+  }
+  return patch;
+}
+
+/** What a refusal says, naming the records that hold a stage when that is the reason. */
+export function describeFailure(err: unknown): string {
+  const failure = apiFailure(err);
+  if (failure === undefined) return err instanceof Error ? err.message : String(err);
+  const { body } = failure;
+  if (body.subCategory === 'PipelineError.STAGE_ID_IN_USE') {
+    const records = (body.context?.objectIds ?? []).join(', ');
+    return `records still sit in its stages (STAGE_ID_IN_USE): ${records || body.message}; move them first`;
+  }
+  return failureText(failure);
+}
+
+function stageOperations(
+  port: PipelinesPort,
+  objectType: string,
+  pipeline: string,
+  pipelineId: () => string,
+  steps: readonly StageStep[],
+  options: ApplyOptions,
+  map: IdMap,
+): Operation[] {
+  const op = (description: string, run: () => Promise<void>): Operation => ({
+    objectType,
+    pipeline,
+    description: `${pipeline}: ${description}`,
+    run,
+  });
+  const archives = steps
+    .filter((s) => s.action === 'archive' && options.prune)
+    .map((s) =>
+      op(`archive stage "${s.label}" (${s.targetId})`, () =>
+        port.archiveStage(objectType, pipelineId(), s.targetId!),
+      ),
+    );
+  const changes = steps
+    .filter((s) => s.action === 'update' || s.action === 'reorder')
+    .map((s) =>
+      op(`${s.action} stage "${s.label}"`, async () => {
+        await port.updateStage(objectType, pipelineId(), s.targetId!, patchOf(s.changes));
+      }),
+    );
+  const creates = steps
+    .filter((s) => s.action === 'create')
+    .map((s) =>
+      op(`create stage "${s.label}"`, async () => {
+        const created = await port.createStage(objectType, pipelineId(), stageInput(s.stage!));
+        recordId(map, objectType, 'stages', s.sourceId!, created.id);
+      }),
+    );
+  return [...archives, ...changes, ...creates];
+}
+
+function pipelineOperations(
+  port: PipelinesPort,
+  objectType: string,
+  step: PipelineStep,
+  options: ApplyOptions,
+  map: IdMap,
+): Operation[] {
+  const name = `${objectType}/${step.label}`;
+  const op = (description: string, run: () => Promise<void>): Operation => ({
+    objectType,
+    pipeline: name,
+    description: `${name}: ${description}`,
+    run,
+  });
+  switch (step.action) {
+    case 'none':
+      return [];
+    case 'archive':
+      if (!options.prune) return [];
+      return [
+        op(`archive pipeline (${step.targetId})`, () => port.archivePipeline(objectType, step.targetId!)),
+      ];
+    case 'create': {
+      const wanted = step.pipeline!;
+      return [
+        op(`create pipeline with ${wanted.stages.length} stages`, async () => {
+          const created = await port.createPipeline(objectType, {
+            pipelineId: wanted.id,
+            label: wanted.label,
+            displayOrder: wanted.displayOrder,
+            stages: wanted.stages.map(stageInput),
+          });
+          recordId(map, objectType, 'pipelines', wanted.id, created.id);
+          for (const stage of wanted.stages) {
+            const same =
+              created.stages.find((s) => s.id === stage.id) ??
+              created.stages.find((s) => labelKey(s.label) === labelKey(stage.label));
+            if (same !== undefined) recordId(map, objectType, 'stages', stage.id, same.id);
+          }
+        }),
+      ];
+    }
+    default: {
+      const own =
+        step.changes.length === 0
+          ? []
+          : [
+              op(
+                `${step.changes.every((c) => c.field === 'displayOrder') ? 'reorder' : 'update'} pipeline`,
+                async () => {
+                  await port.updatePipeline(objectType, step.targetId!, patchOf(step.changes));
+                },
+              ),
+            ];
+      return [
+        ...own,
+        ...stageOperations(port, objectType, name, () => step.targetId!, step.stages, options, map),
+      ];
+    }
+  }
+}
+
+/** The API calls of a plan, in order. */
+export function operationsOf(
+  port: PipelinesPort,
+  plan: Plan,
+  options: ApplyOptions,
+  map: IdMap,
+): Operation[] {
+  return plan.types.flatMap((type) =>
+    type.skipped === undefined
+      ? type.pipelines.flatMap((step) => pipelineOperations(port, type.objectType, step, options, map))
+      : [],
+  );
+}
+
+export interface ApplyResult {
+  readonly done: readonly Operation[];
+  /** Source ids → target ids, for what the plan matched and what the apply created. */
+  readonly map: IdMap;
+}
+
+export async function applyPlan(
+  port: PipelinesPort,
+  plan: Plan,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  const map = emptyIdMap(plan);
+  const operations = operationsOf(port, plan, options, map);
+  for (const [index, operation] of operations.entries()) {
+    try {
+      await operation.run();
+    } catch (err) {
+      throw new ApplyError(
+        operation,
+        describeFailure(err),
+        operations.slice(0, index),
+        operations.slice(index + 1),
+      );
+    }
+    options.onProgress?.(index + 1, operations.length, operation);
+  }
+  return { done: operations, map };
+}

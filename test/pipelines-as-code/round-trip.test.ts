@@ -1,0 +1,223 @@
+// Pipelines as code between two Stageline servers in tokens mode, through the official SDK: pull
+// A, apply to B, pull B; diffs that write nothing; idempotence; --prune; STAGE_ID_IN_USE.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { startStageline } from '../../src/index.js';
+import type { RunningStageline } from '../../src/index.js';
+import { ApplyError, applyPlan } from '../../src/pipelines-as-code/apply.js';
+import { connectPortal } from '../../src/pipelines-as-code/client.js';
+import type { PipelinesPort } from '../../src/pipelines-as-code/client.js';
+import type { IdMap } from '../../src/pipelines-as-code/map.js';
+import { countPlan, hasChanges } from '../../src/pipelines-as-code/plan.js';
+import { planAgainst, pullDocument } from '../../src/pipelines-as-code/pull.js';
+import type { SeedDocument } from '../../src/seed/seed-document.js';
+
+const TYPES = ['deals', 'tickets'];
+const stages = (...labels: string[]) =>
+  labels.map((label, i) => ({
+    label,
+    displayOrder: i,
+    metadata: { probability: String(i / labels.length) },
+  }));
+
+/** The document with B's ids written back as A's, through the map. */
+function inSourceIds(doc: SeedDocument, map: IdMap): SeedDocument {
+  const back = (ids: Record<string, string | null>) =>
+    new Map(Object.entries(ids).flatMap(([source, target]) => (target === null ? [] : [[target, source]])));
+  const objectTypes = Object.fromEntries(
+    Object.entries(doc.objectTypes).map(([type, entry]) => {
+      const pipelines = back(map[type]?.pipelines ?? {});
+      const stageIds = back(map[type]?.stages ?? {});
+      return [
+        type,
+        {
+          ...entry,
+          pipelines: entry.pipelines?.map((p) => ({
+            ...p,
+            id: pipelines.get(p.id) ?? p.id,
+            stages: p.stages.map((s) => ({ ...s, id: stageIds.get(s.id) ?? s.id })),
+          })),
+        },
+      ];
+    }),
+  );
+  return { ...doc, objectTypes };
+}
+
+describe('pipelines as code between two Stageline servers', () => {
+  let a: RunningStageline;
+  let b: RunningStageline;
+  let source: PipelinesPort;
+  let target: PipelinesPort;
+  let tokenB: string;
+  let pulledA: SeedDocument;
+  let generatedByB: string;
+
+  before(async () => {
+    [a, b] = await Promise.all([
+      startStageline({ auth: 'tokens' }),
+      startStageline({ auth: 'tokens', controlPlane: 'on' }),
+    ]);
+    source = connectPortal({ url: a.url, token: await a.issueToken({ portalId: 101 }) });
+    tokenB = await b.issueToken({ portalId: 202 });
+    target = connectPortal({ url: b.url, token: tokenB });
+
+    // Both portals generate ids from the same start: A's first ones go to a pipeline it drops.
+    await source.archivePipeline(
+      'deals',
+      (await source.createPipeline('deals', { label: 'Gone', displayOrder: 9, stages: stages('x') })).id,
+    );
+    // A: two deal pipelines of its own, a renamed default stage, a ticket pipeline.
+    await source.createPipeline('deals', {
+      label: 'Enterprise',
+      displayOrder: 1,
+      stages: stages('Qualify', 'Pilot', 'Won'),
+    });
+    await source.createPipeline('deals', {
+      label: 'Renewals',
+      displayOrder: 2,
+      stages: stages('Due', 'Renewed'),
+    });
+    await source.updateStage('deals', 'default', 'contractsent', { label: 'Contract out' });
+    await source.createPipeline('tickets', {
+      label: 'Escalations',
+      displayOrder: 1,
+      stages: [
+        { label: 'Open', displayOrder: 0, metadata: { ticketState: 'OPEN' } },
+        { label: 'Done', displayOrder: 1, metadata: { ticketState: 'CLOSED' } },
+      ],
+    });
+    // B already has an "enterprise" pipeline, under an id of its own: matched by label.
+    generatedByB = (
+      await target.createPipeline('deals', {
+        label: 'enterprise',
+        displayOrder: 1,
+        stages: stages('qualify'),
+      })
+    ).id;
+    pulledA = await pullDocument(source, { types: TYPES });
+  });
+
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('pull A, apply to B, pull B: the same document apart from the ids B generated', async () => {
+    const plan = await planAgainst(target, pulledA);
+    // Pipelines: Renewals and Escalations; stages: Pilot and Won in B's enterprise. Updates: its
+    // label and its stage's, and the renamed default stage.
+    assert.deepEqual(countPlan(plan), { create: 4, update: 3, reorder: 0, archive: 0 });
+    const { map } = await applyPlan(target, plan, { prune: false });
+    const enterpriseA = pulledA.objectTypes.deals!.pipelines!.find((p) => p.label === 'Enterprise')!;
+    assert.equal(map.deals!.pipelines[enterpriseA.id], generatedByB);
+    // Ids B was free to take are kept.
+    const renewals = pulledA.objectTypes.deals!.pipelines!.find((p) => p.label === 'Renewals')!;
+    assert.equal(map.deals!.pipelines[renewals.id], renewals.id);
+
+    const pulledB = await pullDocument(target, { types: TYPES });
+    assert.notDeepEqual(pulledB, pulledA);
+    assert.deepEqual(inSourceIds(pulledB, map), pulledA);
+    assert.equal(hasChanges(await planAgainst(target, pulledA)), false);
+  });
+
+  it('a pull reports a type the portal refuses and leaves it out; the plan skips it', async () => {
+    const refused: string[] = [];
+    const doc = await pullDocument(source, {
+      types: ['tickets', 'widgets'],
+      onRefused: (type, message) => refused.push(`${type}: ${message}`),
+    });
+    assert.deepEqual(Object.keys(doc.objectTypes), ['tickets']);
+    assert.deepEqual(refused, [
+      'widgets: the portal refused it: HTTP 400: Unable to infer object type from: widgets',
+    ]);
+    const plan = await planAgainst(target, { objectTypes: { widgets: { pipelines: [] } } });
+    assert.deepEqual(plan.types, [
+      {
+        objectType: 'widgets',
+        skipped: 'the portal refused it: HTTP 400: Unable to infer object type from: widgets',
+        pipelines: [],
+      },
+    ]);
+  });
+
+  it('a second apply finds nothing to do', async () => {
+    const plan = await planAgainst(target, pulledA);
+    assert.equal(hasChanges(plan), false);
+    const { done } = await applyPlan(target, plan, { prune: true });
+    assert.equal(done.length, 0);
+  });
+
+  it('a diff only reads: no write in the request journal, the audit trail unchanged', async () => {
+    const control = b.portal(tokenB);
+    const changed: SeedDocument = {
+      objectTypes: {
+        ...pulledA.objectTypes,
+        deals: {
+          pipelines: pulledA.objectTypes.deals!.pipelines!.map((p) => ({ ...p, label: `${p.label} 2` })),
+        },
+      },
+    };
+    const auditBefore = (await control.snapshot()).audit;
+    await control.clearRequests();
+    const plan = await planAgainst(target, changed);
+    assert.equal(hasChanges(plan), true);
+    const requests = await control.requests();
+    assert.ok(requests.length > 0);
+    assert.deepEqual([...new Set(requests.map((r) => r.method))], ['GET']);
+    assert.deepEqual((await control.snapshot()).audit, auditBefore);
+  });
+
+  it('archives only with prune; STAGE_ID_IN_USE names the records and what was left undone', async () => {
+    const deals = pulledA.objectTypes.deals!.pipelines!;
+    const renewals = deals.find((p) => p.label === 'Renewals')!;
+    const dropped = renewals.stages[1]!;
+    const trimmed: SeedDocument = {
+      objectTypes: {
+        deals: {
+          pipelines: deals
+            .filter((p) => p.label !== 'Enterprise')
+            .map((p) => (p === renewals ? { ...p, stages: [renewals.stages[0]!] } : p)),
+        },
+      },
+    };
+    const plan = await planAgainst(target, trimmed);
+    assert.equal(countPlan(plan).archive, 2);
+    assert.equal((await applyPlan(target, plan, { prune: false })).done.length, 0);
+    assert.equal((await target.list('deals')).length, 3);
+
+    // A deal sits in the stage to archive.
+    const response = await fetch(`${b.url}/crm/v3/objects/deals`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenB}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        properties: { dealname: 'Held', pipeline: renewals.id, dealstage: dropped.id },
+      }),
+    });
+    assert.equal(response.status, 201);
+    const deal = (await response.json()) as { id: string };
+    const err = await applyPlan(target, plan, { prune: true }).then(
+      () => assert.fail('the archive should be refused'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApplyError);
+    assert.match(err.reason, /STAGE_ID_IN_USE/);
+    assert.match(err.reason, new RegExp(`\\b${deal.id}\\b`));
+    assert.match(err.failed.description, /Renewals: archive stage "Renewed"/);
+    assert.equal(err.remaining.length + err.done.length + 1, 2);
+
+    // Moved out of the way, the prune goes through and a new plan is empty.
+    await fetch(`${b.url}/crm/v3/objects/deals/${deal.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${tokenB}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: { dealstage: renewals.stages[0]!.id } }),
+    });
+    await applyPlan(target, await planAgainst(target, trimmed), { prune: true });
+    assert.equal(hasChanges(await planAgainst(target, trimmed)), false);
+    assert.deepEqual(
+      (await target.list('deals')).map((p) => p.label),
+      ['Sales Pipeline', 'Renewals'],
+    );
+  });
+});
