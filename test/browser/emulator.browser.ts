@@ -171,6 +171,7 @@ describe('the emulator panel in Chromium', { skip }, () => {
       .filter({ hasText: 'POST/crm/v3/pipelines/deals503' });
     await faulted.waitFor();
     assert.equal(await faulted.locator('td').last().textContent(), `#${fault.id}`, 'the row names the fault');
+    await faults.scrollIntoViewIfNeeded();
     await screenshot(page, 'emulator-fault');
 
     await faults.getByRole('button', { name: `Remove fault ${fault.id}` }).click();
