@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 
 import type { Browser, Page } from 'playwright-core';
 
-import { newPage } from '../helpers/browser.js';
+import { assertBoardBuilt, launchChromium, newPage } from '../helpers/browser.js';
+import { buildStageline } from '../http/support.js';
+import type { Stageline } from '../../src/stageline.js';
 
 export interface Stage {
   id: string;
@@ -38,6 +40,55 @@ export function apiClient(base: string) {
 }
 
 export type ApiClient = ReturnType<typeof apiClient>;
+
+/** A Stageline listening on a real socket, a Chromium, and the API client of that Stageline. */
+export interface BoardSession {
+  stageline: Stageline;
+  base: string;
+  browser: Browser;
+  api: ApiClient;
+  close(): Promise<void>;
+}
+
+/** Starts a board session (the board must be built): open mode unless `flags` say otherwise. */
+export async function startBoard(...args: Parameters<typeof buildStageline>): Promise<BoardSession> {
+  assertBoardBuilt();
+  const stageline = await buildStageline(...args);
+  try {
+    const base = await stageline.app.listen({ port: 0, host: '127.0.0.1' });
+    const browser = await launchChromium();
+    return {
+      stageline,
+      base,
+      browser,
+      api: apiClient(base),
+      close: async () => {
+        await browser.close();
+        await stageline.close();
+      },
+    };
+  } catch (err) {
+    await stageline.close();
+    throw err;
+  }
+}
+
+/**
+ * Collects the page's content security policy violations, from its next navigation on: the
+ * returned list grows as they happen.
+ */
+export async function watchCspViolations(page: Page): Promise<string[]> {
+  const violations: string[] = [];
+  await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { reportViolation(v: string): void }).reportViolation(
+        `${e.violatedDirective} ${e.blockedURI}`,
+      );
+    });
+  });
+  return violations;
+}
 
 /** A fresh portal with one deal pipeline (first in display order) of the given stages. */
 export async function portalWithPipeline(api: ApiClient, stageLabels: string[], label = 'Board test') {

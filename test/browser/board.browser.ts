@@ -9,44 +9,31 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 
 import { buildStageline, logSink } from '../http/support.js';
-import type { Stageline } from '../../src/stageline.js';
+import { browserSkipReason, newPage, screenshot } from '../helpers/browser.js';
 import {
-  assertBoardBuilt,
-  browserSkipReason,
-  launchChromium,
-  newPage,
-  screenshot,
-} from '../helpers/browser.js';
-import {
-  apiClient,
   eventually,
   lowContrastTexts,
   portalWithPipeline as portalWith,
   signIn as signInPage,
+  startBoard,
+  watchCspViolations,
 } from './board-session.js';
-import type { ApiClient, Pipeline, Stage } from './board-session.js';
+import type { ApiClient, BoardSession, Pipeline, Stage } from './board-session.js';
 
 const skip = browserSkipReason();
 
 describe('the board in Chromium', { skip }, () => {
-  let stageline: Stageline;
   let base: string;
   let browser: Browser;
   let api: ApiClient;
   const logs = logSink();
 
+  let board: BoardSession | undefined;
   before(async () => {
-    assertBoardBuilt();
-    stageline = await buildStageline({ logLevel: 'info' }, { logStream: logs.stream });
-    base = await stageline.app.listen({ port: 0, host: '127.0.0.1' });
-    api = apiClient(base);
-    browser = await launchChromium();
+    board = await startBoard({ logLevel: 'info' }, { logStream: logs.stream });
+    ({ base, browser, api } = board);
   });
-
-  after(async () => {
-    await browser?.close();
-    await stageline?.close();
-  });
+  after(() => board?.close());
 
   const portalWithPipeline = (stageLabels: string[], label?: string) => portalWith(api, stageLabels, label);
 
@@ -431,15 +418,7 @@ describe('the board in Chromium', { skip }, () => {
     const { token, pipeline } = await portalWithPipeline(['Lead', 'Won']);
     await createDeal(token, pipeline, 'Lead', 'Secret-keeping deal');
     const page = await newPage(browser);
-    const violations: string[] = [];
-    await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        (window as unknown as { reportViolation(v: string): void }).reportViolation(
-          `${e.violatedDirective} ${e.blockedURI}`,
-        );
-      });
-    });
+    const violations = await watchCspViolations(page);
     const urls: string[] = [];
     const bearer: string[] = [];
     page.on('request', (r) => {

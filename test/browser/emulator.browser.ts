@@ -8,45 +8,32 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 
 import { buildStageline } from '../http/support.js';
-import type { Stageline } from '../../src/stageline.js';
+import { browserSkipReason, newPage, screenshot } from '../helpers/browser.js';
 import {
-  assertBoardBuilt,
-  browserSkipReason,
-  launchChromium,
-  newPage,
-  screenshot,
-} from '../helpers/browser.js';
-import {
-  apiClient,
   eventually,
   lowContrastTexts,
   portalWithPipeline,
   signIn as signInPage,
+  startBoard,
+  watchCspViolations,
 } from './board-session.js';
-import type { ApiClient, Pipeline } from './board-session.js';
+import type { ApiClient, BoardSession, Pipeline } from './board-session.js';
 
 const skip = browserSkipReason();
 
 const UNAVAILABLE = 'Service Unavailable: the service is temporarily unavailable';
 
 describe('the emulator panel in Chromium', { skip }, () => {
-  let stageline: Stageline;
   let base: string;
   let browser: Browser;
   let api: ApiClient;
 
+  let board: BoardSession | undefined;
   before(async () => {
-    assertBoardBuilt();
-    stageline = await buildStageline();
-    base = await stageline.app.listen({ port: 0, host: '127.0.0.1' });
-    api = apiClient(base);
-    browser = await launchChromium();
+    board = await startBoard();
+    ({ base, browser, api } = board);
   });
-
-  after(async () => {
-    await browser?.close();
-    await stageline?.close();
-  });
+  after(() => board?.close());
 
   const signIn = (token: string, width?: number, height?: number) =>
     signInPage(browser, base, token, width, height);
@@ -225,15 +212,7 @@ describe('the emulator panel in Chromium', { skip }, () => {
   it('downloads a snapshot, resets the portal, and restores the snapshot from the file', async () => {
     const { token } = await portalWithPipeline(api, ['Lead', 'Won'], 'Kept in the snapshot');
     const page = await newPage(browser, { viewport: { width: 1280, height: 800 } });
-    const violations: string[] = [];
-    await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        (window as unknown as { reportViolation(v: string): void }).reportViolation(
-          `${e.violatedDirective} ${e.blockedURI}`,
-        );
-      });
-    });
+    const violations = await watchCspViolations(page);
     await page.goto(`${base}/ui/`);
     await page.getByLabel('Access token').fill(token);
     await page.getByRole('button', { name: 'Open board' }).click();
