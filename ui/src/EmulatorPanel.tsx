@@ -15,6 +15,51 @@ import {
 } from './emulator.js';
 import type { ClockState, Fault, FaultDraft, JournalEntry, JournalFilter } from './emulator.js';
 
+interface TextFieldProps {
+  id: string;
+  label: string;
+  value: string;
+  onChange(value: string): void;
+  numeric?: boolean;
+  placeholder?: string;
+  className?: string;
+}
+
+/** A label and its text input. */
+function TextField({ id, label, value, onChange, numeric, placeholder, className }: TextFieldProps) {
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        className={className}
+        inputMode={numeric === true ? 'numeric' : undefined}
+        placeholder={placeholder}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </>
+  );
+}
+
+/** "Method": any, or one of HubSpot's. */
+function MethodSelect({ id, value, onChange }: Pick<TextFieldProps, 'id' | 'value' | 'onChange'>) {
+  return (
+    <>
+      <label htmlFor={id}>Method</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Any</option>
+        {METHODS.map((m) => (
+          <option key={m}>{m}</option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+/** The journal's columns. */
+const COLUMNS = ['Time', 'Method', 'Path', 'Status', 'ms', 'Fault'];
+
 /** How often the journal, the faults and the clock are read again while the tab is visible. */
 const POLL_MS = 1000;
 
@@ -158,11 +203,9 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
     }, `Snapshot ${file.name} restored`).then((ok) => ok && onPortalChanged());
   }
 
-  const setField = (key: keyof FaultDraft) => (e: ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
-    setDraft((d) => ({ ...d, [key]: e.target.value }));
-  const setFilterField =
-    (key: keyof JournalFilter) => (e: ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
-      setFilter((f) => ({ ...f, [key]: e.target.value }));
+  const setField = (key: keyof FaultDraft) => (value: string) => setDraft((d) => ({ ...d, [key]: value }));
+  const setFilterField = (key: keyof JournalFilter) => (value: string) =>
+    setFilter((f) => ({ ...f, [key]: value }));
 
   return (
     <section id="emulator" className="emulator" aria-labelledby={`${ids}-title`}>
@@ -182,22 +225,22 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
                 : `System time (${clock.now})`}
           </p>
           <form className="row wrap" onSubmit={freeze}>
-            <label htmlFor={`${ids}-freeze`}>Freeze at</label>
-            <input
+            <TextField
               id={`${ids}-freeze`}
+              label="Freeze at"
               value={freezeAt}
               placeholder="ISO time; empty: now"
-              onChange={(e) => setFreezeAt(e.target.value)}
+              onChange={setFreezeAt}
             />
             <button type="submit">Freeze</button>
           </form>
           <form className="row wrap" onSubmit={advance}>
-            <label htmlFor={`${ids}-advance`}>Advance by (ms)</label>
-            <input
+            <TextField
               id={`${ids}-advance`}
-              inputMode="numeric"
+              label="Advance by (ms)"
+              numeric
               value={advanceBy}
-              onChange={(e) => setAdvanceBy(e.target.value)}
+              onChange={setAdvanceBy}
             />
             <button type="submit" disabled={clock?.mode !== 'frozen'}>
               Advance
@@ -232,38 +275,32 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
         <section className="panel" aria-labelledby={`${ids}-faults`}>
           <h3 id={`${ids}-faults`}>Faults</h3>
           <form className="fault-form" onSubmit={addFault} aria-label="Add a fault">
-            <label htmlFor={`${ids}-f-method`}>Method</label>
-            <select id={`${ids}-f-method`} value={draft.method} onChange={setField('method')}>
-              <option value="">Any</option>
-              {METHODS.map((m) => (
-                <option key={m}>{m}</option>
-              ))}
-            </select>
-            <label htmlFor={`${ids}-f-path`}>Path</label>
-            <input
+            <MethodSelect id={`${ids}-f-method`} value={draft.method} onChange={setField('method')} />
+            <TextField
               id={`${ids}-f-path`}
+              label="Path"
               value={draft.path}
               placeholder="/crm/v3/pipelines/deals"
               onChange={setField('path')}
             />
-            <label htmlFor={`${ids}-f-status`}>Status</label>
-            <input
+            <TextField
               id={`${ids}-f-status`}
-              inputMode="numeric"
+              label="Status"
+              numeric
               value={draft.status}
               onChange={setField('status')}
             />
-            <label htmlFor={`${ids}-f-times`}>Times (empty: until removed)</label>
-            <input
+            <TextField
               id={`${ids}-f-times`}
-              inputMode="numeric"
+              label="Times (empty: until removed)"
+              numeric
               value={draft.times}
               onChange={setField('times')}
             />
-            <label htmlFor={`${ids}-f-delay`}>Delay (ms)</label>
-            <input
+            <TextField
               id={`${ids}-f-delay`}
-              inputMode="numeric"
+              label="Delay (ms)"
+              numeric
               value={draft.delayMs}
               onChange={setField('delayMs')}
             />
@@ -301,25 +338,19 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
       <section className="panel" aria-labelledby={`${ids}-journal`}>
         <h3 id={`${ids}-journal`}>Request journal</h3>
         <form className="row wrap" aria-label="Filter the journal" onSubmit={(e) => e.preventDefault()}>
-          <label htmlFor={`${ids}-j-method`}>Method</label>
-          <select id={`${ids}-j-method`} value={filter.method} onChange={setFilterField('method')}>
-            <option value="">Any</option>
-            {METHODS.map((m) => (
-              <option key={m}>{m}</option>
-            ))}
-          </select>
-          <label htmlFor={`${ids}-j-path`}>Path</label>
-          <input
+          <MethodSelect id={`${ids}-j-method`} value={filter.method} onChange={setFilterField('method')} />
+          <TextField
             id={`${ids}-j-path`}
+            label="Path"
             value={filter.path}
             placeholder="/crm/v3/pipelines"
             onChange={setFilterField('path')}
           />
-          <label htmlFor={`${ids}-j-status`}>Status</label>
-          <input
+          <TextField
             id={`${ids}-j-status`}
+            label="Status"
             className="short"
-            inputMode="numeric"
+            numeric
             value={filter.status}
             onChange={setFilterField('status')}
           />
@@ -336,18 +367,17 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
           <table className="journal" aria-label="Requests, newest first">
             <thead>
               <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Method</th>
-                <th scope="col">Path</th>
-                <th scope="col">Status</th>
-                <th scope="col">ms</th>
-                <th scope="col">Fault</th>
+                {COLUMNS.map((c) => (
+                  <th key={c} scope="col">
+                    {c}
+                  </th>
+                ))}
               </tr>
             </thead>
             <tbody>
               {journal?.length === 0 && (
                 <tr>
-                  <td colSpan={6} className="help">
+                  <td colSpan={COLUMNS.length} className="help">
                     {filtered ? 'No request matches the filter.' : 'No requests yet.'}
                   </td>
                 </tr>
