@@ -57,6 +57,13 @@ function MethodSelect({ id, value, onChange }: Pick<TextFieldProps, 'id' | 'valu
   );
 }
 
+/** The fault form's number fields, after its method and path. */
+const NUMBER_FIELDS: ReadonlyArray<[keyof FaultDraft, string]> = [
+  ['status', 'Status'],
+  ['times', 'Times (empty: until removed)'],
+  ['delayMs', 'Delay (ms)'],
+];
+
 /** The journal's columns. */
 const COLUMNS = ['Time', 'Method', 'Path', 'Status', 'ms', 'Fault'];
 
@@ -283,27 +290,16 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
               placeholder="/crm/v3/pipelines/deals"
               onChange={setField('path')}
             />
-            <TextField
-              id={`${ids}-f-status`}
-              label="Status"
-              numeric
-              value={draft.status}
-              onChange={setField('status')}
-            />
-            <TextField
-              id={`${ids}-f-times`}
-              label="Times (empty: until removed)"
-              numeric
-              value={draft.times}
-              onChange={setField('times')}
-            />
-            <TextField
-              id={`${ids}-f-delay`}
-              label="Delay (ms)"
-              numeric
-              value={draft.delayMs}
-              onChange={setField('delayMs')}
-            />
+            {NUMBER_FIELDS.map(([key, label]) => (
+              <TextField
+                key={key}
+                id={`${ids}-f-${key}`}
+                label={label}
+                numeric
+                value={draft[key]}
+                onChange={setField(key)}
+              />
+            ))}
             <button type="submit">Add fault</button>
           </form>
           <ul className="faults" aria-label="Active faults">
