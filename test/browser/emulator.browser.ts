@@ -55,6 +55,8 @@ describe('the emulator panel in Chromium', { skip }, () => {
 
   /** Waits until the journal's rows satisfy `done`; fails with the rows shown last. */
   async function journalUntil(page: Page, what: string, done: (rows: string[]) => boolean) {
+    // The panel reads the journal while it is on screen.
+    await section(page, 'Request journal').scrollIntoViewIfNeeded();
     const rows = await eventually(() => journalRows(page), done);
     assert.ok(done(rows), `${what}; the journal shows ${JSON.stringify(rows)}`);
     return rows;
@@ -156,6 +158,7 @@ describe('the emulator panel in Chromium', { skip }, () => {
     const faulted = section(page, 'Request journal')
       .locator('tbody tr')
       .filter({ hasText: 'POST/crm/v3/pipelines/deals503' });
+    await section(page, 'Request journal').scrollIntoViewIfNeeded();
     await faulted.waitFor();
     assert.equal(await faulted.locator('td').last().textContent(), `#${fault.id}`, 'the row names the fault');
     await faults.scrollIntoViewIfNeeded();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { ChangeEvent, FormEvent } from 'react';
 
 import type { Api } from './api.js';
@@ -97,6 +97,21 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
   const [freezeAt, setFreezeAt] = useState('');
   const [advanceBy, setAdvanceBy] = useState('60000');
 
+  // The journal holds response bodies (pages of records among them): it is read only while it
+  // is on screen, so a board below it loads without that traffic.
+  const journalRef = useRef<HTMLElement>(null);
+  const [journalShown, setJournalShown] = useState(false);
+  useEffect(() => {
+    const element = journalRef.current;
+    if (element === null || typeof IntersectionObserver === 'undefined') {
+      setJournalShown(true);
+      return;
+    }
+    const observer = new IntersectionObserver((seen) => setJournalShown(seen.some((e) => e.isIntersecting)));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+
   const query = journalQuery(filter);
   const filtered = Object.values(filter).some((v) => v.trim() !== '');
   useEffect(() => {
@@ -105,9 +120,13 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
     const poll = async () => {
       if (!document.hidden) {
         try {
-          const [entries, list, time] = await Promise.all([api.journal(query), api.faults(), api.clock()]);
+          const [entries, list, time] = await Promise.all([
+            journalShown ? api.journal(query) : undefined,
+            api.faults(),
+            api.clock(),
+          ]);
           if (!live) return;
-          setJournal(entries);
+          if (entries !== undefined) setJournal(entries);
           setFaults(list);
           setClock(time);
           setPollError(undefined);
@@ -122,7 +141,7 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
       live = false;
       clearTimeout(timer);
     };
-  }, [api, query, changed]);
+  }, [api, query, changed, journalShown]);
 
   /** Runs a control-plane change and says what it did; a refusal goes to the board's banner. */
   const run = useCallback(
@@ -331,7 +350,7 @@ export function EmulatorPanel({ api, portalId, onPortalChanged, onError }: Emula
         </section>
       </div>
 
-      <section className="panel" aria-labelledby={`${ids}-journal`}>
+      <section ref={journalRef} className="panel" aria-labelledby={`${ids}-journal`}>
         <h3 id={`${ids}-journal`}>Request journal</h3>
         <form className="row wrap" aria-label="Filter the journal" onSubmit={(e) => e.preventDefault()}>
           <MethodSelect id={`${ids}-j-method`} value={filter.method} onChange={setFilterField('method')} />
