@@ -9,83 +9,33 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 
 import { buildStageline, logSink } from '../http/support.js';
-import type { Stageline } from '../../src/stageline.js';
+import { browserSkipReason, newPage, screenshot } from '../helpers/browser.js';
 import {
-  assertBoardBuilt,
-  browserSkipReason,
-  launchChromium,
-  newPage,
-  screenshot,
-} from '../helpers/browser.js';
+  eventually,
+  lowContrastTexts,
+  portalWithPipeline as portalWith,
+  signIn as signInPage,
+  startBoard,
+  watchCspViolations,
+} from './board-session.js';
+import type { ApiClient, BoardSession, Pipeline, Stage } from './board-session.js';
 
 const skip = browserSkipReason();
 
-interface Stage {
-  id: string;
-  label: string;
-  displayOrder: number;
-  metadata: Record<string, string>;
-}
-interface Pipeline {
-  id: string;
-  label: string;
-  displayOrder: number;
-  stages: Stage[];
-}
-
 describe('the board in Chromium', { skip }, () => {
-  let stageline: Stageline;
   let base: string;
   let browser: Browser;
+  let api: ApiClient;
   const logs = logSink();
 
+  let board: BoardSession | undefined;
   before(async () => {
-    assertBoardBuilt();
-    stageline = await buildStageline({ logLevel: 'info' }, { logStream: logs.stream });
-    base = await stageline.app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await launchChromium();
+    board = await startBoard({ logLevel: 'info' }, { logStream: logs.stream });
+    ({ base, browser, api } = board);
   });
+  after(() => board?.close());
 
-  after(async () => {
-    await browser?.close();
-    await stageline?.close();
-  });
-
-  async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
-  }
-
-  /** A fresh portal with one deal pipeline (first in display order) of the given stages. */
-  async function portalWithPipeline(stageLabels: string[], label = 'Board test') {
-    const token = `board-${randomUUID()}`;
-    const pipeline = await api<Pipeline>(token, 'POST', '/crm/v3/pipelines/deals', {
-      label,
-      displayOrder: 0,
-      stages: stageLabels.map((l, i) => ({
-        label: l,
-        displayOrder: i,
-        metadata: { probability: i === stageLabels.length - 1 ? '1.0' : String((i + 1) / 10) },
-      })),
-    });
-    return { token, pipeline };
-  }
-
-  /** What `read` answers once `done` holds, or after 10 s its last answer (for the assertion). */
-  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > until) return value;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const portalWithPipeline = (stageLabels: string[], label?: string) => portalWith(api, stageLabels, label);
 
   const stageId = (p: Pipeline, label: string) => p.stages.find((s) => s.label === label)!.id;
 
@@ -96,14 +46,8 @@ describe('the board in Chromium', { skip }, () => {
   }
 
   /** Opens the board and signs in through the form, as a person would. */
-  async function signIn(token: string, width = 1280, height = 800): Promise<Page> {
-    const page = await newPage(browser, { viewport: { width, height } });
-    await page.goto(`${base}/ui/`);
-    await page.getByLabel('Access token').fill(token);
-    await page.getByRole('button', { name: 'Open board' }).click();
-    await page.locator('[data-board-state="ready"]').waitFor();
-    return page;
-  }
+  const signIn = (token: string, width?: number, height?: number) =>
+    signInPage(browser, base, token, width, height);
 
   /** What dnd-kit's live region last told a screen reader. */
   async function announced(page: Page, text: string) {
@@ -474,15 +418,7 @@ describe('the board in Chromium', { skip }, () => {
     const { token, pipeline } = await portalWithPipeline(['Lead', 'Won']);
     await createDeal(token, pipeline, 'Lead', 'Secret-keeping deal');
     const page = await newPage(browser);
-    const violations: string[] = [];
-    await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        (window as unknown as { reportViolation(v: string): void }).reportViolation(
-          `${e.violatedDirective} ${e.blockedURI}`,
-        );
-      });
-    });
+    const violations = await watchCspViolations(page);
     const urls: string[] = [];
     const bearer: string[] = [];
     page.on('request', (r) => {
@@ -552,38 +488,3 @@ describe('the board in Chromium', { skip }, () => {
     });
   }
 });
-
-/** Texts whose colour against their backdrop falls below WCAG's 4.5:1 (runs in the page). */
-function lowContrastTexts(): string[] {
-  const parse = (c: string): number[] => (c.match(/[\d.]+/g) ?? []).map(Number);
-  const lum = ([r, g, b]: number[]) => {
-    const f = (v: number) => {
-      const s = v / 255;
-      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-    };
-    return 0.2126 * f(r!) + 0.7152 * f(g!) + 0.0722 * f(b!);
-  };
-  const backdrop = (el: Element | null): number[] => {
-    for (let e = el; e !== null; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c.length === 3 || (c.length === 4 && c[3]! > 0.5)) return c.slice(0, 3);
-    }
-    return [255, 255, 255];
-  };
-  const bad: string[] = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
-    const el = n.parentElement;
-    if (el === null || n.textContent?.trim() === '' || el.closest('[aria-live], [id^="DndDescribedBy"]'))
-      continue;
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0) continue;
-    const style = getComputedStyle(el);
-    if (style.visibility === 'hidden' || Number(style.opacity) < 0.9) continue;
-    const fg = lum(parse(style.color));
-    const bg = lum(backdrop(el));
-    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-    if (ratio < 4.5) bad.push(`${n.textContent?.trim().slice(0, 30)} (${ratio.toFixed(2)})`);
-  }
-  return bad;
-}

@@ -9,6 +9,7 @@ import { History } from './History.js';
 import type { HistoryTarget } from './History.js';
 import { ENTERED_CURRENT_STAGE, OBJECT_TYPES } from './model.js';
 import type { MetadataKind, ObjectTypeInfo, Pipeline, Stage } from './model.js';
+import { EmulatorPanel } from './EmulatorPanel.js';
 import { PipelineList } from './PipelineList.js';
 import { ArchivedList } from './controls.js';
 import type { ArchivedItem } from './controls.js';
@@ -98,6 +99,8 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
   const [archivedStages, setArchivedStages] = useState<ArchivedItem[] | undefined>();
   const [switchTo, setSwitchTo] = useState('');
   const [reload, setReload] = useState(0);
+  /** Whether the control plane answers this token: the emulator panel shows only when it does. */
+  const [emulator, setEmulator] = useState<'unknown' | 'on' | 'off'>('unknown');
 
   const fail = useCallback(
     (err: unknown) => {
@@ -125,6 +128,19 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
   useEffect(() => {
     api.account().then((a) => setPortalId(a.portalId), fail);
   }, [api, fail]);
+
+  useEffect(() => {
+    let live = true;
+    void api.controlPlaneOn().then((on) => live && setEmulator(on ? 'on' : 'off'));
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  const reloadBoard = useCallback(() => {
+    setHistory(undefined);
+    setReload((n) => n + 1);
+  }, []);
 
   const { pipelines, setPipelines, records, complete, owners, putRecord } = useBoardData(
     api,
@@ -360,7 +376,7 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
   const state =
     pipelines === undefined || records === undefined ? 'loading' : complete ? 'ready' : 'interactive';
   return (
-    <div className="app" data-board-state={state}>
+    <div className="app" data-board-state={state} data-emulator={emulator}>
       <header className="top">
         <h1>Stageline board</h1>
         <div className="row wrap">
@@ -387,6 +403,7 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
             Switch portal
           </button>
         </form>
+        {emulator === 'on' && <a href="#emulator">Emulator</a>}
         <a href="/docs">API docs</a>
         <button type="button" className="secondary" onClick={() => onSignOut()}>
           Sign out
@@ -467,6 +484,9 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
         </main>
         {history !== undefined && <History target={history} onClose={() => setHistory(undefined)} />}
       </div>
+      {emulator === 'on' && (
+        <EmulatorPanel api={api} portalId={portalId} onPortalChanged={reloadBoard} onError={fail} />
+      )}
     </div>
   );
 }

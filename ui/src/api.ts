@@ -1,7 +1,9 @@
 /**
- * The board's only way to the server: the public API, same origin, with the user's token in the
- * Authorization header (never in a URL).
+ * The board's only way to the server: the public API, and the emulator control plane under
+ * `/_stageline` where that is on, same origin, with the user's token in the Authorization header
+ * (never in a URL).
  */
+import type { ClockState, Fault, FaultSpec, JournalEntry } from './emulator.js';
 import type { AuditEntry, CrmRecord, ObjectTypeInfo, Owner, Pipeline, Stage } from './model.js';
 
 /** A refused call, carrying HubSpot's error envelope: its message is what the user sees. */
@@ -30,6 +32,7 @@ const CHECKED = '?validateReferencesBeforeDelete=true';
 
 const RECORD_PAGE = 100;
 const OWNERS = '/crm/v3/owners?limit=100';
+const CONTROL = '/_stageline';
 
 /** A page of records and the cursor of the next one. */
 export interface RecordPage {
@@ -195,6 +198,65 @@ export class Api {
 
   updateRecord(type: string, id: string, properties: Record<string, string>): Promise<CrmRecord> {
     return this.call('PATCH', `/crm/v3/objects/${type}/${id}`, { properties });
+  }
+
+  // ----- the emulator control plane -----
+
+  /**
+   * Whether this token may use the control plane: its clock answers. A server without it answers
+   * 404, a token without the admin scope 403; a network failure counts as off too.
+   */
+  async controlPlaneOn(): Promise<boolean> {
+    try {
+      const res = await this.send('GET', `${CONTROL}/clock`);
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The journal, newest first, filtered by `query` (see `journalQuery`). */
+  async journal(query: string): Promise<JournalEntry[]> {
+    return (await this.call<{ results: JournalEntry[] }>('GET', `${CONTROL}/requests?${query}`)).results;
+  }
+
+  clearJournal(): Promise<void> {
+    return this.call('DELETE', `${CONTROL}/requests`);
+  }
+
+  async faults(): Promise<Fault[]> {
+    return (await this.call<{ results: Fault[] }>('GET', `${CONTROL}/faults`)).results;
+  }
+
+  addFault(spec: FaultSpec): Promise<Fault> {
+    return this.call('POST', `${CONTROL}/faults`, spec);
+  }
+
+  /** Removes one fault, or every fault of the portal without an id. */
+  removeFault(id?: string): Promise<void> {
+    return this.call('DELETE', `${CONTROL}/faults${id === undefined ? '' : `/${encodeURIComponent(id)}`}`);
+  }
+
+  clock(): Promise<ClockState> {
+    return this.call('GET', `${CONTROL}/clock`);
+  }
+
+  /** Freezes (`now`), advances (`advanceMs`) or releases (`mode: 'system'`) the portal's clock. */
+  setClock(change: { now: string } | { advanceMs: number } | { mode: 'system' }): Promise<ClockState> {
+    return this.call('PUT', `${CONTROL}/clock`, change);
+  }
+
+  resetPortal(): Promise<void> {
+    return this.call('POST', `${CONTROL}/reset`);
+  }
+
+  snapshot(): Promise<unknown> {
+    return this.call('GET', `${CONTROL}/snapshot`);
+  }
+
+  restoreSnapshot(snapshot: unknown): Promise<void> {
+    return this.call('PUT', `${CONTROL}/snapshot`, snapshot);
   }
 }
 
