@@ -97,7 +97,13 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     opened.externalVersion === undefined
       ? undefined
       : { version: opened.externalVersion, now: overrides.monotonicClock ?? (() => performance.now()) };
-  const cache = external === undefined ? undefined : new ReadCache({ maxChars: READ_CACHE_CHARS, external });
+  // SQLite: other connections' commits seen through its data version; PostgreSQL: through
+  // LISTEN/NOTIFY. A store with neither gets no cache.
+  const feed = opened.changes;
+  const cache =
+    external === undefined && feed === undefined
+      ? undefined
+      : new ReadCache({ maxChars: READ_CACHE_CHARS, external, feed });
   const store = cache === undefined ? opened : invalidatingStore(opened, cache);
   try {
     const open = config.auth === 'open';
@@ -110,6 +116,7 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     const clock: Clock = control.clocks.now;
     const auth = new AuthService(store, config.auth, clock, {
       external,
+      feed,
       startPortal: open && seed !== undefined ? control.startPortal : undefined,
     });
     const service = new PipelineService(store, clock);

@@ -5,6 +5,7 @@
 import type { RecordAssociation } from './associations.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
 import type { CrmRecord } from './records.js';
+import type { ChangeFeed } from './external-changes.js';
 
 export interface TokenRecord {
   /** Public identifier, safe to print and log (`tok_…`). */
@@ -170,6 +171,11 @@ export interface Store {
    * cached only then.
    */
   readonly externalVersion?: () => number;
+  /**
+   * Present when other processes write the same database and announce their commits (PostgreSQL):
+   * answers may be cached while the feed is live, and dropped per portal as changes arrive.
+   */
+  readonly changes?: ChangeFeed;
   /** Cheap liveness probe for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
