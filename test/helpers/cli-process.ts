@@ -129,3 +129,22 @@ export async function startServing(
   });
   return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
 }
+
+/** SIGTERM, then SIGKILL after a grace period; resolves once every child is gone. */
+export async function stopProcesses(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise<void>((done) => child.once('close', () => done()));
+      child.kill('SIGTERM');
+      const graceful = await Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((done) => setTimeout(() => done(false), 5000)),
+      ]);
+      if (!graceful) {
+        child.kill('SIGKILL');
+        await closed;
+      }
+    }),
+  );
+}

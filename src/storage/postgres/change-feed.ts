@@ -81,7 +81,8 @@ export class PostgresChangeFeed implements ChangeFeed {
       connectionTimeoutMillis: this.options.timeoutMs,
       query_timeout: this.options.timeoutMs,
       keepAlive: true,
-      application_name: 'stageline-changes',
+      // Names the channel, so an operator (or a test) can tell whose listener it is.
+      application_name: `stageline ${this.channel}`,
     });
     this.client = client;
     const lost = () => this.lost(client);
