@@ -65,6 +65,17 @@ export interface Repository {
   appendAudit(entries: readonly AuditEntry[]): Promise<void>;
   /** Newest first. */
   listAudit(portalId: number, typeKey: string, kind: AuditKind, objectId: string): Promise<AuditEntry[]>;
+  /**
+   * A pipeline's audit (archived pipelines have one too), newest first; undefined when the
+   * pipeline does not exist. One statement where the adapter can.
+   */
+  pipelineAudit(portalId: number, typeKey: string, pipelineId: string): Promise<AuditEntry[] | undefined>;
+  /** A stage's pipeline and audit, newest first; undefined when the stage does not exist. */
+  stageAudit(
+    portalId: number,
+    typeKey: string,
+    stageId: string,
+  ): Promise<{ pipelineId: string; entries: AuditEntry[] } | undefined>;
   /** The newest entry of one pipeline or stage, if any. */
   latestAudit(
     portalId: number,

@@ -369,6 +369,12 @@ const PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all' });
 const PIPELINES_WITH_LIVE_STAGES = selectPipelinesWithStages({ stages: 'live' });
 const TYPED_PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all', objectType: true });
 
+type Nullable<R> = { [K in keyof R]: R[K] | null };
+
+/** The audit rows of a LEFT JOIN: a row without a kind is the "no entries" row. */
+const entriesOf = (rows: readonly Nullable<AuditRow>[]): AuditEntry[] =>
+  rows.filter((r): r is AuditRow => r.kind !== null).map(toAudit);
+
 class PostgresRepository implements Repository {
   /** `touched`: for a write, records the portals it changes. */
   constructor(
@@ -578,6 +584,37 @@ class PostgresRepository implements Repository {
       [portalId, typeKey, kind, objectId],
     );
     return rows.map(toAudit);
+  }
+
+  /**
+   * The pipeline's row joined with its audit: no row, no pipeline; one row of nulls, a pipeline
+   * without entries. One round trip instead of an existence check and a list.
+   */
+  async pipelineAudit(portalId: number, typeKey: string, pipelineId: string) {
+    const rows = await this.rows<Nullable<AuditRow>>(
+      `SELECT e.* FROM pipelines p
+       LEFT JOIN audit e ON e.portal_id = p.portal_id AND e.object_type = p.object_type
+         AND e.kind = 'pipeline' AND e.object_id = p.id
+       WHERE p.portal_id = $1 AND p.object_type = $2 AND p.id = $3
+       ORDER BY e.seq DESC`,
+      [portalId, typeKey, pipelineId],
+    );
+    return rows.length === 0 ? undefined : entriesOf(rows);
+  }
+
+  /** The stage's row joined with its audit, as pipelineAudit: one round trip. */
+  async stageAudit(portalId: number, typeKey: string, stageId: string) {
+    const rows = await this.rows<Nullable<AuditRow> & { stage_pipeline_id: string }>(
+      `SELECT s.pipeline_id AS stage_pipeline_id, e.* FROM stages s
+       LEFT JOIN audit e ON e.portal_id = s.portal_id AND e.object_type = s.object_type
+         AND e.kind = 'stage' AND e.object_id = s.id
+       WHERE s.portal_id = $1 AND s.object_type = $2 AND s.id = $3
+       ORDER BY e.seq DESC`,
+      [portalId, typeKey, stageId],
+    );
+    return rows[0] === undefined
+      ? undefined
+      : { pipelineId: rows[0].stage_pipeline_id, entries: entriesOf(rows) };
   }
 
   async latestAudit(
