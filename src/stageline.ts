@@ -8,7 +8,7 @@ import { AuthService } from './app/auth-service.js';
 import type { IssuedToken } from './app/auth-service.js';
 import { ControlPlane, loadSeedFile } from './app/control-plane.js';
 import { PipelineService } from './app/pipeline-service.js';
-import { RateLimiter, parseRateLimit } from './app/rate-limiter.js';
+import { RateLimiter, SharedRateLimiter, parseRateLimit } from './app/rate-limiter.js';
 import { RecordService } from './app/record-service.js';
 import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
@@ -122,7 +122,13 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);
     const policy = parseRateLimit(config.rateLimit);
-    const limiter = policy === null ? undefined : new RateLimiter(policy, clock);
+    // Several processes on one PostgreSQL database count in it, together.
+    const limiter =
+      policy === null
+        ? undefined
+        : opened.takeRate === undefined
+          ? new RateLimiter(policy, clock)
+          : new SharedRateLimiter(policy, clock, opened.takeRate);
     const log = createLogger({
       level: config.logLevel,
       format: config.logFormat,

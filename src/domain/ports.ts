@@ -168,6 +168,25 @@ export class StorageUnavailableError extends Error {
   override readonly name = 'StorageUnavailableError';
 }
 
+/** What a shared rate counter is asked: count one request of `key` at `now` if the limits allow. */
+export interface RateTake {
+  readonly key: string;
+  /** The request's time, in ms (the portal's clock). */
+  readonly now: number;
+  /** The UTC day of `now`: a new day starts a new daily count. */
+  readonly day: number;
+  readonly windowMs: number;
+  readonly perWindow: number;
+  readonly daily: number;
+}
+
+export interface RateCount {
+  /** null when the request was counted; otherwise the limit it broke. */
+  readonly exceeded: 'TEN_SECONDLY_ROLLING' | 'DAILY' | null;
+  readonly remaining: number;
+  readonly dailyRemaining: number;
+}
+
 export interface Store {
   /**
    * Runs `work` in one transaction: all its writes commit together or not at all. Adapters may
@@ -187,6 +206,11 @@ export interface Store {
    * answers may be cached while the feed is live, and dropped per portal as changes arrive.
    */
   readonly changes?: ChangeFeed;
+  /**
+   * Present when several processes share the database (PostgreSQL): rate-limit counts kept in
+   * it, so that together they admit what one process would.
+   */
+  readonly takeRate?: (take: RateTake) => Promise<RateCount>;
   /** Cheap liveness probe for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -13,7 +13,15 @@ import { DomainError } from '../../domain/errors.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
 import type { RecordAssociation } from '../../domain/associations.js';
-import type { PortalRecord, Repository, Store, TokenRecord, WriteScope } from '../../domain/ports.js';
+import type {
+  PortalRecord,
+  RateCount,
+  RateTake,
+  Repository,
+  Store,
+  TokenRecord,
+  WriteScope,
+} from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import {
@@ -346,6 +354,30 @@ export class PostgresStore implements Store {
       client.release(discard);
     }
   }
+
+  /** One autocommitted call of rate_limit_take (migration 007): the token's row is locked meanwhile. */
+  readonly takeRate = async (t: RateTake): Promise<RateCount> => {
+    try {
+      const { rows } = await this.pool.query<{
+        exceeded: RateCount['exceeded'];
+        remaining: number;
+        daily_remaining: number;
+      }>(
+        named('SELECT * FROM rate_limit_take($1, $2, $3, $4, $5, $6)', [
+          t.key,
+          t.now,
+          t.day,
+          t.windowMs,
+          t.perWindow,
+          t.daily,
+        ]),
+      );
+      const r = rows[0]!;
+      return { exceeded: r.exceeded, remaining: r.remaining, dailyRemaining: r.daily_remaining };
+    } catch (err) {
+      unavailable(err);
+    }
+  };
 
   async ping(): Promise<void> {
     try {
