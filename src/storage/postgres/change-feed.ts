@@ -140,6 +140,11 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.delay = Math.min(this.delay * 2, this.options.maxRetryMs);
   }
 
+  /** Drops the connection (it may be dead without knowing) and connects again. */
+  reconnect(): void {
+    if (this.client !== undefined) this.lost(this.client);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);

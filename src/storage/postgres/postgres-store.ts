@@ -280,7 +280,7 @@ export class PostgresStore implements Store {
         if (dropped !== undefined || isUnavailable(err)) {
           // The connection is gone or stuck: no ROLLBACK on it (the server rolls back), drop it.
           discard = err instanceof Error ? err : new Error(String(err));
-          unavailable(dropped ?? err);
+          this.unavailable(dropped ?? err);
         }
         await client.query('ROLLBACK').catch((rollbackError: unknown) => {
           discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
@@ -298,11 +298,20 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * As `unavailable`, and an outage seen by any request also takes the change feed down at once:
+   * its connection may be as dead as this one, and caches must not wait for its heartbeat.
+   */
+  private unavailable(err: unknown): never {
+    if (isUnavailable(err)) this.feed.reconnect();
+    unavailable(err);
+  }
+
   private async borrow(): Promise<PoolClient> {
     try {
       return await this.pool.connect();
     } catch (err) {
-      unavailable(err);
+      this.unavailable(err);
     }
   }
 
@@ -322,7 +331,7 @@ export class PostgresStore implements Store {
     try {
       result = { value: await work(single) };
     } catch (err) {
-      if (statements <= 1) unavailable(err);
+      if (statements <= 1) this.unavailable(err);
     }
     // A run cut short at its second statement proves nothing, whatever it returned or threw.
     return result !== undefined && statements <= 1 ? result.value : this.snapshot(work);
@@ -343,7 +352,7 @@ export class PostgresStore implements Store {
     } catch (err) {
       if (dropped !== undefined || isUnavailable(err)) {
         discard = err instanceof Error ? err : new Error(String(err));
-        unavailable(dropped ?? err);
+        this.unavailable(dropped ?? err);
       }
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
@@ -375,7 +384,7 @@ export class PostgresStore implements Store {
       const r = rows[0]!;
       return { exceeded: r.exceeded, remaining: r.remaining, dailyRemaining: r.daily_remaining };
     } catch (err) {
-      unavailable(err);
+      this.unavailable(err);
     }
   };
 
@@ -383,7 +392,7 @@ export class PostgresStore implements Store {
     try {
       await this.pool.query('SELECT 1');
     } catch (err) {
-      unavailable(err);
+      this.unavailable(err);
     }
   }
 
