@@ -148,3 +148,23 @@ export async function stopProcesses(children: readonly ChildProcess[]): Promise<
     }),
   );
 }
+
+/**
+ * Starts `count` `stageline serve` processes at once on one database, each with a small pool
+ * (they share one PostgreSQL), pushing each child onto `children` as it spawns.
+ */
+export async function startServeProcesses(
+  count: number,
+  database: string,
+  extra: readonly string[],
+  children: ChildProcess[],
+): Promise<ServeProcess[]> {
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      startServe(['--database', database, ...extra], {
+        env: { STAGELINE_POOL_SIZE: '4' },
+        onSpawn: (child) => children.push(child),
+      }),
+    ),
+  );
+}

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
-import { startServe, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
+import { startServeProcesses, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
 import { freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 
 const skip = await postgresSkipReason();
@@ -19,16 +19,7 @@ describe(`rate limits shared by ${PROCESSES} processes on one PostgreSQL schema`
   const servers: ServeProcess[] = [];
 
   before(async () => {
-    servers.push(
-      ...(await Promise.all(
-        Array.from({ length: PROCESSES }, () =>
-          startServe(['--database', database, '--rate-limit', 'hubspot'], {
-            env: { STAGELINE_POOL_SIZE: '4' },
-            onSpawn: (child) => children.push(child),
-          }),
-        ),
-      )),
-    );
+    servers.push(...(await startServeProcesses(PROCESSES, database, ['--rate-limit', 'hubspot'], children)));
   });
   after(() => stopProcesses(children));
 

@@ -16,7 +16,7 @@ import { createStageline } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';
 import { changeChannel } from '../../src/storage/postgres/change-feed.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
-import { startServe, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
+import { startServeProcesses, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
 import { POSTGRES_URL, freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 import type { WirePipeline } from '../helpers/wire-types.js';
 
@@ -54,16 +54,7 @@ describe(`the read cache across ${PROCESSES} processes on one PostgreSQL schema`
   const servers: ServeProcess[] = [];
 
   before(async () => {
-    servers.push(
-      ...(await Promise.all(
-        Array.from({ length: PROCESSES }, () =>
-          startServe(['--database', database], {
-            env: { STAGELINE_POOL_SIZE: '4' },
-            onSpawn: (child) => children.push(child),
-          }),
-        ),
-      )),
-    );
+    servers.push(...(await startServeProcesses(PROCESSES, database, [], children)));
   });
   after(() => stopProcesses(children));
 

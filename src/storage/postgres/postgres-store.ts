@@ -251,50 +251,68 @@ export class PostgresStore implements Store {
   }
 
   async write<T>(work: (repo: Repository) => Promise<T>, scope: WriteScope = {}): Promise<T> {
+    // One round trip for BEGIN and the portal's row lock, one for the announcement and COMMIT
+    // (simple-protocol statements sent together; the notification goes out on commit).
+    const begin =
+      scope.portalId === undefined
+        ? 'BEGIN'
+        : `BEGIN; SELECT 1 FROM portals WHERE id = ${sqlInt(scope.portalId)} FOR UPDATE`;
     for (let attempt = 1; ; attempt++) {
-      const client = await this.borrow();
-      // A borrowed connection that drops emits 'error'; unheard, it would crash the process.
-      let dropped: unknown;
-      const onError = (err: unknown) => (dropped = err);
-      client.on('error', onError);
-      let discard: Error | undefined;
-      const touched = new Touched();
       try {
-        // One round trip for BEGIN and the portal's row lock, one for the announcement and
-        // COMMIT (simple-protocol statements sent together; the notification goes out on commit).
-        if (scope.portalId !== undefined) {
-          touched.add(scope.portalId);
-          await client.query(`BEGIN; SELECT 1 FROM portals WHERE id = ${sqlInt(scope.portalId)} FOR UPDATE`);
-        } else {
-          await client.query('BEGIN');
-        }
-        const result = await work(
-          new PostgresRepository((text, values) => client.query(named(text, values)), touched),
-        );
-        const payload = touched.payload();
-        await client.query(
-          payload === undefined ? 'COMMIT' : `SELECT pg_notify('${this.feed.channel}', '${payload}'); COMMIT`,
-        );
-        return result;
-      } catch (err) {
-        if (dropped !== undefined || isUnavailable(err)) {
-          // The connection is gone or stuck: no ROLLBACK on it (the server rolls back), drop it.
-          discard = err instanceof Error ? err : new Error(String(err));
-          this.unavailable(dropped ?? err);
-        }
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        return await this.transaction(begin, async (query) => {
+          const touched = new Touched();
+          if (scope.portalId !== undefined) touched.add(scope.portalId);
+          const result = await work(new PostgresRepository(query, touched));
+          const payload = touched.payload();
+          const end =
+            payload === undefined
+              ? 'COMMIT'
+              : `SELECT pg_notify('${this.feed.channel}', '${payload}'); COMMIT`;
+          return { result, end };
         });
+      } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
           continue;
         }
         throw err;
-      } finally {
-        client.off('error', onError);
-        client.release(discard);
       }
+    }
+  }
+
+  /**
+   * One transaction on a borrowed connection: `begin`, the body, then the statement the body ends
+   * with. A failure rolls back before the connection goes back to the pool; a connection that
+   * dropped or got stuck is not rolled back (the server does) but thrown away.
+   */
+  private async transaction<T>(
+    begin: string,
+    body: (query: Query) => Promise<{ result: T; end: string }>,
+  ): Promise<T> {
+    const client = await this.borrow();
+    // A borrowed connection that drops emits 'error'; unheard, it would crash the process.
+    let dropped: unknown;
+    const onError = (err: unknown) => (dropped = err);
+    client.on('error', onError);
+    let discard: Error | undefined;
+    try {
+      await client.query(begin);
+      const { result, end } = await body((text, values) => client.query(named(text, values)));
+      await client.query(end);
+      return result;
+    } catch (err) {
+      if (dropped !== undefined || isUnavailable(err)) {
+        discard = err instanceof Error ? err : new Error(String(err));
+        this.unavailable(dropped ?? err);
+      }
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(discard);
     }
   }
 
@@ -338,30 +356,11 @@ export class PostgresStore implements Store {
   }
 
   /** Runs `work` in one REPEATABLE READ READ ONLY transaction: every statement, one snapshot. */
-  async snapshot<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
-    const client = await this.borrow();
-    let dropped: unknown;
-    const onError = (err: unknown) => (dropped = err);
-    client.on('error', onError);
-    let discard: Error | undefined;
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await work(new PostgresRepository((text, values) => client.query(named(text, values))));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      if (dropped !== undefined || isUnavailable(err)) {
-        discard = err instanceof Error ? err : new Error(String(err));
-        this.unavailable(dropped ?? err);
-      }
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw err;
-    } finally {
-      client.off('error', onError);
-      client.release(discard);
-    }
+  snapshot<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (query) => ({
+      result: await work(new PostgresRepository(query)),
+      end: 'COMMIT',
+    }));
   }
 
   /** One autocommitted call of rate_limit_take (migration 007): the token's row is locked meanwhile. */
