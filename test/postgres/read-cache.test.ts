@@ -84,8 +84,12 @@ describe(`the read cache across ${PROCESSES} processes on one PostgreSQL schema`
       assert.equal((await send(i, 'GET', `/${created.id}`, token)).label, 'Original', `#${i} caches`);
     }
 
+    // Two figures per process and round: when the first answer showing the write arrived (it
+    // includes that GET's own round trip, which a loaded machine stretches), and when the last
+    // stale answer's request was sent, the bound that matters: a request sent later than the
+    // invalidation bound after the write's answer must never get the old state.
     const delays: number[] = [];
-    let stale = 0;
+    const staleSent: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const label = `Round ${round}`;
       await send(0, 'PATCH', `/${created.id}`, token, { label });
@@ -93,12 +97,13 @@ describe(`the read cache across ${PROCESSES} processes on one PostgreSQL schema`
       await Promise.all(
         [1, 2].map(async (i) => {
           for (;;) {
+            const sent = performance.now() - answered;
             const seen = (await send(i, 'GET', `/${created.id}`, token)).label;
             if (seen === label) {
               delays.push(performance.now() - answered);
               return;
             }
-            stale += 1;
+            staleSent.push(sent);
             assert.ok(performance.now() - answered < 2_000, `#${i} still answers "${seen}"`);
           }
         }),
@@ -107,12 +112,19 @@ describe(`the read cache across ${PROCESSES} processes on one PostgreSQL schema`
       for (const i of [1, 2]) await send(i, 'GET', `/${created.id}`, token);
     }
     const shown = delays.map((d) => d.toFixed(1)).join(' ');
+    const latestStale = staleSent.length === 0 ? 0 : Math.max(...staleSent);
     console.log(
-      `# write → other processes answer it: median ${median(delays).toFixed(1)} ms, ` +
-        `max ${Math.max(...delays).toFixed(1)} ms, stale answers on the way ${stale}; all: ${shown}`,
+      `# write → first answer showing it on another process: median ${median(delays).toFixed(1)} ms, ` +
+        `max ${Math.max(...delays).toFixed(1)} ms (all: ${shown}); stale answers ${staleSent.length}, ` +
+        `the latest sent ${latestStale.toFixed(1)} ms after the write's answer`,
     );
-    assert.ok(median(delays) <= BOUND_MS, `median over ${BOUND_MS} ms: ${shown}`);
-    for (const d of delays) assert.ok(d <= BOUND_MS + TOLERANCE_MS, `${d.toFixed(1)} ms: ${shown}`);
+    assert.ok(
+      latestStale <= BOUND_MS + TOLERANCE_MS,
+      `an old answer to a request sent ${latestStale.toFixed(1)} ms after the write's answer`,
+    );
+    // Unloaded, the first GET already shows it (about 3-6 ms, its own round trip); under load the
+    // round trip grows, which is not the cache's doing: only a loose bound here.
+    assert.ok(median(delays) <= 10 * BOUND_MS, `median ${median(delays).toFixed(1)} ms: ${shown}`);
   });
 });
 
@@ -212,13 +224,24 @@ describe('principals across processes (tokens mode)', { skip }, () => {
     assert.equal(await status(), 200, 'the principal is now cached');
     assert.equal(await one.auth.revokeToken(issued.record.id), true);
     const revoked = performance.now();
-    let answer = await status();
-    while (answer !== 401) {
+    // As above: a request sent later than the bound after the revocation must be refused.
+    let lastAccepted = -1;
+    for (;;) {
+      const sent = performance.now() - revoked;
+      if ((await status()) === 401) break;
+      lastAccepted = sent;
       assert.ok(performance.now() - revoked < 1_000, 'still accepted after a second');
-      answer = await status();
     }
     const took = performance.now() - revoked;
-    console.log(`# revoked → refused by the other process after ${took.toFixed(1)} ms`);
-    assert.ok(took <= BOUND_MS + TOLERANCE_MS, `${took.toFixed(1)} ms`);
+    console.log(
+      `# revoked → first refusal by the other process answered after ${took.toFixed(1)} ms; ` +
+        (lastAccepted < 0
+          ? 'no request accepted after the revocation'
+          : `last accepted request sent at ${lastAccepted.toFixed(1)} ms`),
+    );
+    assert.ok(
+      lastAccepted <= BOUND_MS + TOLERANCE_MS,
+      `accepted a request sent ${lastAccepted.toFixed(1)} ms after`,
+    );
   });
 });

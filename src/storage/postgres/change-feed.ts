@@ -51,6 +51,11 @@ export class PostgresChangeFeed implements ChangeFeed {
     private readonly config: pg.ClientConfig,
     readonly channel: string,
     private readonly options: ChangeFeedOptions,
+    /**
+     * Whether a notifying server process is one of this process's own connections: its commits
+     * were already dropped from this process's caches, after commit, by the store's caller.
+     */
+    private readonly own: (serverPid: number) => boolean = () => false,
   ) {
     this.delay = options.retryMs;
   }
@@ -89,7 +94,8 @@ export class PostgresChangeFeed implements ChangeFeed {
     client.on('error', lost);
     client.on('end', lost);
     client.on('notification', (message) => {
-      if (this.client === client && message.channel === this.channel) this.heard(message.payload);
+      if (this.client !== client || message.channel !== this.channel) return;
+      if (!this.own(message.processId)) this.heard(message.payload);
     });
     try {
       await client.connect();

@@ -192,6 +192,17 @@ export class PostgresStore implements Store {
     });
     // An idle connection dropped by the server must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
+    // The server processes of this pool's connections: their notifications are this process's own.
+    const ownPids = new Set<number>();
+    const serverPid = (client: PoolClient) => (client as PoolClient & { processID?: number }).processID;
+    pool.on('connect', (client) => {
+      const pid = serverPid(client);
+      if (pid !== undefined) ownPids.add(pid);
+    });
+    pool.on('remove', (client) => {
+      const pid = serverPid(client);
+      if (pid !== undefined) ownPids.delete(pid);
+    });
     const feed = new PostgresChangeFeed(
       {
         connectionString,
@@ -200,6 +211,7 @@ export class PostgresStore implements Store {
       },
       changeChannel(schema),
       { ...CHANGE_FEED, timeoutMs: options.timeoutMs, ...options.changeFeed },
+      (pid) => ownPids.has(pid),
     );
     const store = new PostgresStore(pool, feed);
     try {
