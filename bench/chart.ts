@@ -4,7 +4,7 @@
 interface Row {
   name: string;
   kind: 'read' | 'write' | 'mix';
-  against: 'bare' | 'durable';
+  against: 'bare' | 'durable' | 'postgres';
   database: 'small' | 'scale' | 'postgres';
   ratio: number;
 }

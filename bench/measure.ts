@@ -20,8 +20,11 @@ export type Database = 'small' | 'scale' | 'postgres';
 export interface ScenarioResult {
   name: string;
   kind: Scenario['kind'];
-  /** What the shares are measured against. */
-  against: Against;
+  /**
+   * What the shares are measured against; on PostgreSQL, Fastify plus one PostgreSQL round trip
+   * per request (bench/postgres-baseline.mjs) for reads and writes alike.
+   */
+  against: Against | 'postgres';
   /** False for a scenario reported for comparison only. */
   targeted: boolean;
   database: Database;
@@ -53,20 +56,42 @@ function median(rounds: Measured[]): Measured {
   return { ...mid, errors: rounds.reduce((n, r) => n + r.errors, 0) };
 }
 
-async function load(
+export async function load(
   url: string,
   requests: Request[],
   headers: Record<string, string>,
   duration: number,
   sampleInt = 1000,
+  connections = CONNECTIONS,
 ): Promise<Measured> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration, headers, requests, sampleInt });
+  const result = await autocannon({ url, connections, duration, headers, requests, sampleInt });
   return {
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     requests: result.requests.total,
+  };
+}
+
+/**
+ * The same load spread over several servers at once (the connections split evenly): summed
+ * req/s and requests, the worst p50 and p99.
+ */
+export async function loadSpread(
+  urls: readonly string[],
+  requests: Request[],
+  headers: Record<string, string>,
+  duration: number,
+): Promise<Measured> {
+  const each = Math.max(1, Math.round(CONNECTIONS / urls.length));
+  const parts = await Promise.all(urls.map((url) => load(url, requests, headers, duration, 1000, each)));
+  return {
+    rps: parts.reduce((n, m) => n + m.rps, 0),
+    p50: Math.max(...parts.map((m) => m.p50)),
+    p99: Math.max(...parts.map((m) => m.p99)),
+    errors: parts.reduce((n, m) => n + m.errors, 0),
+    requests: parts.reduce((n, m) => n + m.requests, 0),
   };
 }
 

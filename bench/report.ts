@@ -147,6 +147,8 @@ export function save({
   scale: ScaleFigures | undefined;
   emulator: Figure[];
   targets: Verdict[];
+  /** PostgreSQL only: scenarios on one process and on two sharing the schema. */
+  processes: unknown[];
 }): string {
   const now = new Date();
   const stem = `bench/results/${now.toISOString().slice(0, 19).replace(/:/g, '-')}${QUICK ? '-quick' : ''}`;
@@ -166,6 +168,8 @@ export function save({
       bare: 'Fastify answering the same bytes (bench/baseline-server.mjs); reads are measured against it',
       durable:
         'Fastify answering the same bytes once each write is appended to a file and group-synced with fdatasync (bench/durable-baseline.mjs); writes and the mix are measured against it',
+      postgres:
+        'Fastify plus one PostgreSQL round trip per request: a SELECT by key of the same bytes for reads, one autocommitted UPDATE for writes (bench/postgres-baseline.mjs); Stageline on PostgreSQL is measured against it',
     },
     logLinesPerRequest: logLinesPerRequest(doc.results),
     ...doc,

@@ -17,8 +17,8 @@ import { controlPlaneFigures } from './control-plane.js';
 import { boardFigures } from './board.js';
 import { emulatorFigures } from './emulator.js';
 import type { Figure } from './emulator.js';
-import { runScenario } from './measure.js';
-import type { Database, ScenarioResult } from './measure.js';
+import { loadSpread, medianOf, runScenario } from './measure.js';
+import type { Database, Measured, ScenarioResult } from './measure.js';
 import {
   logLinesPerRequest,
   printFigures,
@@ -30,11 +30,39 @@ import {
 } from './report.js';
 import type { ScaleFigures } from './report.js';
 import { buildScaleDatabase } from './scale.js';
-import { MIXED, mixedScenario, scenarios, seedBenchPortal } from './scenarios.js';
+import { MIXED, auth, mixedScenario, scenarios, seedBenchPortal } from './scenarios.js';
 import type { Fixture } from './scenarios.js';
-import { rssMb, startBareBaseline, startDurableBaseline, startStageline, stop } from './servers.js';
+import {
+  rssMb,
+  startBareBaseline,
+  startDurableBaseline,
+  startPostgresBaseline,
+  startStageline,
+  stop,
+} from './servers.js';
 import type { Server } from './servers.js';
-import { CONNECTIONS, DURATION, POSTGRES_URL, QUICK, ROUNDS, SCALE_PORTALS, chosen } from './settings.js';
+import {
+  CONNECTIONS,
+  DURATION,
+  POSTGRES_URL,
+  QUICK,
+  ROUNDS,
+  SCALE_PORTALS,
+  WARM_UP_SECONDS,
+  chosen,
+} from './settings.js';
+
+/** One scenario's req/s on one Stageline process and on two sharing the PostgreSQL schema. */
+interface ProcessesFigure {
+  name: string;
+  oneProcess: number;
+  twoProcesses: number;
+  p99: { one: number; two: number };
+  errors: number;
+  /** The median of the rounds' two-over-one req/s, and each round's. */
+  ratio: number;
+  rounds: number[];
+}
 
 interface Baselines {
   bare: Server;
@@ -55,19 +83,84 @@ async function runAllScenarios(server: Server, baselines: Baselines, database: D
   return { results, fixture };
 }
 
-/** The small-database scenarios again, on a fresh schema of the given PostgreSQL database. */
-async function runOnPostgres(url: string, baselines: Baselines): Promise<ScenarioResult[]> {
-  const schema = `stageline_bench_${Date.now()}`;
-  const withSchema = new URL(url);
-  withSchema.searchParams.set('schema', schema);
-  const server = await startStageline(withSchema.toString());
+const inSchema = (url: string, schema: string): string => {
+  const u = new URL(url);
+  u.searchParams.set('schema', schema);
+  return u.toString();
+};
+
+/** The scenarios compared between one process and two on the same schema. */
+const SPREAD_SCENARIOS = ['get pipeline', 'patch stage label'];
+
+/**
+ * One process against two on the same PostgreSQL schema: the same load, all on the first or
+ * split over both, in paired rounds (the order turning). Printed, and kept in the results.
+ */
+async function oneVersusTwo(first: Server, database: string, fixture: Fixture): Promise<ProcessesFigure[]> {
+  const second = await startStageline(database);
+  const figures: ProcessesFigure[] = [];
   try {
-    return (await runAllScenarios(server, baselines, 'postgres')).results;
+    for (const s of scenarios(first.url, fixture).filter((x) =>
+      SPREAD_SCENARIOS.some((n) => x.name.startsWith(n)),
+    )) {
+      const headers = auth(fixture.token);
+      await loadSpread([first.url, second.url], s.requests, headers, WARM_UP_SECONDS);
+      const one: Measured[] = [];
+      const two: Measured[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const sides = [
+          () => loadSpread([first.url], s.requests, headers, DURATION / ROUNDS).then((m) => one.push(m)),
+          () =>
+            loadSpread([first.url, second.url], s.requests, headers, DURATION / ROUNDS).then((m) =>
+              two.push(m),
+            ),
+        ];
+        for (const side of round % 2 === 0 ? sides : sides.reverse()) await side();
+      }
+      const ratios = two.map((m, i) => m.rps / one[i]!.rps);
+      const figure = {
+        name: s.name,
+        oneProcess: medianOf(one.map((m) => m.rps)),
+        twoProcesses: medianOf(two.map((m) => m.rps)),
+        p99: { one: medianOf(one.map((m) => m.p99)), two: medianOf(two.map((m) => m.p99)) },
+        errors: [...one, ...two].reduce((n, m) => n + m.errors, 0),
+        ratio: Math.round(medianOf(ratios) * 100) / 100,
+        rounds: ratios.map((r) => Math.round(r * 100) / 100),
+      };
+      console.log(
+        `postgres, ${figure.name}: 1 process ${figure.oneProcess} req/s (p99 ${figure.p99.one} ms), ` +
+          `2 processes ${figure.twoProcesses} req/s (p99 ${figure.p99.two} ms): ${figure.ratio}x ` +
+          `(rounds ${figure.rounds.join(' ')}), errors ${figure.errors}`,
+      );
+      figures.push(figure);
+    }
+  } finally {
+    await stop(second.child);
+  }
+  return figures;
+}
+
+/**
+ * The small-database scenarios again, on a fresh schema of the given PostgreSQL database, against
+ * Fastify plus one PostgreSQL round trip per request; then one process against two.
+ */
+async function runOnPostgres(
+  url: string,
+): Promise<{ results: ScenarioResult[]; processes: ProcessesFigure[] }> {
+  const schema = `stageline_bench_${Date.now()}`;
+  const baseline = await startPostgresBaseline(inSchema(url, `${schema}_baseline`));
+  const server = await startStageline(inSchema(url, schema));
+  try {
+    const ran = await runAllScenarios(server, { bare: baseline, durable: baseline }, 'postgres');
+    for (const r of ran.results) r.against = 'postgres';
+    const processes = await oneVersusTwo(server, inSchema(url, schema), ran.fixture);
+    return { results: ran.results, processes };
   } finally {
     await stop(server.child);
+    await stop(baseline.child);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    for (const s of [schema, `${schema}_baseline`]) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
     await client.end();
   }
 }
@@ -130,10 +223,15 @@ function anyScenarioChosen(): boolean {
 }
 
 /** The load scenarios: small database, then PostgreSQL if asked for, then the scale database. */
-async function runLoad(): Promise<{ results: ScenarioResult[]; scale: ScaleFigures | undefined }> {
+async function runLoad(): Promise<{
+  results: ScenarioResult[];
+  scale: ScaleFigures | undefined;
+  processes: ProcessesFigure[];
+}> {
   const work = mkdtempSync(join(tmpdir(), 'stageline-bench-'));
   const results: ScenarioResult[] = [];
   let scale: ScaleFigures | undefined;
+  let processes: ProcessesFigure[] = [];
   const baselines: Partial<Baselines> = {};
   try {
     baselines.bare = await startBareBaseline();
@@ -152,7 +250,11 @@ async function runLoad(): Promise<{ results: ScenarioResult[]; scale: ScaleFigur
       await stop(small.child);
     }
 
-    if (POSTGRES_URL !== undefined) results.push(...(await runOnPostgres(POSTGRES_URL, started)));
+    if (POSTGRES_URL !== undefined) {
+      const ran = await runOnPostgres(POSTGRES_URL);
+      results.push(...ran.results);
+      processes = ran.processes;
+    }
 
     if (SCALE_PORTALS > 0) {
       const ran = await runOnScale(work, smallDb, smallFixture, started);
@@ -163,7 +265,7 @@ async function runLoad(): Promise<{ results: ScenarioResult[]; scale: ScaleFigur
     for (const b of [baselines.bare, baselines.durable]) if (b !== undefined) await stop(b.child);
     rmSync(work, { recursive: true, force: true });
   }
-  return { results, scale };
+  return { results, scale, processes };
 }
 
 async function main(): Promise<void> {
@@ -179,12 +281,14 @@ async function main(): Promise<void> {
   if (chosen({ name: 'board' })) figures.push(...(await boardFigures()));
   printFigures(figures);
 
-  const { results, scale } = anyScenarioChosen() ? await runLoad() : { results: [], scale: undefined };
+  const { results, scale, processes } = anyScenarioChosen()
+    ? await runLoad()
+    : { results: [], scale: undefined, processes: [] };
 
   const verdicts = targets(results, scale, figures);
   printVerdicts(verdicts, scale);
   console.log(`Stageline log lines per request (measured rounds): ${logLinesPerRequest(results) ?? '-'}`);
-  const stem = save({ loadAtStart, results, scale, emulator: figures, targets: verdicts });
+  const stem = save({ loadAtStart, results, scale, emulator: figures, targets: verdicts, processes });
   console.log(`\nwrote ${stem}.json and .svg`);
 }
 

@@ -131,6 +131,14 @@ export async function startDurableBaseline(dir: string): Promise<Server> {
   return { url: `http://127.0.0.1:${port}`, child: spawned.child, lines: spawned.lines };
 }
 
+/** Baseline (c): Fastify plus one PostgreSQL round trip per request, on `database` (a URL). */
+export async function startPostgresBaseline(database: string): Promise<Server> {
+  const port = await freePort();
+  const spawned = spawnServer([join(ROOT, 'bench/postgres-baseline.mjs'), String(port), database]);
+  await waitUntilUp(spawned, port, '/__probe', anyAnswer);
+  return { url: `http://127.0.0.1:${port}`, child: spawned.child, lines: spawned.lines };
+}
+
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {

@@ -8,7 +8,7 @@ import { AuthService } from './app/auth-service.js';
 import type { IssuedToken } from './app/auth-service.js';
 import { ControlPlane, loadSeedFile } from './app/control-plane.js';
 import { PipelineService } from './app/pipeline-service.js';
-import { RateLimiter, parseRateLimit } from './app/rate-limiter.js';
+import { RateLimiter, SharedRateLimiter, parseRateLimit } from './app/rate-limiter.js';
 import { RecordService } from './app/record-service.js';
 import type { Config } from './config.js';
 import type { Store } from './domain/ports.js';
@@ -97,7 +97,13 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     opened.externalVersion === undefined
       ? undefined
       : { version: opened.externalVersion, now: overrides.monotonicClock ?? (() => performance.now()) };
-  const cache = external === undefined ? undefined : new ReadCache({ maxChars: READ_CACHE_CHARS, external });
+  // SQLite: other connections' commits seen through its data version; PostgreSQL: through
+  // LISTEN/NOTIFY. A store with neither gets no cache.
+  const feed = opened.changes;
+  const cache =
+    external === undefined && feed === undefined
+      ? undefined
+      : new ReadCache({ maxChars: READ_CACHE_CHARS, external, feed });
   const store = cache === undefined ? opened : invalidatingStore(opened, cache);
   try {
     const open = config.auth === 'open';
@@ -110,12 +116,19 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     const clock: Clock = control.clocks.now;
     const auth = new AuthService(store, config.auth, clock, {
       external,
+      feed,
       startPortal: open && seed !== undefined ? control.startPortal : undefined,
     });
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);
     const policy = parseRateLimit(config.rateLimit);
-    const limiter = policy === null ? undefined : new RateLimiter(policy, clock);
+    // Several processes on one PostgreSQL database count in it, together.
+    const limiter =
+      policy === null
+        ? undefined
+        : opened.takeRate === undefined
+          ? new RateLimiter(policy, clock)
+          : new SharedRateLimiter(policy, clock, opened.takeRate);
     const log = createLogger({
       level: config.logLevel,
       format: config.logFormat,

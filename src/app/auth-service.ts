@@ -10,7 +10,7 @@ import type { Access, ObjectType } from '../domain/object-types.js';
 import type { Repository, Store, TokenRecord } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
 import { ExternalChanges } from '../domain/external-changes.js';
-import type { DataVersionWatch } from '../domain/external-changes.js';
+import type { ChangeFeed, DataVersionWatch } from '../domain/external-changes.js';
 import { seedPortal } from './seed-portal.js';
 import type { PortalStarter } from './seed-portal.js';
 
@@ -44,9 +44,14 @@ export interface AuthServiceOptions {
    * The store's data version (SQLite), which changes when another connection commits. Given,
    * token-mode principals are kept between requests and dropped when it changes, so a token
    * revoked by an admin command on the same file is refused within EXTERNAL_CHECK_MS. Without
-   * it (PostgreSQL, where other processes revoke unseen) every request looks its token up.
+   * it, and without a feed, every request looks its token up.
    */
   readonly external?: DataVersionWatch;
+  /**
+   * Other processes' commits (PostgreSQL): token-mode principals are kept while the feed is live,
+   * and dropped when it announces a change not limited to portals (a revoked token) or goes down.
+   */
+  readonly feed?: ChangeFeed;
   /** Gives new portals their first state: HubSpot's default pipelines when absent. */
   readonly startPortal?: PortalStarter;
 }
@@ -77,6 +82,7 @@ export class AuthService {
   private readonly tokenCache = new Map<string, Principal>();
   private tokenGeneration = 0;
   private readonly external: ExternalChanges | undefined;
+  private readonly feed: ChangeFeed | undefined;
   private readonly startPortal: PortalStarter | undefined;
 
   constructor(
@@ -88,6 +94,16 @@ export class AuthService {
     const { external } = options;
     this.startPortal = options.startPortal;
     this.external = mode === 'tokens' && external ? ExternalChanges.throttled(external) : undefined;
+    this.feed = mode === 'tokens' ? options.feed : undefined;
+    this.feed?.subscribe((portalId) => {
+      if (portalId === undefined) this.forgetTokens();
+    });
+  }
+
+  /** Whether principals may be kept and served from memory right now. */
+  private caching(): boolean {
+    if (this.feed !== undefined) return this.feed.live();
+    return this.external !== undefined;
   }
 
   /**
@@ -103,14 +119,15 @@ export class AuthService {
     if (this.mode === 'open') return this.openCache.get(token) ?? this.openPortal(token);
     const hash = hashToken(token);
     if (this.external?.changed()) this.forgetTokens();
-    const cached = this.tokenCache.get(hash);
+    const caching = this.caching();
+    const cached = caching ? this.tokenCache.get(hash) : undefined;
     if (cached !== undefined) return cached;
     const generation = this.tokenGeneration;
     const record = await this.store.read((repo) => repo.findTokenByHash(hash));
     if (record === undefined || record.revokedAt !== null) return undefined;
     const principal = toPrincipal(record);
     // Not kept if a token changed while it was being read: what was read may be out of date.
-    if (this.external !== undefined && generation === this.tokenGeneration) {
+    if (caching && generation === this.tokenGeneration) {
       if (this.tokenCache.size >= MAX_CACHED_PRINCIPALS) this.tokenCache.clear();
       this.tokenCache.set(hash, principal);
     }

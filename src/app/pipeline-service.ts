@@ -270,21 +270,20 @@ export class PipelineService {
   pipelineAudit(actor: Actor, type: ObjectType, pipelineId: string): Promise<AuditView[]> {
     return this.store.read(async (repo) => {
       // Audit history outlives deletes: an archived pipeline still has one.
-      if (!(await repo.pipelineIdExists(actor.portalId, type.key, pipelineId))) {
-        throw rules.pipelineNotFound(type, pipelineId);
-      }
-      return auditViews(await repo.listAudit(actor.portalId, type.key, 'pipeline', pipelineId));
+      const entries = await repo.pipelineAudit(actor.portalId, type.key, pipelineId);
+      if (entries === undefined) throw rules.pipelineNotFound(type, pipelineId);
+      return auditViews(entries);
     });
   }
 
   /** `pipelineId` may be the SDK's unfilled `{pipelineId}`: the stage is then found by id alone. */
   stageAudit(actor: Actor, type: ObjectType, pipelineId: string, stageId: string): Promise<AuditView[]> {
     return this.store.read(async (repo) => {
-      const found = await repo.findStage(actor.portalId, type.key, stageId);
+      const found = await repo.stageAudit(actor.portalId, type.key, stageId);
       if (found === undefined || (pipelineId !== UNFILLED_PIPELINE_ID && found.pipelineId !== pipelineId)) {
         throw rules.stageNotFound(pipelineId, stageId);
       }
-      return auditViews(await repo.listAudit(actor.portalId, type.key, 'stage', stageId));
+      return auditViews(found.entries);
     });
   }
 }

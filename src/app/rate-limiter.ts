@@ -1,7 +1,9 @@
 /**
  * HubSpot's API rate limits, per access token: a rolling ten-second window and a daily budget
- * (reset at midnight UTC). Each process keeps its own counts.
+ * (reset at midnight UTC). One process keeps its counts in memory; processes sharing a PostgreSQL
+ * database keep them there, so that together they admit exactly what one would.
  */
+import type { RateCount, RateTake } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
 
 export interface RateLimitPolicy {
@@ -26,12 +28,8 @@ export function parseRateLimit(setting: string): RateLimitPolicy | null {
   throw new RangeError(`Invalid rate limit: ${setting} (expected off, hubspot or <n>/10s)`);
 }
 
-export interface RateDecision {
-  /** null when the request may go ahead; otherwise the policy it broke. */
-  readonly exceeded: 'TEN_SECONDLY_ROLLING' | 'DAILY' | null;
-  readonly remaining: number;
-  readonly dailyRemaining: number;
-}
+/** `exceeded` is null when the request may go ahead; otherwise the policy it broke. */
+export type RateDecision = RateCount;
 
 interface Usage {
   /** Times of the requests admitted in the current window, oldest first. */
@@ -40,7 +38,13 @@ interface Usage {
   dailyCount: number;
 }
 
-export class RateLimiter {
+/** What the API's guard asks: the in-memory limiter, or the one counting in the database. */
+export interface RateLimits {
+  readonly policy: RateLimitPolicy;
+  take(key: string, portalId: number): RateDecision | Promise<RateDecision>;
+}
+
+export class RateLimiter implements RateLimits {
   private readonly usage = new Map<string, Usage>();
 
   constructor(
@@ -77,5 +81,30 @@ export class RateLimiter {
       remaining: this.policy.perTenSeconds - u.recent.length,
       dailyRemaining: this.policy.daily - u.dailyCount,
     };
+  }
+}
+
+/**
+ * The same limits, counted by the store for every process sharing it: one call per request,
+ * with the portal's time and day computed here (the control plane may have set its clock).
+ */
+export class SharedRateLimiter implements RateLimits {
+  constructor(
+    readonly policy: RateLimitPolicy,
+    private readonly clock: Clock,
+    private readonly counts: (take: RateTake) => Promise<RateCount>,
+  ) {}
+
+  take(key: string, portalId: number): Promise<RateDecision> {
+    const now = this.clock(portalId);
+    const { perTenSeconds, daily } = this.policy;
+    return this.counts({
+      key,
+      now,
+      day: Math.floor(now / DAY_MS),
+      windowMs: WINDOW_MS,
+      perWindow: perTenSeconds,
+      daily,
+    });
   }
 }

@@ -51,3 +51,15 @@ export class ExternalChanges {
     return true;
   }
 }
+
+/**
+ * Commits of other processes, as they happen (PostgreSQL's LISTEN/NOTIFY): a portal id, or
+ * undefined for "anything may have changed" (the feed was down, or a change was not about one
+ * portal). While the feed is not live, changes may go unseen: nothing may be served from memory.
+ */
+export interface ChangeFeed {
+  /** Whether changes are being heard right now. */
+  live(): boolean;
+  /** Calls `listener` for each change heard; returns the unsubscribe function. */
+  subscribe(listener: (portalId: number | undefined) => void): () => void;
+}

@@ -5,6 +5,7 @@
 import type { RecordAssociation } from './associations.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
 import type { CrmRecord } from './records.js';
+import type { ChangeFeed } from './external-changes.js';
 
 export interface TokenRecord {
   /** Public identifier, safe to print and log (`tok_…`). */
@@ -64,6 +65,17 @@ export interface Repository {
   appendAudit(entries: readonly AuditEntry[]): Promise<void>;
   /** Newest first. */
   listAudit(portalId: number, typeKey: string, kind: AuditKind, objectId: string): Promise<AuditEntry[]>;
+  /**
+   * A pipeline's audit (archived pipelines have one too), newest first; undefined when the
+   * pipeline does not exist. One statement where the adapter can.
+   */
+  pipelineAudit(portalId: number, typeKey: string, pipelineId: string): Promise<AuditEntry[] | undefined>;
+  /** A stage's pipeline and audit, newest first; undefined when the stage does not exist. */
+  stageAudit(
+    portalId: number,
+    typeKey: string,
+    stageId: string,
+  ): Promise<{ pipelineId: string; entries: AuditEntry[] } | undefined>;
   /** The newest entry of one pipeline or stage, if any. */
   latestAudit(
     portalId: number,
@@ -156,6 +168,25 @@ export class StorageUnavailableError extends Error {
   override readonly name = 'StorageUnavailableError';
 }
 
+/** What a shared rate counter is asked: count one request of `key` at `now` if the limits allow. */
+export interface RateTake {
+  readonly key: string;
+  /** The request's time, in ms (the portal's clock). */
+  readonly now: number;
+  /** The UTC day of `now`: a new day starts a new daily count. */
+  readonly day: number;
+  readonly windowMs: number;
+  readonly perWindow: number;
+  readonly daily: number;
+}
+
+export interface RateCount {
+  /** null when the request was counted; otherwise the limit it broke. */
+  readonly exceeded: 'TEN_SECONDLY_ROLLING' | 'DAILY' | null;
+  readonly remaining: number;
+  readonly dailyRemaining: number;
+}
+
 export interface Store {
   /**
    * Runs `work` in one transaction: all its writes commit together or not at all. Adapters may
@@ -170,6 +201,16 @@ export interface Store {
    * cached only then.
    */
   readonly externalVersion?: () => number;
+  /**
+   * Present when other processes write the same database and announce their commits (PostgreSQL):
+   * answers may be cached while the feed is live, and dropped per portal as changes arrive.
+   */
+  readonly changes?: ChangeFeed;
+  /**
+   * Present when several processes share the database (PostgreSQL): rate-limit counts kept in
+   * it, so that together they admit what one process would.
+   */
+  readonly takeRate?: (take: RateTake) => Promise<RateCount>;
   /** Cheap liveness probe for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -11,7 +11,7 @@ import type { AuthService } from '../app/auth-service.js';
 import type { ControlPlane } from '../app/control-plane.js';
 import type { PipelineService } from '../app/pipeline-service.js';
 import { PropertyService } from '../app/property-service.js';
-import type { RateLimiter } from '../app/rate-limiter.js';
+import type { RateLimits } from '../app/rate-limiter.js';
 import type { RecordService } from '../app/record-service.js';
 import type { Store } from '../domain/ports.js';
 import { AccessLog } from './access-log.js';
@@ -44,7 +44,7 @@ export interface AppDeps {
   /** Cached pipeline reads; absent when another process may write the same database. */
   readonly cache?: ReadCache;
   /** Per-token rate limits; absent when they are off. */
-  readonly limiter?: RateLimiter;
+  readonly limiter?: RateLimits;
   /** The emulator control plane; absent when it is off. */
   readonly control?: ControlPlane;
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { WINDOW_MS } from '../app/rate-limiter.js';
-import type { RateLimiter } from '../app/rate-limiter.js';
+import type { RateLimits } from '../app/rate-limiter.js';
 import { requireAnyScope, requireScope } from '../app/auth-service.js';
 import type { AuthService, Principal } from '../app/auth-service.js';
 import { DomainError } from '../domain/errors.js';
@@ -43,7 +43,7 @@ const RATE_LIMIT_MESSAGES = {
   DAILY: 'You have reached your daily limit.',
 } as const;
 
-export function addGuards(app: FastifyInstance, auth: AuthService, limiter: RateLimiter | undefined): void {
+export function addGuards(app: FastifyInstance, auth: AuthService, limiter: RateLimits | undefined): void {
   // One hook, before the body is even read: the token (401), then the object type (400) and
   // the operation's scope (403). Route params are known once routing is done, before onRequest.
   app.addHook('onRequest', async (request, reply) => {
@@ -53,7 +53,7 @@ export function addGuards(app: FastifyInstance, auth: AuthService, limiter: Rate
     if (principal === undefined) throw new DomainError('INVALID_AUTHENTICATION', AUTH_MESSAGE);
     request.principal = principal;
     if (limiter !== undefined) {
-      const d = limiter.take(principal.tokenId, principal.portalId);
+      const d = await limiter.take(principal.tokenId, principal.portalId);
       reply.headers({
         'x-hubspot-ratelimit-interval-milliseconds': WINDOW_MS,
         'x-hubspot-ratelimit-max': limiter.policy.perTenSeconds,

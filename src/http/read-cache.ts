@@ -1,15 +1,19 @@
 import { ExternalChanges } from '../domain/external-changes.js';
-import type { DataVersionWatch } from '../domain/external-changes.js';
+import type { ChangeFeed, DataVersionWatch } from '../domain/external-changes.js';
 import { StorageUnavailableError } from '../domain/ports.js';
 import type { Repository, Store, WriteScope } from '../domain/ports.js';
 import type { Answer } from './compression.js';
 
 /**
  * Serialized answers of the pipeline reads, per portal, so a repeated GET costs a map lookup
- * instead of a query and a serialization. Only for a store this process is the main writer of
- * (SQLite): every write through it invalidates its portal after commit, and a commit by another
- * connection (an admin command on the same file, say) empties the cache once the store's data
- * version shows it, which is checked at most every EXTERNAL_CHECK_MS.
+ * instead of a query and a serialization. Every write through this process invalidates its portal
+ * after commit. Other writers are noticed in one of two ways:
+ * - SQLite, which this process is the main writer of: a commit by another connection (an admin
+ *   command on the same file, say) empties the cache once the store's data version shows it,
+ *   which is checked at most every EXTERNAL_CHECK_MS;
+ * - PostgreSQL, shared by several processes: each commit's notification drops its portals'
+ *   answers, and while the notification connection is down the cache is bypassed (no hit, nothing
+ *   stored) and emptied.
  *
  * A read that started before a write and finishes after it must not store what it read: each
  * portal has a generation, taken before the read and checked when storing.
@@ -21,7 +25,9 @@ export interface ReadCacheOptions {
    */
   readonly maxChars: number;
   /** Another connection's commits, which empty the cache. */
-  readonly external: DataVersionWatch;
+  readonly external?: DataVersionWatch;
+  /** Other processes' commits, per portal; the cache is used only while it is live. */
+  readonly feed?: ChangeFeed;
 }
 
 /** The cache key of a pipeline read within its portal; the API version does not change answers. */
@@ -42,18 +48,24 @@ export interface CacheTicket {
 export class ReadCache {
   private readonly portals = new Map<number, PortalEntries>();
   private chars = 0;
-  private readonly external: ExternalChanges;
+  private readonly external: ExternalChanges | undefined;
+  private readonly feed: ChangeFeed | undefined;
 
   constructor(private readonly options: ReadCacheOptions) {
-    this.external = ExternalChanges.throttled(options.external);
+    this.external = options.external === undefined ? undefined : ExternalChanges.throttled(options.external);
+    this.feed = options.feed;
+    this.feed?.subscribe((portalId) => this.invalidate(portalId));
   }
 
   get(portalId: number, key: string): Answer | undefined {
-    if (this.external.changed()) this.clear();
+    if (this.feed !== undefined && !this.feed.live()) return undefined;
+    if (this.external?.changed()) this.clear();
     return this.portals.get(portalId)?.entries.get(key);
   }
 
-  ticket(portalId: number): CacheTicket {
+  /** Undefined while other processes' changes may go unseen: what is read then is not stored. */
+  ticket(portalId: number): CacheTicket | undefined {
+    if (this.feed !== undefined && !this.feed.live()) return undefined;
     let portal = this.portals.get(portalId);
     if (portal === undefined) {
       portal = { generation: 0, entries: new Map() };
@@ -62,7 +74,9 @@ export class ReadCache {
     return { portal, generation: portal.generation };
   }
 
-  set(portalId: number, key: string, ticket: CacheTicket, answer: Answer): void {
+  /** Stores the answer unless the ticket is missing or its portal saw a write since. */
+  set(portalId: number, key: string, ticket: CacheTicket | undefined, answer: Answer): void {
+    if (ticket === undefined) return;
     const { body } = answer;
     const portal = this.portals.get(portalId);
     if (portal !== ticket.portal || portal.generation !== ticket.generation) return;
@@ -116,6 +130,7 @@ export function invalidatingStore(store: Store, cache: ReadCache): Store {
       }
     },
     read: (work) => store.read(work),
+    changes: store.changes,
     ping: () => store.ping(),
     close: () => store.close(),
   };

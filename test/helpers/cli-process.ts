@@ -133,3 +133,42 @@ export async function startServing(
   });
   return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
 }
+
+/** SIGTERM, then SIGKILL after a grace period; resolves once every child is gone. */
+export async function stopProcesses(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise<void>((done) => child.once('close', () => done()));
+      child.kill('SIGTERM');
+      const graceful = await Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((done) => setTimeout(() => done(false), 5000)),
+      ]);
+      if (!graceful) {
+        child.kill('SIGKILL');
+        await closed;
+      }
+    }),
+  );
+}
+
+/**
+ * Starts `count` `stageline serve` processes at once on one database, each with a small pool
+ * (they share one PostgreSQL), pushing each child onto `children` as it spawns.
+ */
+export async function startServeProcesses(
+  count: number,
+  database: string,
+  extra: readonly string[],
+  children: ChildProcess[],
+): Promise<ServeProcess[]> {
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      startServe(['--database', database, ...extra], {
+        env: { STAGELINE_POOL_SIZE: '4' },
+        onSpawn: (child) => children.push(child),
+      }),
+    ),
+  );
+}

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import { labelKey } from '../../src/domain/pipeline-rules.js';
-import { startServe, type ServeProcess } from '../helpers/cli-process.js';
+import { startServe, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
 import type { WireAudit, WireCollection, WireError, WirePipeline, WireStage } from '../helpers/wire-types.js';
 import { freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 
@@ -44,24 +44,7 @@ const alive = (child: ChildProcess): boolean => {
   }
 };
 
-/** SIGTERM, then SIGKILL after a grace period; resolves once every child is gone. */
-async function stopAll(): Promise<void> {
-  await Promise.all(
-    children.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const closed = new Promise<void>((done) => child.once('close', () => done()));
-      child.kill('SIGTERM');
-      const graceful = await Promise.race([
-        closed.then(() => true),
-        new Promise<boolean>((done) => setTimeout(() => done(false), 5000)),
-      ]);
-      if (!graceful) {
-        child.kill('SIGKILL');
-        await closed;
-      }
-    }),
-  );
-}
+const stopAll = (): Promise<void> => stopProcesses(children);
 
 interface Reply {
   status: number;

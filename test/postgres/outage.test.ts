@@ -219,6 +219,12 @@ describe('PostgreSQL outage behind a proxy', { skip }, () => {
   /** During an outage: reads, writes, a new portal and /health all answer 503 promptly. */
   async function assertOutage(mode: Exclude<Mode, 'up'>): Promise<void> {
     const sid = stageline();
+    // Until the change feed has seen the outage, cached reads may still answer 200; a request that
+    // needs the database (here /health) makes it notice.
+    await eventually(ANSWER_BOUND_MS, async () => {
+      await timed(sid, 'GET', '/health', null);
+      assert.equal(sid.store.changes?.live(), false, 'the change feed has not noticed the outage');
+    });
     const requests: Array<[string, () => Promise<Timed>]> = [
       ['GET pipeline', () => timed(sid, 'GET', `${BASE}/deals/${kept?.id}`, token)],
       ['GET pipelines', () => timed(sid, 'GET', `${BASE}/deals`, token)],

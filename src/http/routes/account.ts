@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_SCOPES, OWNER_SCOPES } from '../../app/account-service.js';
 import type { AccountService } from '../../app/account-service.js';
 import type { AuthService } from '../../app/auth-service.js';
-import type { RateLimiter } from '../../app/rate-limiter.js';
+import type { RateLimits } from '../../app/rate-limiter.js';
 import { notFound } from '../../domain/errors.js';
 import { matchesOwner } from '../../domain/owners.js';
 import { JSON_TYPE } from '../error-handler.js';
@@ -17,7 +17,7 @@ import type { RequestTypesFromSchemas } from '../type-provider.js';
 export interface AccountRoutesOptions {
   accounts: AccountService;
   auth: AuthService;
-  limiter?: RateLimiter;
+  limiter?: RateLimits;
 }
 
 // Every schema is a module constant: compiled once per process (see schema-compilers.ts).

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../../app/auth-service.js';
-import type { RateLimiter } from '../../app/rate-limiter.js';
+import type { RateLimits } from '../../app/rate-limiter.js';
 import type { RecordService } from '../../app/record-service.js';
 import { associationLabels } from '../../domain/associations.js';
 import { resolveObjectType } from '../../domain/object-types.js';
@@ -18,7 +18,7 @@ import { RECORD_ID_PARAM } from './objects.js';
 export interface AssociationRoutesOptions {
   records: RecordService;
   auth: AuthService;
-  limiter?: RateLimiter;
+  limiter?: RateLimits;
 }
 
 /** HubSpot's page size for this read: 500 by default and at most ("Limit 500 per call"). */

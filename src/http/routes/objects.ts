@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
-import type { RateLimiter } from '../../app/rate-limiter.js';
+import type { RateLimits } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type {
   AssociationSelection,
@@ -25,7 +25,7 @@ import type { RequestTypesFromSchemas } from '../type-provider.js';
 export interface ObjectRoutesOptions {
   records: RecordService;
   auth: AuthService;
-  limiter?: RateLimiter;
+  limiter?: RateLimits;
 }
 
 /** `?properties=a,b` and `?properties=a&properties=b` both work, as on HubSpot. */

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestTypesFromSchemas } from '../type-provider.js';
-import type { RateLimiter } from '../../app/rate-limiter.js';
+import type { RateLimits } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { DeleteFlagRule, PipelineService } from '../../app/pipeline-service.js';
 import { acceptsGzip, COMPRESS_FROM_CHARS, gzipped } from '../compression.js';
@@ -20,7 +20,7 @@ import * as S from '../schemas.js';
 export interface PipelineRoutesOptions {
   service: PipelineService;
   auth: AuthService;
-  limiter?: RateLimiter;
+  limiter?: RateLimits;
   cache?: ReadCache;
   /** Default of the validate…BeforeDelete flags: false in v3, true from 2026-09. */
   deleteChecksDefault: boolean;

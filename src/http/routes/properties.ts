@@ -4,7 +4,7 @@
  * definitions are its own.
  */
 import type { FastifyInstance } from 'fastify';
-import type { RateLimiter } from '../../app/rate-limiter.js';
+import type { RateLimits } from '../../app/rate-limiter.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { PropertyService } from '../../app/property-service.js';
 import { JSON_TYPE } from '../error-handler.js';
@@ -15,7 +15,7 @@ import type { RequestTypesFromSchemas } from '../type-provider.js';
 export interface PropertyRoutesOptions {
   properties: PropertyService;
   auth: AuthService;
-  limiter?: RateLimiter;
+  limiter?: RateLimits;
 }
 
 // Every schema is a module constant: compiled once per process (see schema-compilers.ts).

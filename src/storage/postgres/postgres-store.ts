@@ -13,7 +13,15 @@ import { DomainError } from '../../domain/errors.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
 import type { RecordAssociation } from '../../domain/associations.js';
-import type { PortalRecord, Repository, Store, TokenRecord, WriteScope } from '../../domain/ports.js';
+import type {
+  PortalRecord,
+  RateCount,
+  RateTake,
+  Repository,
+  Store,
+  TokenRecord,
+  WriteScope,
+} from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import {
@@ -37,6 +45,8 @@ import type {
   TypedPipelineStageRow,
 } from '../rows.js';
 import { selectPipelinesWithStages } from '../select-pipelines-with-stages.js';
+import { PostgresChangeFeed, changeChannel, changePayload } from './change-feed.js';
+import type { ChangeFeedOptions } from './change-feed.js';
 
 export interface PostgresOptions {
   /** Connections in the pool. */
@@ -45,7 +55,16 @@ export interface PostgresOptions {
   readonly timeoutMs: number;
   /** Work in this schema (created if missing) instead of the user's default search path. */
   readonly schema?: string;
+  /** The LISTEN connection's reconnect and heartbeat timings (defaults: CHANGE_FEED). */
+  readonly changeFeed?: Partial<ChangeFeedOptions>;
 }
+
+/** Reconnects after 100 ms, then 200, 400… up to 2 s; a heartbeat query every 5 s. */
+const CHANGE_FEED: Omit<ChangeFeedOptions, 'timeoutMs'> = {
+  retryMs: 100,
+  maxRetryMs: 2_000,
+  heartbeatMs: 5_000,
+};
 
 /** Any constant: the advisory lock that serialises migrations across starting processes. */
 const MIGRATION_LOCK = 7_364_001;
@@ -123,13 +142,38 @@ function named(text: string, values?: unknown[]): pg.QueryConfig {
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
+/** Which portals a write transaction touched, announced to every process on commit. */
+class Touched {
+  readonly portals = new Set<number>();
+  all = false;
+  add(portalId: number): void {
+    this.portals.add(portalId);
+  }
+  /** The NOTIFY payload, or undefined when nothing was written. */
+  payload(): string | undefined {
+    if (this.all) return changePayload('all');
+    return this.portals.size === 0 ? undefined : changePayload(this.portals);
+  }
+}
+
+/** Thrown into a read's work when it issues a second statement: it re-runs in a snapshot. */
+class NeedsSnapshot extends Error {}
+
+/** A portal id inlined in SQL text: an integer, checked. */
+const sqlInt = (n: number): string => {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`not an integer: ${n}`);
+  return String(n);
+};
+
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
-  private readonly reader: PostgresRepository;
+  private readonly feed: PostgresChangeFeed;
+  readonly changes: PostgresChangeFeed;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, feed: PostgresChangeFeed) {
     this.pool = pool;
-    this.reader = new PostgresRepository((text, values) => pool.query(named(text, values)));
+    this.feed = feed;
+    this.changes = feed;
   }
 
   /** Connects, creates the schema if asked, and runs pending migrations under an advisory lock. */
@@ -148,13 +192,36 @@ export class PostgresStore implements Store {
     });
     // An idle connection dropped by the server must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
-    const store = new PostgresStore(pool);
+    // The server processes of this pool's connections: their notifications are this process's own.
+    const ownPids = new Set<number>();
+    const serverPid = (client: PoolClient) => (client as PoolClient & { processID?: number }).processID;
+    pool.on('connect', (client) => {
+      const pid = serverPid(client);
+      if (pid !== undefined) ownPids.add(pid);
+    });
+    pool.on('remove', (client) => {
+      const pid = serverPid(client);
+      if (pid !== undefined) ownPids.delete(pid);
+    });
+    const feed = new PostgresChangeFeed(
+      {
+        connectionString,
+        types,
+        ...(schema !== undefined && { options: `-c search_path=${quoteIdent(schema)}` }),
+      },
+      changeChannel(schema),
+      { ...CHANGE_FEED, timeoutMs: options.timeoutMs, ...options.changeFeed },
+      (pid) => ownPids.has(pid),
+    );
+    const store = new PostgresStore(pool, feed);
     try {
       await store.migrate(schema);
     } catch (err) {
       await pool.end();
       unavailable(err);
     }
+    // Not live until LISTEN has answered: until then caches are bypassed, not wrong.
+    await feed.start();
     return store;
   }
 
@@ -196,66 +263,147 @@ export class PostgresStore implements Store {
   }
 
   async write<T>(work: (repo: Repository) => Promise<T>, scope: WriteScope = {}): Promise<T> {
+    // One round trip for BEGIN and the portal's row lock, one for the announcement and COMMIT
+    // (simple-protocol statements sent together; the notification goes out on commit).
+    const begin =
+      scope.portalId === undefined
+        ? 'BEGIN'
+        : `BEGIN; SELECT 1 FROM portals WHERE id = ${sqlInt(scope.portalId)} FOR UPDATE`;
     for (let attempt = 1; ; attempt++) {
-      const client = await this.borrow();
-      // A borrowed connection that drops emits 'error'; unheard, it would crash the process.
-      let dropped: unknown;
-      const onError = (err: unknown) => (dropped = err);
-      client.on('error', onError);
-      let discard: Error | undefined;
       try {
-        await client.query('BEGIN');
-        if (scope.portalId !== undefined) {
-          await client.query('SELECT 1 FROM portals WHERE id = $1 FOR UPDATE', [scope.portalId]);
-        }
-        const result = await work(
-          new PostgresRepository((text, values) => client.query(named(text, values))),
-        );
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        if (dropped !== undefined || isUnavailable(err)) {
-          // The connection is gone or stuck: no ROLLBACK on it (the server rolls back), drop it.
-          discard = err instanceof Error ? err : new Error(String(err));
-          unavailable(dropped ?? err);
-        }
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        return await this.transaction(begin, async (query) => {
+          const touched = new Touched();
+          if (scope.portalId !== undefined) touched.add(scope.portalId);
+          const result = await work(new PostgresRepository(query, touched));
+          const payload = touched.payload();
+          const end =
+            payload === undefined
+              ? 'COMMIT'
+              : `SELECT pg_notify('${this.feed.channel}', '${payload}'); COMMIT`;
+          return { result, end };
         });
+      } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
           continue;
         }
         throw err;
-      } finally {
-        client.off('error', onError);
-        client.release(discard);
       }
     }
+  }
+
+  /**
+   * One transaction on a borrowed connection: `begin`, the body, then the statement the body ends
+   * with. A failure rolls back before the connection goes back to the pool; a connection that
+   * dropped or got stuck is not rolled back (the server does) but thrown away.
+   */
+  private async transaction<T>(
+    begin: string,
+    body: (query: Query) => Promise<{ result: T; end: string }>,
+  ): Promise<T> {
+    const client = await this.borrow();
+    // A borrowed connection that drops emits 'error'; unheard, it would crash the process.
+    let dropped: unknown;
+    const onError = (err: unknown) => (dropped = err);
+    client.on('error', onError);
+    let discard: Error | undefined;
+    try {
+      await client.query(begin);
+      const { result, end } = await body((text, values) => client.query(named(text, values)));
+      await client.query(end);
+      return result;
+    } catch (err) {
+      if (dropped !== undefined || isUnavailable(err)) {
+        discard = err instanceof Error ? err : new Error(String(err));
+        this.unavailable(dropped ?? err);
+      }
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(discard);
+    }
+  }
+
+  /**
+   * As `unavailable`, and an outage seen by any request also takes the change feed down at once:
+   * its connection may be as dead as this one, and caches must not wait for its heartbeat.
+   */
+  private unavailable(err: unknown): never {
+    if (isUnavailable(err)) this.feed.reconnect();
+    unavailable(err);
   }
 
   private async borrow(): Promise<PoolClient> {
     try {
       return await this.pool.connect();
     } catch (err) {
-      unavailable(err);
+      this.unavailable(err);
     }
   }
 
+  /**
+   * A read of one statement runs on the pool as it is: one round trip, no transaction. A read
+   * that issues a second statement is stopped there and run again, whole, in one
+   * REPEATABLE READ READ ONLY transaction, so all its statements see one snapshot.
+   */
   async read<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    let statements = 0;
+    const single = new PostgresRepository((text, values) => {
+      statements += 1;
+      if (statements > 1) return Promise.reject(new NeedsSnapshot());
+      return this.pool.query(named(text, values));
+    });
+    let result: { value: T } | undefined;
     try {
-      return await work(this.reader);
+      result = { value: await work(single) };
     } catch (err) {
-      unavailable(err);
+      if (statements <= 1) this.unavailable(err);
     }
+    // A run cut short at its second statement proves nothing, whatever it returned or threw.
+    return result !== undefined && statements <= 1 ? result.value : this.snapshot(work);
   }
+
+  /** Runs `work` in one REPEATABLE READ READ ONLY transaction: every statement, one snapshot. */
+  snapshot<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (query) => ({
+      result: await work(new PostgresRepository(query)),
+      end: 'COMMIT',
+    }));
+  }
+
+  /** One autocommitted call of rate_limit_take (migration 007): the token's row is locked meanwhile. */
+  readonly takeRate = async (t: RateTake): Promise<RateCount> => {
+    try {
+      const { rows } = await this.pool.query<{
+        exceeded: RateCount['exceeded'];
+        remaining: number;
+        daily_remaining: number;
+      }>(
+        named('SELECT * FROM rate_limit_take($1, $2, $3, $4, $5, $6)', [
+          t.key,
+          t.now,
+          t.day,
+          t.windowMs,
+          t.perWindow,
+          t.daily,
+        ]),
+      );
+      const r = rows[0]!;
+      return { exceeded: r.exceeded, remaining: r.remaining, dailyRemaining: r.daily_remaining };
+    } catch (err) {
+      this.unavailable(err);
+    }
+  };
 
   async ping(): Promise<void> {
     try {
       await this.pool.query('SELECT 1');
     } catch (err) {
-      unavailable(err);
+      this.unavailable(err);
     }
   }
 
@@ -263,7 +411,7 @@ export class PostgresStore implements Store {
 
   /** Idempotent, as the SQLite store's: a second close waits for the first. */
   close(): Promise<void> {
-    return (this.closed ??= this.pool.end());
+    return (this.closed ??= Promise.all([this.feed.close(), this.pool.end()]).then(() => undefined));
   }
 }
 
@@ -273,8 +421,22 @@ const PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all' });
 const PIPELINES_WITH_LIVE_STAGES = selectPipelinesWithStages({ stages: 'live' });
 const TYPED_PIPELINES_WITH_STAGES = selectPipelinesWithStages({ stages: 'all', objectType: true });
 
+type Nullable<R> = { [K in keyof R]: R[K] | null };
+
+/** The audit rows of a LEFT JOIN: a row without a kind is the "no entries" row. */
+const entriesOf = (rows: readonly Nullable<AuditRow>[]): AuditEntry[] =>
+  rows.filter((r): r is AuditRow => r.kind !== null).map(toAudit);
+
 class PostgresRepository implements Repository {
-  constructor(private readonly query: Query) {}
+  /** `touched`: for a write, records the portals it changes. */
+  constructor(
+    private readonly query: Query,
+    private readonly touched?: Touched,
+  ) {}
+
+  private touch(portalId: number): void {
+    this.touched?.add(portalId);
+  }
 
   private async rows<R extends QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
     return (await this.query<R>(text, values)).rows;
@@ -285,6 +447,7 @@ class PostgresRepository implements Repository {
   }
 
   async ensurePortal(portalId: number, now: number): Promise<boolean> {
+    this.touch(portalId);
     const r = await this.query(
       'INSERT INTO portals (id, next_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
       [portalId, FIRST_GENERATED_ID, now],
@@ -297,6 +460,7 @@ class PostgresRepository implements Repository {
   }
 
   async allocateIds(portalId: number, count: number): Promise<string[]> {
+    this.touch(portalId);
     const ids: string[] = [];
     while (ids.length < count) {
       const need = count - ids.length;
@@ -373,6 +537,7 @@ class PostgresRepository implements Repository {
   }
 
   async savePipeline(portalId: number, typeKey: string, p: Pipeline): Promise<void> {
+    this.touch(portalId);
     await this.query(
       `INSERT INTO pipelines (portal_id, object_type, id, label, label_key, display_order, created_at, updated_at, archived_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -399,6 +564,7 @@ class PostgresRepository implements Repository {
     pipelineId: string,
     stages: readonly Stage[],
   ): Promise<void> {
+    this.touch(portalId);
     for (const s of stages) {
       const result = await this.query(
         `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, label_key, display_order, metadata,
@@ -435,6 +601,7 @@ class PostgresRepository implements Repository {
    */
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    for (const e of entries) this.touch(e.portalId);
     const column = <T>(pick: (e: AuditEntry) => T): T[] => entries.map(pick);
     await this.query(
       `INSERT INTO audit (portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts)
@@ -471,6 +638,37 @@ class PostgresRepository implements Repository {
     return rows.map(toAudit);
   }
 
+  /**
+   * The pipeline's row joined with its audit: no row, no pipeline; one row of nulls, a pipeline
+   * without entries. One round trip instead of an existence check and a list.
+   */
+  async pipelineAudit(portalId: number, typeKey: string, pipelineId: string) {
+    const rows = await this.rows<Nullable<AuditRow>>(
+      `SELECT e.* FROM pipelines p
+       LEFT JOIN audit e ON e.portal_id = p.portal_id AND e.object_type = p.object_type
+         AND e.kind = 'pipeline' AND e.object_id = p.id
+       WHERE p.portal_id = $1 AND p.object_type = $2 AND p.id = $3
+       ORDER BY e.seq DESC`,
+      [portalId, typeKey, pipelineId],
+    );
+    return rows.length === 0 ? undefined : entriesOf(rows);
+  }
+
+  /** The stage's row joined with its audit, as pipelineAudit: one round trip. */
+  async stageAudit(portalId: number, typeKey: string, stageId: string) {
+    const rows = await this.rows<Nullable<AuditRow> & { stage_pipeline_id: string }>(
+      `SELECT s.pipeline_id AS stage_pipeline_id, e.* FROM stages s
+       LEFT JOIN audit e ON e.portal_id = s.portal_id AND e.object_type = s.object_type
+         AND e.kind = 'stage' AND e.object_id = s.id
+       WHERE s.portal_id = $1 AND s.object_type = $2 AND s.id = $3
+       ORDER BY e.seq DESC`,
+      [portalId, typeKey, stageId],
+    );
+    return rows[0] === undefined
+      ? undefined
+      : { pipelineId: rows[0].stage_pipeline_id, entries: entriesOf(rows) };
+  }
+
   async latestAudit(
     portalId: number,
     typeKey: string,
@@ -486,6 +684,7 @@ class PostgresRepository implements Repository {
   }
 
   async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {
+    this.touch(portalId);
     await this.query(
       `INSERT INTO records (portal_id, object_type, id, pipeline_id, stage_id, properties, created_at, updated_at, archived_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -557,6 +756,7 @@ class PostgresRepository implements Repository {
   }
 
   async saveAssociations(portalId: number, links: readonly RecordAssociation[]): Promise<void> {
+    this.touch(portalId);
     for (const a of links) {
       await this.query(
         `INSERT INTO associations (portal_id, from_type, from_id, to_type, to_id, category, type_id)
@@ -599,6 +799,7 @@ class PostgresRepository implements Repository {
   }
 
   async putPortal(p: PortalRecord): Promise<void> {
+    this.touch(p.id);
     await this.query(
       `INSERT INTO portals (id, next_id, created_at) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET next_id = greatest(portals.next_id, excluded.next_id)`,
@@ -630,6 +831,7 @@ class PostgresRepository implements Repository {
   }
 
   async insertToken(t: TokenRecord): Promise<void> {
+    this.touch(t.portalId);
     await this.query(
       `INSERT INTO tokens (id, hash, portal_id, user_id, scopes, created_at, revoked_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -655,6 +857,8 @@ class PostgresRepository implements Repository {
   }
 
   async revokeToken(id: string, now: number): Promise<boolean> {
+    // Principals are cached by token, not by portal: every process forgets them all.
+    if (this.touched !== undefined) this.touched.all = true;
     const r = await this.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [
       now,
       id,
@@ -668,6 +872,7 @@ class PostgresRepository implements Repository {
   }
 
   async clearPortal(portalId: number, typeKeys?: readonly string[]): Promise<void> {
+    this.touch(portalId);
     const types = typeKeys === undefined ? null : [...typeKeys];
     // Stages before pipelines: they reference them.
     for (const [table, column] of [
@@ -696,6 +901,7 @@ class PostgresRepository implements Repository {
   }
 
   async setNextId(portalId: number, nextId: number): Promise<void> {
+    this.touch(portalId);
     const r = await this.query('UPDATE portals SET next_id = $2 WHERE id = $1', [portalId, nextId]);
     if (r.rowCount !== 1) throw new Error(`portal ${portalId} does not exist`);
   }
@@ -709,6 +915,7 @@ class PostgresRepository implements Repository {
   }
 
   async setPortalSeed(portalId: number, document: string): Promise<void> {
+    this.touch(portalId);
     await this.query(
       `INSERT INTO portal_seeds (portal_id, document) VALUES ($1, $2)
        ON CONFLICT (portal_id) DO UPDATE SET document = excluded.document`,

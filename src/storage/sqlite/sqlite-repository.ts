@@ -399,6 +399,21 @@ export class SqliteRepository implements Repository {
     return (this.s.listAudit.all(portalId, typeKey, kind, objectId) as AuditRow[]).map(toAudit);
   }
 
+  // In process, two statements cost no round trip: the existing ones, composed.
+  async pipelineAudit(portalId: number, typeKey: string, pipelineId: string) {
+    if (!(await this.pipelineIdExists(portalId, typeKey, pipelineId))) return undefined;
+    return this.listAudit(portalId, typeKey, 'pipeline', pipelineId);
+  }
+
+  async stageAudit(portalId: number, typeKey: string, stageId: string) {
+    const found = await this.findStage(portalId, typeKey, stageId);
+    if (found === undefined) return undefined;
+    return {
+      pipelineId: found.pipelineId,
+      entries: await this.listAudit(portalId, typeKey, 'stage', stageId),
+    };
+  }
+
   async latestAudit(
     portalId: number,
     typeKey: string,
