@@ -96,9 +96,7 @@ export function historyFrom(rawObject: string | undefined): PipelineHistory {
 
 /** HubSpot's internal name of a type (`DEAL`); custom types keep their key. */
 export function internalTypeName(type: ObjectType): string {
-  if (type.name === 'custom') return type.key;
-  const singular = type.name === 'companies' ? 'company' : type.name.replace(/s$/, '');
-  return singular.toUpperCase();
+  return type.name === 'custom' ? type.key : type.singular.toUpperCase();
 }
 
 export interface InternalContext {

@@ -8,6 +8,8 @@ export interface ObjectType {
   readonly key: string;
   /** The name used in scopes and messages (`deals`, `custom`). */
   readonly name: string;
+  /** Its singular (`deal`, `company`; `custom` for custom types). */
+  readonly singular: string;
   readonly stageLimit: number;
   readonly rules: StageRules;
   /** Contacts and companies expose one lifecycle pipeline that cannot be changed. */
@@ -101,6 +103,7 @@ const toObjectType = (t: StandardType): ObjectType =>
   Object.freeze({
     key: t.id,
     name: t.name,
+    singular: t.singular,
     stageLimit: t.stageLimit,
     rules: t.rules,
     readOnly: t.readOnly ?? false,
@@ -164,6 +167,7 @@ const customType = (key: string): ObjectType =>
   Object.freeze({
     key,
     name: 'custom',
+    singular: 'custom',
     stageLimit: 100,
     rules: 'state' as const,
     readOnly: false,

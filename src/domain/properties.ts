@@ -240,7 +240,7 @@ const TYPES: Readonly<Record<string, TypeCatalogue>> = {
 /** Pipeline types without a catalogue of their own (orders, leads, …, custom objects). */
 function genericType(type: ObjectType): TypeCatalogue {
   const names = propertyNames(type);
-  const noun = type.name === 'custom' ? 'record' : type.name.replace(/s$/, '');
+  const noun = type.name === 'custom' ? 'record' : type.singular;
   return {
     group: group(`${type.name === 'custom' ? 'custom' : noun}information`, 'Information'),
     noun,

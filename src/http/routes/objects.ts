@@ -166,7 +166,7 @@ export async function objectRoutes(base: FastifyInstance, opts: ObjectRoutesOpti
     };
     return { status: missing.length > 0 ? 207 : 200, body };
   };
-  const noun = (req: { objectType: { name: string } }) => req.objectType.name.replace(/s$/, '').toUpperCase();
+  const noun = (req: { objectType: { singular: string } }) => req.objectType.singular.toUpperCase();
 
   app.get('/:objectType', {
     config: read,
