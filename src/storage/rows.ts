@@ -1,6 +1,7 @@
 /** Row shapes shared by the SQL adapters (same column names everywhere) and their mapping. */
 import type { AssociationCategory, RecordAssociation } from '../domain/associations.js';
 import type { Metadata } from '../domain/metadata.js';
+import { compareByDisplayOrder } from '../domain/ordering.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../domain/model.js';
 import type { PortalRecord, TokenRecord } from '../domain/ports.js';
 import type { CrmRecord } from '../domain/records.js';
@@ -118,10 +119,12 @@ export const toToken = (r: TokenRow): TokenRecord => ({
 /** Groups joined pipeline/stage rows (ordered by pipeline) into pipelines. */
 export function groupPipelines(rows: PipelineStageRow[]): Pipeline[] {
   const out: Pipeline[] = [];
+  const stageLists: Stage[][] = [];
   let current: { pipeline: Pipeline; stages: Stage[] } | undefined;
   for (const r of rows) {
     if (current === undefined || current.pipeline.id !== r.p_id) {
       const stages: Stage[] = [];
+      stageLists.push(stages);
       current = {
         stages,
         pipeline: {
@@ -138,6 +141,9 @@ export function groupPipelines(rows: PipelineStageRow[]): Pipeline[] {
     }
     if (r.id !== null) current.stages.push(toStage({ ...r, id: r.id }));
   }
+  // Row order within a pipeline is up to the query plan (PostgreSQL's hash joins vary), so
+  // stages leave the adapters in the order HubSpot shows them.
+  for (const stages of stageLists) stages.sort(compareByDisplayOrder);
   return out;
 }
 
