@@ -84,7 +84,7 @@ export class ControlPlane {
   /** Replaces the types the document lists, which become part of the portal's starting state. */
   applySeed(portalId: number, doc: SeedDocument): Promise<void> {
     return this.write(portalId, async (repo, now) => {
-      const starting = mergeDocuments(await this.startingState(repo, portalId), doc);
+      const starting = mergeDocuments(await this.startingState(repo, portalId), doc, portalId);
       await applyDocument(repo, portalId, doc, 'seed', now);
       await repo.setPortalSeed(portalId, JSON.stringify(starting));
     });
@@ -100,7 +100,7 @@ export class ControlPlane {
       await repo.ensurePortal(portalId, now);
       if ((await repo.portalSeed(portalId)) !== undefined) return false;
       await applyDocument(repo, portalId, doc, 'start', now);
-      await repo.setPortalSeed(portalId, JSON.stringify(mergeDocuments(undefined, doc)));
+      await repo.setPortalSeed(portalId, JSON.stringify(mergeDocuments(undefined, doc, portalId)));
       return true;
     });
   }

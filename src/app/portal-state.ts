@@ -191,6 +191,28 @@ export function checkPipelines(doc: SeedDocument): void {
     const portalId = Number(/^p([0-9]+)_/i.exec(name)?.[1] ?? 1);
     typePipelines(resolveType(name, portalId, path), entry, path, 0);
   }
+  listedTypes(doc, (name) => Number(/^p([0-9]+)_/i.exec(name)?.[1] ?? 1));
+}
+
+/**
+ * The document's types, resolved. `deals`, `deal` and `0-3` are one type, so a document that
+ * lists it under two of its names is refused rather than applied twice.
+ */
+function listedTypes(
+  doc: SeedDocument,
+  portalOf: (name: string) => number,
+): { name: string; entry: SeedObjectType; type: ObjectType }[] {
+  const byKey = new Map<string, string>();
+  return Object.entries(doc.objectTypes).map(([name, entry]) => {
+    const path = ['objectTypes', name];
+    const type = resolveType(name, portalOf(name), path);
+    const other = byKey.get(type.key);
+    if (other !== undefined) {
+      throw new SeedError(path, `names the same object type as objectTypes.${other}: list it once`);
+    }
+    byKey.set(type.key, name);
+    return { name, entry, type };
+  });
 }
 
 /** Applies a seed document to a portal that exists, in the caller's transaction. */
@@ -201,11 +223,7 @@ export async function applyDocument(
   mode: ApplyMode,
   now: number,
 ): Promise<void> {
-  const entries = Object.entries(doc.objectTypes).map(([name, entry]) => ({
-    name,
-    entry,
-    type: resolveType(name, portalId, ['objectTypes', name]),
-  }));
+  const entries = listedTypes(doc, () => portalId);
   const listed = new Set(entries.map((e) => e.type.key));
   if (mode === 'seed') await repo.clearPortal(portalId, [...listed]);
   else {
@@ -324,7 +342,22 @@ export async function readDocument(repo: Repository, portalId: number): Promise<
   };
 }
 
-/** Keeps the types of `base` that `update` does not list, and takes those it does. */
-export function mergeDocuments(base: SeedDocument | undefined, update: SeedDocument): SeedDocument {
-  return { objectTypes: { ...base?.objectTypes, ...update.objectTypes } };
+/**
+ * Keeps the types of `base` that `update` does not list, and takes those it does, whatever name
+ * each document gives a type (`deals` in one, `0-3` in the other).
+ */
+export function mergeDocuments(
+  base: SeedDocument | undefined,
+  update: SeedDocument,
+  portalId: number,
+): SeedDocument {
+  const replaced = new Set(listedTypes(update, () => portalId).map((t) => t.type.key));
+  const kept =
+    base === undefined ? [] : listedTypes(base, () => portalId).filter((t) => !replaced.has(t.type.key));
+  return {
+    objectTypes: {
+      ...Object.fromEntries(kept.map((t) => [t.name, t.entry])),
+      ...update.objectTypes,
+    },
+  };
 }

@@ -96,6 +96,17 @@ describe('seed, reset and snapshots', () => {
     assert.equal(json<{ id: string }>(again).id, otherId);
   });
 
+  it('a seed naming a type by another name replaces the earlier seed of that type', async () => {
+    const token = newToken();
+    assert.equal((await s.call('PUT', `${CP}/seed`, { token, body: SEED })).statusCode, 204);
+    const other = oneDealPipeline('p2', 'P2', 0.5);
+    const byId = { objectTypes: { '0-3': other.objectTypes.deals! } };
+    assert.equal((await s.call('PUT', `${CP}/seed`, { token, body: byId })).statusCode, 204);
+    assert.equal((await s.call('POST', `${CP}/reset`, { token })).statusCode, 204);
+    // The starting state holds the type once: the later seed, not both.
+    assert.deepEqual(ids(await s.call('GET', '/crm/v3/pipelines/deals', { token })), ['p2']);
+  });
+
   it("a reset without a seed goes back to HubSpot's defaults", async () => {
     const token = newToken();
     await s.call('PATCH', '/crm/v3/pipelines/deals/default', { token, body: { label: 'Renamed' } });
@@ -251,6 +262,18 @@ describe('seed, reset and snapshots', () => {
       'VALIDATION_ERROR',
     );
     assert.equal(badProbability.errors?.[0]?.in, 'objectTypes.deals.pipelines[0].stages[0].metadata');
+
+    // One type under two of its names would be applied twice.
+    const twice = assertError(
+      await s.call('PUT', `${CP}/seed`, {
+        token,
+        body: { objectTypes: { deals: SEED.objectTypes.deals!, '0-3': SEED.objectTypes.deals! } },
+      }),
+      400,
+      'VALIDATION_ERROR',
+    );
+    assert.equal(twice.errors?.[0]?.in, 'objectTypes.0-3');
+    assert.match(twice.message, /same object type as objectTypes\.deals/);
 
     const snapshot = JSON.parse(before) as SeedDocument;
     const broken = {
