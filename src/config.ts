@@ -41,6 +41,8 @@ export interface Config {
   readonly seedPortal: number;
   /** Requests the control plane's journal keeps per portal. */
   readonly journalSize: number;
+  /** Open mode: portals new tokens may create; past it a new token's first write is refused. */
+  readonly maxPortals: number;
 }
 
 /** Raw values as they come from flags or the environment (strings), or already typed. */
@@ -246,6 +248,13 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = Ob
     default: 1000,
     parse: integer('journal size', 1, 1_000_000),
     help: 'requests the control plane journal keeps per portal',
+  },
+  maxPortals: {
+    flags: '--max-portals <n>',
+    env: 'STAGELINE_MAX_PORTALS',
+    default: 10_000,
+    parse: integer('max portals', 1, 2_147_483_647),
+    help: "open mode: portals new tokens may create; past it a new token's first write gets a 403",
   },
 });
 

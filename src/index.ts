@@ -44,6 +44,8 @@ export interface StartOptions {
   controlPlane?: 'on' | 'off';
   /** Requests the journal keeps per portal (default 1000). */
   journalSize?: number;
+  /** Portals new tokens may create (default 10,000); past it a new token's first write gets a 403. */
+  maxPortals?: number;
 }
 
 export interface RunningStageline {
@@ -71,6 +73,7 @@ export async function startStageline(options: StartOptions = {}): Promise<Runnin
       corsOrigins: options.corsOrigins,
       controlPlane: options.controlPlane,
       journalSize: options.journalSize,
+      maxPortals: options.maxPortals,
     },
     {},
   );

@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AuthService } from './app/auth-service.js';
+import { openPortalStore } from './app/open-portals.js';
 import type { IssuedToken } from './app/auth-service.js';
 import { ControlPlane, loadSeedFile } from './app/control-plane.js';
 import { PipelineService } from './app/pipeline-service.js';
@@ -104,9 +105,19 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     external === undefined && feed === undefined
       ? undefined
       : new ReadCache({ maxChars: READ_CACHE_CHARS, external, feed });
-  const store = cache === undefined ? opened : invalidatingStore(opened, cache);
+  const cached = cache === undefined ? opened : invalidatingStore(opened, cache);
+  const open = config.auth === 'open';
+  // Open mode: a token's portal is created by its first write; until then its reads are answered
+  // from an in-memory copy of the starting state.
+  const store = open
+    ? openPortalStore(cached, {
+        openTemplate: () => new SqliteStore(':memory:'),
+        startingState: (repo, portalId, now) => auth.startingState(repo, portalId, now),
+        createPortal: (repo, actor) => auth.createOpenPortal(repo, actor),
+      })
+    : cached;
+  let auth: AuthService;
   try {
-    const open = config.auth === 'open';
     const control = new ControlPlane(store, {
       seed: open ? seed : undefined,
       journalSize: config.journalSize,
@@ -114,10 +125,12 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
     });
     // Each portal's time: the system's, unless its tests froze it through the control plane.
     const clock: Clock = control.clocks.now;
-    const auth = new AuthService(store, config.auth, clock, {
+    auth = new AuthService(cached, config.auth, clock, {
       external,
       feed,
       startPortal: open && seed !== undefined ? control.startPortal : undefined,
+      stampedAt: systemClock(),
+      maxPortals: open ? config.maxPortals : undefined,
     });
     const service = new PipelineService(store, clock);
     const records = new RecordService(store, clock);

@@ -32,6 +32,7 @@ const SAMPLES: { [K in keyof Config]: [string, string, Config[K], Config[K]] } =
   seed: ['a.yaml', 'b.json', 'a.yaml', 'b.json'],
   seedPortal: ['2', '3', 2, 3],
   journalSize: ['10', '20', 10, 20],
+  maxPortals: ['5', '6', 5, 6],
 };
 
 describe('loadConfig', () => {
@@ -65,6 +66,7 @@ describe('loadConfig', () => {
         seed: undefined,
         seedPortal: 1,
         journalSize: 1000,
+        maxPortals: 10000,
       },
     );
     assert.deepEqual(loadConfig({}, {}), DEFAULTS);
@@ -115,6 +117,7 @@ describe('loadConfig', () => {
       [{ rateLimit: '100/1m' }, {}, 'Invalid rate limit: 100/1m (expected off, hubspot or <n>/10s)'],
       [{}, { STAGELINE_CORS_ORIGINS: 'https://a.example,example.com' }, 'Invalid CORS origin: example.com'],
       [{ requestTimeoutMs: '1e3.5' }, {}, 'Invalid request timeout: 1e3.5'],
+      [{}, { STAGELINE_MAX_PORTALS: '0' }, 'Invalid max portals: 0'],
     ];
     for (const [flags, env, message] of cases) {
       assert.throws(

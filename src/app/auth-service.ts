@@ -7,11 +7,12 @@ import { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { scopesFor } from '../domain/object-types.js';
 import type { Access, ObjectType } from '../domain/object-types.js';
+import { StorageUnavailableError } from '../domain/ports.js';
 import type { Repository, Store, TokenRecord } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
 import { ExternalChanges } from '../domain/external-changes.js';
 import type { ChangeFeed, DataVersionWatch } from '../domain/external-changes.js';
-import { seedPortal } from './seed-portal.js';
+import { defaultStart, seedPortal } from './seed-portal.js';
 import type { PortalStarter } from './seed-portal.js';
 
 export type AuthMode = 'tokens' | 'open';
@@ -54,6 +55,14 @@ export interface AuthServiceOptions {
   readonly feed?: ChangeFeed;
   /** Gives new portals their first state: HubSpot's default pipelines when absent. */
   readonly startPortal?: PortalStarter;
+  /**
+   * Open mode: the time new portals' starting state is stamped with (items of a `--seed` that give
+   * no time of their own), the same for every portal this process creates, so that what a token
+   * reads before its first write and after it agree. Default: when the service was built.
+   */
+  readonly stampedAt?: number;
+  /** Open mode: past this many portals, a token's first write is refused (403). */
+  readonly maxPortals?: number;
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -84,6 +93,8 @@ export class AuthService {
   private readonly external: ExternalChanges | undefined;
   private readonly feed: ChangeFeed | undefined;
   private readonly startPortal: PortalStarter | undefined;
+  private readonly stampedAt: number;
+  private readonly maxPortals: number | undefined;
 
   constructor(
     private readonly store: Store,
@@ -93,6 +104,8 @@ export class AuthService {
   ) {
     const { external } = options;
     this.startPortal = options.startPortal;
+    this.stampedAt = options.stampedAt ?? Date.now();
+    this.maxPortals = options.maxPortals;
     this.external = mode === 'tokens' && external ? ExternalChanges.throttled(external) : undefined;
     this.feed = mode === 'tokens' ? options.feed : undefined;
     this.feed?.subscribe((portalId) => {
@@ -116,7 +129,7 @@ export class AuthService {
 
   /** The principal for a bearer token, or undefined when the token is not valid. */
   async authenticate(token: string): Promise<Principal | undefined> {
-    if (this.mode === 'open') return this.openCache.get(token) ?? this.openPortal(token);
+    if (this.mode === 'open') return this.openCache.get(token) ?? this.openPrincipal(token);
     const hash = hashToken(token);
     if (this.external?.changed()) this.forgetTokens();
     const caching = this.caching();
@@ -184,30 +197,77 @@ export class AuthService {
     return empty ? this.issueToken({ portalId: 1 }) : undefined;
   }
 
-  private async openPortal(token: string): Promise<Principal> {
+  /**
+   * Open mode, a token this process does not know: its stored principal, or, for a token never
+   * written with, one whose portal is not in the database yet (it reads as its starting state).
+   * Looking it up writes nothing; only stored principals are kept in memory, since another
+   * request or process may create the portal at any time.
+   */
+  private async openPrincipal(token: string): Promise<Principal> {
     const hash = hashToken(token);
-    const principal = await this.store.write(async (repo) => {
+    const principal = await this.store.read(async (repo): Promise<Principal> => {
       const known = await repo.findTokenByHash(hash);
       if (known !== undefined) return toPrincipal(known);
-      const portalId = await freePortalId(repo, derivedInt(hash, 0));
-      const now = this.clock(portalId);
-      await seedPortal(repo, portalId, now, this.startPortal);
-      const record: TokenRecord = {
-        id: `open_${hash.slice(0, 16)}`,
-        hash,
-        portalId,
-        userId: derivedInt(hash, 8),
-        scopes: null,
-        createdAt: now,
-        revokedAt: null,
+      return {
+        ...toPrincipal(openToken(hash, await freePortalId(repo, derivedInt(hash, 0)), 0)),
+        unseenTokenHash: hash,
       };
-      await repo.insertToken(record);
-      return toPrincipal(record);
     });
-    if (this.openCache.size >= MAX_CACHED_PRINCIPALS) this.openCache.clear();
-    this.openCache.set(token, principal);
+    if (principal.unseenTokenHash === undefined) {
+      if (this.openCache.size >= MAX_CACHED_PRINCIPALS) this.openCache.clear();
+      this.openCache.set(token, principal);
+    }
     return principal;
   }
+
+  /**
+   * A new portal's first state, as open mode creates it: HubSpot's default pipelines or the
+   * seed, stamped at `stampedAt`. The portal must not exist yet.
+   */
+  async startingState(repo: Repository, portalId: number, now: number): Promise<void> {
+    await repo.ensurePortal(portalId, now);
+    await (this.startPortal ?? defaultStart)(repo, portalId, this.stampedAt);
+  }
+
+  /**
+   * Open mode: creates the portal of an actor whose token has only read so far, with its token,
+   * in the caller's write transaction (before the write itself). Refused past `maxPortals`.
+   */
+  async createOpenPortal(repo: Repository, actor: Actor): Promise<void> {
+    const hash = actor.unseenTokenHash;
+    if (hash === undefined) return;
+    const known = await repo.findTokenByHash(hash);
+    if (known !== undefined && known.portalId === actor.portalId) return; // another request created it
+    // The id this token was given is now another token's: rare; its next request gets a free one.
+    if (known !== undefined || (await repo.portalExists(actor.portalId))) {
+      throw new StorageUnavailableError("the new portal's id was taken meanwhile: retry");
+    }
+    if (this.maxPortals !== undefined && (await repo.countPortals()) >= this.maxPortals) {
+      throw portalLimit(this.maxPortals);
+    }
+    const now = this.clock(actor.portalId);
+    await this.startingState(repo, actor.portalId, now);
+    await repo.insertToken(openToken(hash, actor.portalId, now));
+  }
+}
+
+/** The stored record of an open-mode token: every scope, a user id derived from the hash. */
+const openToken = (hash: string, portalId: number, createdAt: number): TokenRecord => ({
+  id: `open_${hash.slice(0, 16)}`,
+  hash,
+  portalId,
+  userId: derivedInt(hash, 8),
+  scopes: null,
+  createdAt,
+  revokedAt: null,
+});
+
+function portalLimit(max: number): DomainError {
+  return new DomainError(
+    'FORBIDDEN',
+    `This server already holds its limit of ${max} portals (--max-portals), so this access token cannot create one: its portal would be created by this write. Tokens that already have a portal keep working.`,
+    { subCategory: 'Stageline.PORTAL_LIMIT', context: { maxPortals: [String(max)] } },
+  );
 }
 
 /** The derived id, or the next free one when another token already holds it. */

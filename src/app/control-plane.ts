@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
+import type { Actor } from '../domain/model.js';
 import type { Repository, Store } from '../domain/ports.js';
 import { SeedError, parseSeedText } from '../seed/seed-document.js';
 import type { SeedDocument } from '../seed/seed-document.js';
@@ -64,13 +65,24 @@ export class ControlPlane {
     return own === undefined ? this.seed : (JSON.parse(own) as SeedDocument);
   }
 
-  private write<T>(portalId: number, work: (repo: Repository, now: number) => Promise<T>): Promise<T> {
-    return this.store.write((repo) => work(repo, this.clocks.now(portalId)), { portalId });
+  /** One write transaction on the actor's portal (which it creates in open mode, if new). */
+  private write<T>(actor: Actor, work: (repo: Repository, now: number) => Promise<T>): Promise<T> {
+    const { portalId } = actor;
+    return this.store.write((repo) => work(repo, this.clocks.now(portalId)), { portalId, actor });
+  }
+
+  /**
+   * Open mode: creates the actor's portal when its token has only read so far, before a change
+   * kept in this process (a fault, the clock), so that those stay bounded by `--max-portals`.
+   */
+  async ensurePortal(actor: Actor): Promise<void> {
+    if (actor.unseenTokenHash !== undefined) await this.write(actor, async () => undefined);
   }
 
   /** Back to the starting state: audit emptied, generated ids starting over. */
-  reset(portalId: number): Promise<void> {
-    return this.write(portalId, async (repo, now) => {
+  reset(actor: Actor): Promise<void> {
+    const { portalId } = actor;
+    return this.write(actor, async (repo, now) => {
       await applyDocument(
         repo,
         portalId,
@@ -82,8 +94,9 @@ export class ControlPlane {
   }
 
   /** Replaces the types the document lists, which become part of the portal's starting state. */
-  applySeed(portalId: number, doc: SeedDocument): Promise<void> {
-    return this.write(portalId, async (repo, now) => {
+  applySeed(actor: Actor, doc: SeedDocument): Promise<void> {
+    const { portalId } = actor;
+    return this.write(actor, async (repo, now) => {
       const starting = mergeDocuments(await this.startingState(repo, portalId), doc, portalId);
       await applyDocument(repo, portalId, doc, 'seed', now);
       await repo.setPortalSeed(portalId, JSON.stringify(starting));
@@ -96,7 +109,7 @@ export class ControlPlane {
    */
   async seedPortalOnce(portalId: number, doc: SeedDocument, isNew: boolean): Promise<boolean> {
     if (!isNew) return false;
-    return this.write(portalId, async (repo, now) => {
+    return this.write({ portalId, userId: 0 }, async (repo, now) => {
       await repo.ensurePortal(portalId, now);
       if ((await repo.portalSeed(portalId)) !== undefined) return false;
       await applyDocument(repo, portalId, doc, 'start', now);
@@ -110,7 +123,8 @@ export class ControlPlane {
   }
 
   /** The portal becomes exactly the snapshot; its starting state is left as it was. */
-  restore(portalId: number, doc: SeedDocument): Promise<void> {
-    return this.write(portalId, (repo, now) => applyDocument(repo, portalId, doc, 'restore', now));
+  restore(actor: Actor, doc: SeedDocument): Promise<void> {
+    const { portalId } = actor;
+    return this.write(actor, (repo, now) => applyDocument(repo, portalId, doc, 'restore', now));
   }
 }

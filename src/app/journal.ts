@@ -10,6 +10,12 @@ export const RESPONSE_BODY_LIMIT = 64 * 1024;
 
 export const DEFAULT_JOURNAL_SIZE = 1000;
 
+/**
+ * Portals whose requests are kept: past this many, the portal journaled least recently is
+ * forgotten, so that a stream of distinct tokens (open mode) cannot grow the journal without end.
+ */
+export const MAX_JOURNAL_PORTALS = 1000;
+
 export interface JournalFault {
   readonly id: string;
   readonly status?: number;
@@ -56,12 +62,10 @@ export interface JournalFilter {
   readonly limit?: number;
 }
 
+/** A portal's requests: grows up to the journal's size, then the oldest is overwritten. */
 class Ring {
-  readonly items: (JournalRecord | undefined)[];
+  readonly items: JournalRecord[] = [];
   next = 0;
-  constructor(size: number) {
-    this.items = new Array<JournalRecord | undefined>(size);
-  }
 }
 
 function responseBody(record: JournalRecord): { body: unknown; truncated: boolean } {
@@ -86,11 +90,18 @@ export class Journal {
   add(portalId: number, record: JournalRecord): void {
     let ring = this.portals.get(portalId);
     if (ring === undefined) {
-      ring = new Ring(this.size);
-      this.portals.set(portalId, ring);
-    }
+      if (this.portals.size >= MAX_JOURNAL_PORTALS) this.portals.delete(this.portals.keys().next().value!);
+      ring = new Ring();
+    } else this.portals.delete(portalId);
+    // The map's order is the order portals were last journaled in: the first is forgotten first.
+    this.portals.set(portalId, ring);
     ring.items[ring.next] = record;
     ring.next = (ring.next + 1) % this.size;
+  }
+
+  /** How many portals have requests kept. */
+  get portalCount(): number {
+    return this.portals.size;
   }
 
   clear(portalId: number): void {

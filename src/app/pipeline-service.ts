@@ -85,7 +85,7 @@ export class PipelineService {
 
   /** One write transaction with the acting portal's writers serialised. */
   private inPortal<T>(actor: Actor, work: (repo: Repository) => Promise<T>): Promise<T> {
-    return this.store.write(work, { portalId: actor.portalId });
+    return this.store.write(work, { portalId: actor.portalId, actor });
   }
 
   listPipelines(actor: Actor, type: ObjectType): Promise<PipelineView[]> {

@@ -18,6 +18,11 @@ export const HUBSPOT_POLICY: RateLimitPolicy = Object.freeze({ perTenSeconds: 10
 
 export const WINDOW_MS = 10_000;
 const DAY_MS = 86_400_000;
+/**
+ * Tokens whose counts one process keeps. Past it, those idle for a whole window are forgotten
+ * (their daily count starts over), then, if that was not enough, the oldest tenth.
+ */
+export const MAX_TRACKED_TOKENS = 100_000;
 
 /** `off`, `hubspot`, or `<n>/10s` (with HubSpot's daily budget); null means off. */
 export function parseRateLimit(setting: string): RateLimitPolicy | null {
@@ -58,6 +63,7 @@ export class RateLimiter implements RateLimits {
     const day = Math.floor(now / DAY_MS);
     let u = this.usage.get(key);
     if (u === undefined) {
+      if (this.usage.size >= MAX_TRACKED_TOKENS) this.forget(now);
       u = { recent: [], day, dailyCount: 0 };
       this.usage.set(key, u);
     }
@@ -81,6 +87,23 @@ export class RateLimiter implements RateLimits {
       remaining: this.policy.perTenSeconds - u.recent.length,
       dailyRemaining: this.policy.daily - u.dailyCount,
     };
+  }
+
+  /** Makes room for new tokens: the idle ones go, then the oldest until a tenth is free. */
+  private forget(now: number): void {
+    for (const [key, u] of this.usage) {
+      const last = u.recent[u.recent.length - 1];
+      if (last === undefined || last <= now - WINDOW_MS) this.usage.delete(key);
+    }
+    for (const key of this.usage.keys()) {
+      if (this.usage.size < MAX_TRACKED_TOKENS * 0.9) break;
+      this.usage.delete(key);
+    }
+  }
+
+  /** How many tokens have counts kept. */
+  get trackedTokens(): number {
+    return this.usage.size;
   }
 }
 

@@ -205,7 +205,7 @@ export class RecordService {
 
   /** One write transaction with the acting portal's writers serialised. */
   private inPortal<T>(actor: Actor, work: (repo: Repository) => Promise<T>): Promise<T> {
-    return this.store.write(work, { portalId: actor.portalId });
+    return this.store.write(work, { portalId: actor.portalId, actor });
   }
 
   create(actor: Actor, type: ObjectType, input: RecordInput): Promise<RecordView> {

@@ -7,7 +7,9 @@ export type ErrorCategory =
   | 'OBJECT_NOT_FOUND'
   | 'OBJECT_ALREADY_EXISTS'
   | 'INVALID_AUTHENTICATION'
-  | 'MISSING_SCOPES';
+  | 'MISSING_SCOPES'
+  /** Refused whatever the request says: open mode's `--max-portals`, say. */
+  | 'FORBIDDEN';
 
 export interface ErrorDetail {
   message: string;

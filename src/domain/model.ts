@@ -72,6 +72,11 @@ export interface AuditEntry {
 export interface Actor {
   readonly portalId: number;
   readonly userId: number;
+  /**
+   * Open mode: the hash of a token whose portal is not in the database yet. It reads as its
+   * starting state, and the actor's first write creates it (src/app/open-portals.ts).
+   */
+  readonly unseenTokenHash?: string;
 }
 
 export const isLive = (item: { archivedAt: number | null }): boolean => item.archivedAt === null;

@@ -3,7 +3,7 @@
  * proven by the same suite in test/contract/. Methods speak domain types only.
  */
 import type { RecordAssociation } from './associations.js';
-import type { AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
+import type { Actor, AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
 import type { CrmRecord } from './records.js';
 import type { ChangeFeed } from './external-changes.js';
 
@@ -139,6 +139,8 @@ export interface Repository {
   countTokens(): Promise<number>;
   /** Whether any portal with this id exists. */
   portalExists(portalId: number): Promise<boolean>;
+  /** How many portals exist (open mode's `--max-portals` counts them). */
+  countPortals(): Promise<number>;
 
   // The emulator control plane: resets, seeds and snapshot restores of one portal.
   /**
@@ -161,6 +163,11 @@ export interface WriteScope {
    * (across processes, for a shared database) so read-check-write is safe.
    */
   readonly portalId?: number;
+  /**
+   * Who writes. Adapters ignore it; in open mode, a wrapper creates the actor's portal first, in
+   * the same transaction, when it is not in the database yet (src/app/open-portals.ts).
+   */
+  readonly actor?: Actor;
 }
 
 /** The database cannot be reached or did not answer in time: the request may be retried. */

@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCategory, number> = {
   OBJECT_ALREADY_EXISTS: 409,
   INVALID_AUTHENTICATION: 401,
   MISSING_SCOPES: 403,
+  FORBIDDEN: 403,
 };
 
 export interface ErrorEnvelope extends ErrorExtras {

@@ -152,6 +152,7 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         assert.equal(await store.read((repo) => repo.portalExists(P1)), true);
         assert.equal(await store.read((repo) => repo.portalExists(P2)), true);
         assert.equal(await store.read((repo) => repo.portalExists(303)), false);
+        assert.equal(await store.read((repo) => repo.countPortals()), 2);
       });
     });
 

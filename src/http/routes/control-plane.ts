@@ -117,7 +117,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
         },
       },
       async (request, reply) => {
-        await control.reset(portal(request));
+        await control.reset(request.principal);
         return done(reply);
       },
     );
@@ -133,7 +133,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
         validatorCompiler: acceptAsIs,
       },
       async (request, reply) => {
-        await control.applySeed(portal(request), checkSeedDocument(request.body));
+        await control.applySeed(request.principal, checkSeedDocument(request.body));
         return done(reply);
       },
     );
@@ -158,7 +158,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
       async (request, reply) => {
         const doc = checkSeedDocument(request.body);
         if (doc.nextId === undefined) throw fieldError('nextId', 'is required in a snapshot');
-        await control.restore(portal(request), doc);
+        await control.restore(request.principal, doc);
         return done(reply);
       },
     );
@@ -178,6 +178,8 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
         if (body.now !== undefined) {
           const at = Date.parse(body.now);
           if (!Number.isFinite(at)) throw fieldError('now', 'must be an ISO-8601 time');
+          // Only a portal in the database has a clock of its own (an unfrozen one cannot be advanced).
+          await control.ensurePortal(request.principal);
           control.clocks.freeze(portalId, at);
         } else if (body.advanceMs !== undefined) control.clocks.advance(portalId, body.advanceMs);
         else control.clocks.useSystem(portalId);
@@ -194,6 +196,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
           throw fieldError('status', 'is required (or drop, or delayMs alone for a slow answer)');
         }
         const method = spec.method?.toUpperCase();
+        await control.ensurePortal(request.principal);
         const fault = control.faults.add(portal(request), { ...spec, ...(method && { method }) });
         return json(reply, fault, 201);
       },

@@ -85,11 +85,14 @@ export async function pipelineRoutes(base: FastifyInstance, opts: PipelineRoutes
     op: string,
     produce: () => Promise<unknown>,
   ): R | Promise<R> => {
-    const { portalId } = req.principal;
+    const { portalId, unseenTokenHash } = req.principal;
+    // A portal not in the database yet reads its starting state from memory: caching its
+    // answers would only hold the same text once per token.
+    const portalCache = unseenTokenHash === undefined ? cache : undefined;
     const key = readKey(op, req.objectType.key, req.params.pipelineId, req.params.stageId);
-    const hit = cache?.get(portalId, key);
+    const hit = portalCache?.get(portalId, key);
     if (hit !== undefined) return answer(req, reply, hit);
-    const ticket = cache?.ticket(portalId);
+    const ticket = portalCache?.ticket(portalId);
     return produce().then((value) => {
       const fresh: Answer = { body: reply.code(200).serialize(value) as string };
       if (ticket !== undefined) cache!.set(portalId, key, ticket, fresh);

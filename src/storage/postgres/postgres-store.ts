@@ -871,6 +871,11 @@ class PostgresRepository implements Repository {
     return row?.n ?? 0;
   }
 
+  async countPortals(): Promise<number> {
+    const [row] = await this.rows<{ n: number }>('SELECT count(*)::integer AS n FROM portals', []);
+    return row?.n ?? 0;
+  }
+
   async clearPortal(portalId: number, typeKeys?: readonly string[]): Promise<void> {
     this.touch(portalId);
     const types = typeKeys === undefined ? null : [...typeKeys];

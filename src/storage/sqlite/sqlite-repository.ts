@@ -192,6 +192,7 @@ export class SqliteRepository implements Repository {
       listTokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
       revokeToken: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       countTokens: db.prepare('SELECT count(*) FROM tokens').pluck(),
+      countPortals: db.prepare('SELECT count(*) FROM portals').pluck(),
       // `@types` is a JSON list of object type keys, or null for every type.
       clearStages: db.prepare(
         `DELETE FROM stages WHERE portal_id = @portalId
@@ -552,6 +553,10 @@ export class SqliteRepository implements Repository {
 
   async countTokens(): Promise<number> {
     return this.s.countTokens.get() as number;
+  }
+
+  async countPortals(): Promise<number> {
+    return this.s.countPortals.get() as number;
   }
 
   async clearPortal(portalId: number, typeKeys?: readonly string[]): Promise<void> {
