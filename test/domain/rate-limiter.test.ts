@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { HUBSPOT_POLICY, RateLimiter, parseRateLimit } from '../../src/app/rate-limiter.js';
+import {
+  HUBSPOT_POLICY,
+  MAX_TRACKED_TOKENS,
+  RateLimiter,
+  parseRateLimit,
+} from '../../src/app/rate-limiter.js';
 
 describe('parseRateLimit', () => {
   it('reads off, hubspot and <n>/10s', () => {
@@ -67,5 +72,25 @@ describe('RateLimiter', () => {
     const limiter = new RateLimiter(HUBSPOT_POLICY, () => 0);
     for (let i = 0; i < 100; i++) assert.equal(limiter.take('a', 1).exceeded, null);
     assert.equal(limiter.take('a', 1).exceeded, 'TEN_SECONDLY_ROLLING');
+  });
+
+  it('keeps counts for a bounded number of tokens: idle ones are forgotten first, then the oldest', () => {
+    const t = at(0);
+    const limiter = new RateLimiter({ perTenSeconds: 1, daily: 10 }, t.clock);
+    for (let i = 0; i < MAX_TRACKED_TOKENS; i++) limiter.take(`idle-${i}`, 1);
+    assert.equal(limiter.trackedTokens, MAX_TRACKED_TOKENS);
+    t.advance(10_000);
+    assert.equal(limiter.take('busy', 1).exceeded, null);
+    // Every other token was idle for a whole window: they went, the new one is counted.
+    assert.equal(limiter.trackedTokens, 1);
+    assert.equal(limiter.take('busy', 1).exceeded, 'TEN_SECONDLY_ROLLING');
+    // All active: the oldest tenth goes to make room.
+    for (let i = 1; i < MAX_TRACKED_TOKENS; i++) limiter.take(`active-${i}`, 1);
+    assert.equal(limiter.trackedTokens, MAX_TRACKED_TOKENS);
+    limiter.take('newest', 1);
+    assert.ok(limiter.trackedTokens < MAX_TRACKED_TOKENS * 0.9 + 1, String(limiter.trackedTokens));
+    assert.equal(limiter.take('newest', 1).exceeded, 'TEN_SECONDLY_ROLLING');
+    // The first one was among the oldest: its count started over.
+    assert.equal(limiter.take('busy', 1).exceeded, null);
   });
 });
