@@ -89,6 +89,16 @@ for (const seeded of [false, true]) {
       });
       // The same portal id on every request until then.
       assert.equal(await portalOf(s, token), portalId);
+      // Reads sent as a POST write nothing either.
+      const search = await call(s, 'POST', '/crm/v3/objects/deals/search', { token, body: {} });
+      assert.equal(search.statusCode, 200, search.body);
+      assert.equal(json<{ total: number }>(search).total, seeded ? 1 : 0);
+      const batch = await call(s, 'POST', '/crm/v3/objects/deals/batch/read', {
+        token,
+        body: { inputs: [{ id: '1' }] },
+      });
+      assert.ok([200, 207].includes(batch.statusCode), batch.body);
+      assert.equal((await stored(s, portalId)).exists, false);
 
       // The first write: a contact, which none of the reads above shows.
       const created = await call(s, 'POST', '/crm/v3/objects/contacts', {
