@@ -92,11 +92,15 @@ export function openPortalStore(store: Store, options: OpenPortalsOptions): Stor
       throw err;
     }));
 
+  const remember = (portalId: number): void => {
+    if (known.size >= MAX_KNOWN_PORTALS) known.clear();
+    known.add(portalId);
+  };
+
   const inDatabase = async (repo: Repository, portalId: number): Promise<boolean> => {
     if (known.has(portalId)) return true;
     if (!(await repo.portalExists(portalId))) return false;
-    if (known.size >= MAX_KNOWN_PORTALS) known.clear();
-    known.add(portalId);
+    remember(portalId);
     return true;
   };
 
@@ -120,13 +124,17 @@ export function openPortalStore(store: Store, options: OpenPortalsOptions): Stor
 
   return {
     read: (work) => store.read((repo) => work(reading(repo))),
-    write: (work, scope) => {
+    write: async (work, scope) => {
       const actor = scope?.actor;
-      if (actor?.unseenTokenHash === undefined) return store.write(work, scope);
-      return store.write(async (repo) => {
-        await options.createPortal(repo, actor);
-        return work(repo);
-      }, scope);
+      const result = await (actor?.unseenTokenHash === undefined
+        ? store.write(work, scope)
+        : store.write(async (repo) => {
+            await options.createPortal(repo, actor);
+            return work(repo);
+          }, scope));
+      // A portal's write committed: the portal is in the database, and its reads need not check.
+      if (scope?.portalId !== undefined) remember(scope.portalId);
+      return result;
     },
     ...(store.externalVersion === undefined ? {} : { externalVersion: store.externalVersion }),
     ...(store.changes === undefined ? {} : { changes: store.changes }),
