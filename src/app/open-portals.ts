@@ -112,12 +112,19 @@ export function openPortalStore(store: Store, options: OpenPortalsOptions): Stor
         if (typeof value !== 'function') return value;
         const method = name as keyof Repository;
         if (!PORTAL_READS.has(method)) return (value as AnyMethod).bind(target);
-        return async (portalId: number, ...rest: unknown[]) => {
-          if (await inDatabase(target, portalId)) return (value as AnyMethod).call(target, portalId, ...rest);
-          const answer = await (
-            await templateStore()
-          ).read((t) => (t[method] as AnyMethod).call(t, TEMPLATE_PORTAL, ...rest));
-          return asPortal(method, answer, portalId);
+        const own = (portalId: number, rest: unknown[]) =>
+          (value as AnyMethod).call(target, portalId, ...rest);
+        return (portalId: number, ...rest: unknown[]) => {
+          // The common case, a portal already seen in the database, costs one set lookup.
+          if (known.has(portalId)) return own(portalId, rest);
+          return (async () => {
+            if (await inDatabase(target, portalId)) return own(portalId, rest);
+            const templ = await templateStore();
+            const answer = await templ.read((t) =>
+              (t[method] as AnyMethod).call(t, TEMPLATE_PORTAL, ...rest),
+            );
+            return asPortal(method, answer, portalId);
+          })();
         };
       },
     });
