@@ -201,6 +201,24 @@ describe('--max-portals', () => {
       'FORBIDDEN',
     );
     assertError(await call(s, 'POST', '/_stageline/reset', { token: third }), 403, 'FORBIDDEN');
+    assertError(
+      await call(s, 'PUT', '/_stageline/seed', { token: third, body: { objectTypes: {} } }),
+      403,
+      'FORBIDDEN',
+    );
+    const snapshot = json<Record<string, unknown>>(
+      await call(s, 'GET', '/_stageline/snapshot', { token: third }),
+    );
+    assertError(
+      await call(s, 'PUT', '/_stageline/snapshot', { token: third, body: snapshot }),
+      403,
+      'FORBIDDEN',
+    );
+    assertError(
+      await call(s, 'PUT', '/_stageline/clock', { token: third, body: { now: '2030-01-01T00:00:00Z' } }),
+      403,
+      'FORBIDDEN',
+    );
     // Reads write nothing, so they still answer the starting state.
     const deals = await call(s, 'GET', '/crm/v3/pipelines/deals', { token: third });
     assert.equal(deals.statusCode, 200);
