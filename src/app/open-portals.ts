@@ -4,7 +4,7 @@
  * of that state (the template portal), so a stream of distinct tokens that only read writes
  * nothing. The template is built once per process, on the first such read, by the same code and
  * with the same time stamp as a created portal, so a read before the first write and one after
- * it answer the same (docs/decisions/0007-bounded-open-mode.md).
+ * it answer the same (docs/decisions/0008-bounded-open-mode.md).
  */
 import type { Actor } from '../domain/model.js';
 import type { Repository, Store } from '../domain/ports.js';
