@@ -86,24 +86,56 @@ export class StorageHealth {
 }
 
 /**
- * The repository methods that store something. A write that called none of them (a token found
- * already known, a portal that already exists) may succeed on a full or read-only database, so
- * it proves no more than a read.
+ * Which repository methods store something (a Record, so that a new method must be placed). A
+ * write that called none of them, or only `ensurePortal` on a portal that exists, may succeed on
+ * a full or read-only database, so it proves no more than a read.
  */
-const STORING: ReadonlySet<PropertyKey> = new Set<keyof Repository>([
-  'allocateIds',
-  'savePipeline',
-  'saveStages',
-  'appendAudit',
-  'saveRecord',
-  'saveAssociations',
-  'putPortal',
-  'insertToken',
-  'revokeToken',
-  'clearPortal',
-  'setNextId',
-  'setPortalSeed',
-]);
+const STORES: Readonly<Record<keyof Repository, boolean>> = {
+  ensurePortal: false,
+  allocateIds: true,
+  listPipelines: false,
+  getPipeline: false,
+  findStage: false,
+  findLivePipelineByLabel: false,
+  pipelineIdExists: false,
+  stageIdExists: false,
+  savePipeline: true,
+  saveStages: true,
+  appendAudit: true,
+  listAudit: false,
+  pipelineAudit: false,
+  stageAudit: false,
+  latestAudit: false,
+  saveRecord: true,
+  getRecord: false,
+  listRecords: false,
+  liveRecords: false,
+  stagesInUse: false,
+  saveAssociations: true,
+  listAssociations: false,
+  listPortals: false,
+  putPortal: true,
+  portalPipelines: false,
+  portalRecords: false,
+  portalAssociations: false,
+  portalAudit: false,
+  insertToken: true,
+  findTokenByHash: false,
+  listTokens: false,
+  revokeToken: true,
+  countTokens: false,
+  portalExists: false,
+  clearPortal: true,
+  getPortal: false,
+  setNextId: true,
+  portalSeed: false,
+  setPortalSeed: true,
+};
+const STORING: ReadonlySet<PropertyKey> = new Set(
+  Object.entries(STORES)
+    .filter(([, stores]) => stores)
+    .map(([name]) => name),
+);
 
 /** The repository, calling `stored` when a method that stores something is called. */
 function noting(repo: Repository, stored: () => void): Repository {

@@ -18,7 +18,7 @@ import type { LightMyRequestResponse } from 'fastify';
 
 import { StorageUnavailableError } from '../../src/domain/ports.js';
 import type { Repository, Store } from '../../src/domain/ports.js';
-import { SETTLE_MS, StorageHealth } from '../../src/app/storage-health.js';
+import { SETTLE_MS, StorageHealth, watchedStore } from '../../src/app/storage-health.js';
 import { STORAGE_FAULTS } from '../../src/domain/storage-faults.js';
 import type { StorageFault } from '../../src/domain/storage-faults.js';
 import type { Stageline } from '../../src/stageline.js';
@@ -218,6 +218,35 @@ describe('StorageHealth', () => {
     clock.advance(1);
     assert.equal(h.current(), undefined);
     assert.deepEqual(logged, ['error', 'info']);
+  });
+
+  it('a write that stored nothing does not end a write fault; one that stored something does', async () => {
+    const { h, clock } = health();
+    const repo = {
+      findTokenByHash: async () => undefined,
+      saveRecord: async () => undefined,
+    } as unknown as Repository;
+    let fail = true;
+    const inner: Store = {
+      write: async (work) => {
+        if (fail) throw full();
+        return work(repo);
+      },
+      read: (work) => work(repo),
+      ping: async () => undefined,
+      close: async () => undefined,
+    };
+    const store = watchedStore(inner, h);
+    await assert.rejects(
+      store.write((r) => r.saveRecord(1, 'deals', {} as never)),
+      StorageUnavailableError,
+    );
+    fail = false;
+    await store.write((r) => r.findTokenByHash('x'));
+    clock.advance(SETTLE_MS);
+    assert.equal(h.current()?.fault, 'full');
+    await store.write((r) => r.saveRecord(1, 'deals', {} as never));
+    assert.equal(h.current(), undefined);
   });
 
   it('reads do not end a write fault; they end an outage', () => {
