@@ -6,6 +6,7 @@ import type { RecordAssociation } from './associations.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
 import type { CrmRecord } from './records.js';
 import type { ChangeFeed } from './external-changes.js';
+import type { StorageFault } from './storage-faults.js';
 
 export interface TokenRecord {
   /** Public identifier, safe to print and log (`tok_…`). */
@@ -163,9 +164,19 @@ export interface WriteScope {
   readonly portalId?: number;
 }
 
-/** The database cannot be reached or did not answer in time: the request may be retried. */
+/**
+ * Storage refused the request for a reason of its own (full, read-only, unreachable…, see
+ * StorageFault), not because the request was wrong: nothing of it was saved, and it may be
+ * retried. The fault defaults to `unreachable`.
+ */
 export class StorageUnavailableError extends Error {
   override readonly name = 'StorageUnavailableError';
+  readonly fault: StorageFault;
+
+  constructor(message: string, options: { cause?: unknown; fault?: StorageFault } = {}) {
+    super(message, { cause: options.cause });
+    this.fault = options.fault ?? 'unreachable';
+  }
 }
 
 /** What a shared rate counter is asked: count one request of `key` at `now` if the limits allow. */

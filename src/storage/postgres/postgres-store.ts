@@ -12,6 +12,7 @@ import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.
 import { DomainError } from '../../domain/errors.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
+import type { StorageFault } from '../../domain/storage-faults.js';
 import type { RecordAssociation } from '../../domain/associations.js';
 import type {
   PortalRecord,
@@ -80,48 +81,80 @@ const types = {
 };
 
 /**
- * PostgreSQL's SQLSTATEs for an unreachable or unwilling server: connection exceptions (class 08),
- * shutdowns and crash recovery (57P01-57P03), too many connections (53300), a statement or lock
- * timeout (57014, 55P03).
+ * PostgreSQL's SQLSTATEs that mean the database, not the request, failed, by cause. Connection
+ * exceptions (class 08) are `unreachable` too.
  */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03']);
+const SQLSTATE_FAULTS: Readonly<Record<string, StorageFault>> = {
+  '53100': 'full', // disk_full
+  '25006': 'read-only', // read_only_sql_transaction: default_transaction_read_only, a hot standby
+  '53300': 'too-many-connections',
+  '57P03': 'recovering', // cannot_connect_now: starting up, shutting down, crash recovery
+  '57P01': 'unreachable', // admin_shutdown
+  '57P02': 'unreachable', // crash_shutdown
+  '57014': 'timeout', // query_canceled: the statement timeout
+  '55P03': 'busy', // lock_not_available: the lock timeout
+};
 /** Node's socket errors. */
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EPIPE',
-]);
+const SOCKET_FAULTS: Readonly<Record<string, StorageFault>> = {
+  ECONNREFUSED: 'unreachable',
+  ECONNRESET: 'unreachable',
+  EHOSTUNREACH: 'unreachable',
+  ENOTFOUND: 'unreachable',
+  EPIPE: 'unreachable',
+  ETIMEDOUT: 'timeout',
+};
 /**
  * The errors node-pg and its pool raise without a code: a dropped connection, a client that is no
  * longer usable, the pool's connect timeout and the driver's own query timeout.
  */
-const DRIVER_MESSAGES = [
-  'Connection terminated',
-  'Client has encountered a connection error and is not queryable',
-  'timeout exceeded when trying to connect',
-  'Query read timeout',
+const DRIVER_MESSAGES: readonly [string, StorageFault][] = [
+  ['Connection terminated', 'unreachable'],
+  ['Client has encountered a connection error and is not queryable', 'unreachable'],
+  ['timeout exceeded when trying to connect', 'timeout'],
+  ['Query read timeout', 'timeout'],
 ];
 
 /**
- * Whether an error means the database is away, not that the request was bad. Only what the
- * driver and its socket raise counts, by code; never an error of Stageline's own, whatever its
+ * Why the database failed the request, or undefined when it did not (the request was bad, or a
+ * bug of ours). PostgreSQL's errors count by SQLSTATE and the socket's by code; only the
+ * driver's own code-less errors by message, and never an error of Stageline's own, whatever its
  * message says (a pipeline called "timeout" is not an outage).
  */
-export function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error) || err instanceof DomainError) return false;
+export function storageFault(err: unknown): StorageFault | undefined {
+  if (!(err instanceof Error) || err instanceof DomainError) return undefined;
+  if (err instanceof StorageUnavailableError) return err.fault;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
-    return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || SOCKET_CODES.has(code);
+    if (code.startsWith('08')) return 'unreachable';
+    return SQLSTATE_FAULTS[code] ?? SOCKET_FAULTS[code];
   }
-  return DRIVER_MESSAGES.some((m) => err.message.startsWith(m));
+  return DRIVER_MESSAGES.find(([m]) => err.message.startsWith(m))?.[1];
 }
 
+/** The faults after which a connection is not to be trusted: it is dropped, not rolled back. */
+const CONNECTION_FAULTS: ReadonlySet<StorageFault> = new Set<StorageFault>([
+  'unreachable',
+  'timeout',
+  'recovering',
+  'too-many-connections',
+]);
+
+/**
+ * Whether an error means the database is away (unreachable, too slow, recovering, out of
+ * connection slots), not that it refused this write (full, read-only, a lock) or that the
+ * request was bad.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const fault = storageFault(err);
+  return fault !== undefined && CONNECTION_FAULTS.has(fault);
+}
+
+/** A storage fault as a StorageUnavailableError carrying its cause; any other error as it is. */
 function unavailable(err: unknown): never {
-  if (isUnavailable(err)) throw new StorageUnavailableError('The database is not reachable', { cause: err });
-  throw err;
+  const fault = storageFault(err);
+  if (fault === undefined || err instanceof StorageUnavailableError) throw err;
+  const what = CONNECTION_FAULTS.has(fault) ? 'The database is not reachable' : `PostgreSQL: ${fault}`;
+  throw new StorageUnavailableError(`${what}: ${(err as Error).message}`, { cause: err, fault });
 }
 
 /**
@@ -321,7 +354,8 @@ export class PostgresStore implements Store {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       });
-      throw err;
+      // A full disk, a read-only database, a lock not granted: rolled back, answered by cause.
+      unavailable(err);
     } finally {
       client.off('error', onError);
       client.release(discard);
