@@ -58,6 +58,14 @@ export interface Repository {
   pipelineIdExists(portalId: number, typeKey: string, pipelineId: string): Promise<boolean>;
   stageIdExists(portalId: number, typeKey: string, stageId: string): Promise<boolean>;
 
+  /**
+   * Resolves once every write made so far through this repository is applied, or rejects with
+   * the first that failed. An adapter may send a write and resolve it before the database has
+   * answered (PostgreSQL pipelines them); its failure then fails the transaction at commit at
+   * the latest. Long writers (an import) call this between batches.
+   */
+  settled(): Promise<void>;
+
   /** Inserts or updates the pipeline row only. */
   savePipeline(portalId: number, typeKey: string, pipeline: Pipeline): Promise<void>;
   /** Inserts or updates the given stages of a pipeline. */
