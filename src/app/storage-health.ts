@@ -130,6 +130,7 @@ const STORES: Readonly<Record<keyof Repository, boolean>> = {
   setNextId: true,
   portalSeed: false,
   setPortalSeed: true,
+  settled: false,
 };
 const STORING: ReadonlySet<PropertyKey> = new Set(
   Object.entries(STORES)
