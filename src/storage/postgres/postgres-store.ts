@@ -81,10 +81,10 @@ const types = {
 
 /**
  * PostgreSQL's SQLSTATEs for an unreachable or unwilling server: connection exceptions (class 08),
- * shutdowns and crash recovery (57P01-57P03), too many connections (53300), a statement or lock
- * timeout (57014, 55P03).
+ * shutdowns and crash recovery (57P01-57P03), a full disk (53100: the transaction is rolled back,
+ * nothing half-written), too many connections (53300), a statement or lock timeout (57014, 55P03).
  */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03']);
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53100', '53300', '57014', '55P03']);
 /** Node's socket errors. */
 const SOCKET_CODES = new Set([
   'ECONNREFUSED',
