@@ -91,9 +91,9 @@ export class FaultClient {
   /**
    * Records as problems the answers that are neither a 2xx nor HubSpot's 503 envelope (status
    * "error", category SERVICE_UNAVAILABLE, a message, a correlation id, Retry-After) within
-   * `boundMs`. Returns the 503s.
+   * `boundMs(answer)`. Returns the 503s.
    */
-  checkErrors(boundMs: number): Answer[] {
+  checkErrors(boundMs: (a: Answer) => number): Answer[] {
     const unavailable: Answer[] = [];
     for (const a of this.answers) {
       if (is2xx(a)) continue;
@@ -110,7 +110,8 @@ export class FaultClient {
         this.problems.push(`503 without a message or correlation id: ${show}`);
       if (a.retryAfter === null) this.problems.push(`503 without Retry-After: ${show}`);
       const ms = a.answeredAt - a.sentAt;
-      if (ms > boundMs) this.problems.push(`503 after ${ms.toFixed(0)} ms (bound ${boundMs} ms): ${show}`);
+      if (ms > boundMs(a))
+        this.problems.push(`503 after ${ms.toFixed(0)} ms (bound ${boundMs(a)} ms): ${show}`);
     }
     return unavailable;
   }

@@ -1,8 +1,8 @@
 // The write load of the PostgreSQL fault tests, and the check of what it leaves behind. Several
-// clients, spread over two \`stageline serve\` processes, each own their pipelines, and write to
-// them one request at a time: create pipelines (unique labels), create, rename and delete stages,
-// rename pipelines, create deals and move them between two stages. Each client remembers what
-// it sent and which writes were acknowledged with a 2xx, so \`verify\` can tell, through the API,
+// clients, spread over two `stageline serve` processes, each write to pipelines of their own, one
+// request at a time: create pipelines (unique labels), create, rename and delete stages, rename
+// pipelines, create deals and move them between two stages. Each client remembers what
+// it sent and which writes were acknowledged with a 2xx, so `verify` can tell, through the API,
 // whether every acknowledged write is there exactly once, and whether the invariants hold:
 // unique labels, the stage limit, one pipeline audit entry per write.
 
@@ -18,7 +18,7 @@ const STAGES_PER_PIPELINE = 25;
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
-/** What a client sent as one value over time; \`acked\` is the index of the last 2xx (-1: none). */
+/** What a client sent as one value over time; `acked` is the index of the last 2xx (-1: none). */
 interface History {
   sent: string[];
   acked: number;
@@ -73,7 +73,7 @@ export class WriteLoad {
     private readonly pauseMs = 50,
   ) {}
 
-  /** Starts \`clients\` clients; client i sends to process i % 2. */
+  /** Starts `clients` clients; client i sends to process i % 2. */
   start(clients: number): void {
     this.running = Promise.all(Array.from({ length: clients }, (_, i) => this.client(i))).then(
       () => undefined,

@@ -124,16 +124,8 @@ export class PgCluster {
     const root = mkdtempSync(join(tmpdir(), 'stageline-pgfault-'));
     chownSync(root, owner.uid, owner.gid);
     const cluster = new PgCluster(root, await freePort(), bindir, owner, settings);
-    cluster.asPostgres('initdb', [
-      '-D',
-      cluster.dataDir,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '-E',
-      'UTF8',
-      '--no-sync',
-    ]);
+    const initdb = ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'];
+    execFileSync('setpriv', cluster.asPostgres('initdb', initdb), { cwd: root, stdio: 'pipe' });
     return cluster;
   }
 
@@ -142,18 +134,10 @@ export class PgCluster {
     return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
   }
 
-  private asPostgres(command: string, args: readonly string[]): string {
-    return execFileSync(
-      'setpriv',
-      [
-        `--reuid=${this.owner.uid}`,
-        `--regid=${this.owner.gid}`,
-        '--clear-groups',
-        join(this.bindir, command),
-        ...args,
-      ],
-      { encoding: 'utf8', cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+  /** setpriv's arguments to run one of PostgreSQL's programs as the postgres user. */
+  private asPostgres(command: string, args: readonly string[]): string[] {
+    const { uid, gid } = this.owner;
+    return [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', join(this.bindir, command), ...args];
   }
 
   /** The postmaster's server log so far (its stderr), for failure messages. */
@@ -178,20 +162,13 @@ export class PgCluster {
     };
     const args = ['-D', this.dataDir, '-p', String(this.port)];
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
-    const child = spawn(
-      'setpriv',
-      [
-        `--reuid=${this.owner.uid}`,
-        `--regid=${this.owner.gid}`,
-        '--clear-groups',
-        join(this.bindir, 'postgres'),
-        ...args,
-      ],
-      { cwd: this.root, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawn('setpriv', this.asPostgres('postgres', args), {
+      cwd: this.root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.postmaster = child;
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      this.log = (this.log + d).slice(-20_000);
+      this.log += d;
     });
     const deadline = Date.now() + patienceMs;
     for (;;) {
