@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import { startServe, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
-import { FaultClient, type Answer } from '../helpers/fault-client.js';
+import { FaultClient, unhandledErrors, type Answer } from '../helpers/fault-client.js';
 import { WriteLoad } from '../helpers/fault-load.js';
 import { PgCluster, clusterSkipReason } from '../helpers/pg-cluster.js';
 
@@ -115,8 +115,10 @@ describe('PostgreSQL crashes under two stageline serve processes', { skip }, () 
         `only ${outageAnswers.length} requests were sent and answered during the outages`,
       );
       assert.deepEqual(http.problems, [], 'answers during the crash cycles');
-      for (const [i, s] of servers.entries())
+      for (const [i, s] of servers.entries()) {
         assert.equal(s.child.exitCode ?? s.child.signalCode, null, `process #${i} exited: ${s.stderr()}`);
+        assert.deepEqual(unhandledErrors(s), [], `process #${i} logged unhandled errors`);
+      }
 
       // Each process's LISTEN connection (its read cache's change feed) is back by itself.
       let listeners = 0;

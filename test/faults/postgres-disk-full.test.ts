@@ -14,9 +14,9 @@ import { statfsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import { startServe, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
-import { FaultClient, is2xx } from '../helpers/fault-client.js';
+import { FaultClient, unhandledErrors, is2xx } from '../helpers/fault-client.js';
 import { PIPELINES, WriteLoad } from '../helpers/fault-load.js';
-import { PgCluster, clusterSkipReason } from '../helpers/pg-cluster.js';
+import { PgCluster, clusterSkipReason, tmpfsSkipReason } from '../helpers/pg-cluster.js';
 import type { WireCollection, WirePipeline } from '../helpers/wire-types.js';
 
 const CLIENTS = 6;
@@ -35,7 +35,7 @@ const FILL_BOUND_MS = 60_000;
 const FULL_AFTER_503S = 10;
 const RECOVERY_BOUND_MS = 10_000;
 
-const skip = clusterSkipReason();
+const skip = clusterSkipReason() ?? tmpfsSkipReason();
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 const usedBytes = (dir: string): number => {
@@ -131,8 +131,10 @@ describe('PostgreSQL disk full under two stageline serve processes', { skip }, (
       const writes = answers.filter((a) => !a.what.startsWith('GET'));
       assert.deepEqual(http.problems, [], 'answers while the disk was full');
       assert.ok(unavailable.length >= 2 * FULL_AFTER_503S);
-      for (const [i, s] of servers.entries())
+      for (const [i, s] of servers.entries()) {
         assert.equal(s.child.exitCode ?? s.child.signalCode, null, `process #${i} exited: ${s.stderr()}`);
+        assert.deepEqual(unhandledErrors(s), [], `process #${i} logged unhandled errors`);
+      }
       assert.doesNotMatch(db.serverLog(), /PANIC/, 'PostgreSQL itself survived the full disk');
 
       const verdict = await load.verify();

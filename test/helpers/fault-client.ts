@@ -19,6 +19,22 @@ export interface Answer {
   answeredAt: number;
 }
 
+/** The log lines of a process that report an unhandled error (a 500) or a fatal one (a crash). */
+export function unhandledErrors(server: ServeProcess): string[] {
+  return server
+    .stdout()
+    .split('\n')
+    .filter((line) => {
+      if (!line.startsWith('{')) return false;
+      try {
+        const entry = JSON.parse(line) as { level?: number; msg?: string };
+        return entry.msg === 'unhandled error' || (entry.level ?? 0) >= 60;
+      } catch {
+        return false; // a line cut short by the end of the output
+      }
+    });
+}
+
 export const is2xx = (a: Answer): boolean => a.status >= 200 && a.status < 300;
 export const ok = (a: Answer | undefined): a is Answer => a !== undefined && is2xx(a);
 

@@ -63,6 +63,23 @@ export function clusterSkipReason(): string | undefined {
   return reason;
 }
 
+/** undefined when the test may mount a tmpfs (the disk-full tests); otherwise why they are skipped. */
+export function tmpfsSkipReason(): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'stageline-tmpfs-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    const reason = `mounting a tmpfs failed (${(err as Error).message.split('\n')[0]})`;
+    if (process.env.CI === 'true') throw new Error(`${reason}. In CI the disk-full tests are required.`);
+    console.log(`# skipping PostgreSQL disk-full tests: ${reason}`);
+    return reason;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A port nobody listens on right now. */
 async function freePort(): Promise<number> {
   const server = createServer();
