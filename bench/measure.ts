@@ -37,10 +37,11 @@ export interface ScenarioResult {
   /** Stageline's log lines (stdout) in the measured rounds, over the requests it answered in them. */
   log: { lines: number; requests: number; linesPerRequest: number };
   /**
-   * Scale only: the median of the rounds' scale-over-small req/s, each round running the scale
-   * server, the small one and the baseline back to back, and every round's value.
+   * The median of the rounds' req/s over a reference server's, each round running Stageline, the
+   * reference and the baseline back to back, and every round's value. Scale: over the small
+   * database; the small database's reads: over the same server with the control plane off.
    */
-  vsSmall?: { ratio: number; rounds: number[]; errors: number };
+  vsReference?: { ratio: number; rounds: number[]; errors: number };
 }
 
 export const medianOf = (values: readonly number[]): number => {
@@ -170,7 +171,7 @@ export async function runScenario(
   if (refs !== undefined) {
     const vs = per(ours, refs);
     const errors = refs.reduce((n, m) => n + m.errors, 0);
-    result.vsSmall = { ratio: rounded(medianOf(vs)), rounds: vs.map((r) => rounded(r)), errors };
+    result.vsReference = { ratio: rounded(medianOf(vs)), rounds: vs.map((r) => rounded(r)), errors };
   }
   return result;
 }

@@ -27,6 +27,8 @@ export interface Verdict {
 export const SHARE_TARGETS = { read: 0.7, write: 0.85 } as const;
 const P99_MAX_MS = 10;
 const SCALE_SLOWDOWN_MAX = 0.15;
+/** What the request journal (the control plane, on by default) may cost a read: off over on. */
+const JOURNAL_COST_MAX = 0.05;
 const SCALE_RSS_MAX_MB = 250;
 
 const pad = (v: string | number, n: number) => String(v).padStart(n);
@@ -34,13 +36,13 @@ const percent = (r: number) => `${Math.round(r * 100)}%`;
 
 export function printHeader(): void {
   console.log(
-    `${'scenario'.padEnd(31)} ${'db'.padEnd(8)} ${pad('req/s', 7)} ${pad('p50', 4)} ${pad('p99', 4)} ${pad('err', 3)} ${pad('log/req', 7)}  ${'vs'.padEnd(7)} ${pad('base req/s', 10)} ${pad('share', 5)}  ${'rounds'.padEnd(24)} ${pad('vs small', 8)}`,
+    `${'scenario'.padEnd(31)} ${'db'.padEnd(8)} ${pad('req/s', 7)} ${pad('p50', 4)} ${pad('p99', 4)} ${pad('err', 3)} ${pad('log/req', 7)}  ${'vs'.padEnd(7)} ${pad('base req/s', 10)} ${pad('share', 5)}  ${'rounds'.padEnd(24)} ${pad('vs ref', 8)}`,
   );
 }
 
 export function printRow(r: ScenarioResult): void {
   console.log(
-    `${r.name.padEnd(31)} ${r.database.padEnd(8)} ${pad(r.stageline.rps, 7)} ${pad(r.stageline.p50, 4)} ${pad(r.stageline.p99, 4)} ${pad(r.stageline.errors, 3)} ${pad(r.log.linesPerRequest.toFixed(2), 7)}  ${r.against.padEnd(7)} ${pad(r.baseline.rps, 10)} ${pad(percent(r.ratio), 5)}  ${r.rounds.map(percent).join(' ').padEnd(24)} ${pad(r.vsSmall === undefined ? '' : percent(r.vsSmall.ratio), 8)}`,
+    `${r.name.padEnd(31)} ${r.database.padEnd(8)} ${pad(r.stageline.rps, 7)} ${pad(r.stageline.p50, 4)} ${pad(r.stageline.p99, 4)} ${pad(r.stageline.errors, 3)} ${pad(r.log.linesPerRequest.toFixed(2), 7)}  ${r.against.padEnd(7)} ${pad(r.baseline.rps, 10)} ${pad(percent(r.ratio), 5)}  ${r.rounds.map(percent).join(' ').padEnd(24)} ${pad(r.vsReference === undefined ? '' : percent(r.vsReference.ratio), 8)}`,
   );
 }
 
@@ -80,16 +82,25 @@ export function targets(
   out.push({
     target: 'zero errors in every run',
     actual: String(
-      results.reduce((n, r) => n + r.stageline.errors + r.baseline.errors + (r.vsSmall?.errors ?? 0), 0),
+      results.reduce((n, r) => n + r.stageline.errors + r.baseline.errors + (r.vsReference?.errors ?? 0), 0),
     ),
     pass: results.every(
-      (r) => r.stageline.errors === 0 && r.baseline.errors === 0 && (r.vsSmall?.errors ?? 0) === 0,
+      (r) => r.stageline.errors === 0 && r.baseline.errors === 0 && (r.vsReference?.errors ?? 0) === 0,
     ),
   });
+  for (const r of results.filter((x) => x.database === 'small' && x.kind === 'read' && x.vsReference)) {
+    // On over off, each round running both servers back to back: the cost is off's req/s over on's.
+    const cost = 1 / r.vsReference!.ratio - 1;
+    out.push({
+      target: `journal: ${r.name} costs <= ${percent(JOURNAL_COST_MAX)} (control plane on vs off)`,
+      actual: `${cost >= 0 ? '+' : ''}${(cost * 100).toFixed(1)}%`,
+      pass: cost <= JOURNAL_COST_MAX,
+    });
+  }
   for (const r of results.filter((x) => x.database === 'scale' && x.targeted)) {
-    if (r.vsSmall === undefined) continue;
+    if (r.vsReference === undefined) continue;
     // Scale over small, each round running both servers back to back, so machine noise cancels out.
-    const change = r.vsSmall.ratio - 1;
+    const change = r.vsReference.ratio - 1;
     out.push({
       target: `scale: ${r.name} within ${percent(SCALE_SLOWDOWN_MAX)} of small database`,
       actual: `${change >= 0 ? '+' : ''}${percent(change)}`,

@@ -2,8 +2,9 @@
 // auth, no rate limits) against two baselines in the same run: bare Fastify sending the same
 // bytes for reads, and Fastify that syncs each write to a file before answering for writes.
 // Then the emulator figures: startup through the library and the CLI, and a new portal's first
-// request; then the control plane's: reset, snapshot and restore, and the journal's cost
-// (`--only "control plane"` runs just those), and the board's 20 × 500 time in Chromium
+// request; then the control plane's: reset, snapshot and restore, and the journal's cost per
+// request (`--only "control plane"` runs just those; what the journal costs the read scenarios
+// comes from their rounds, beside a server with the control plane off), and the board's 20 × 500 time in Chromium
 // (`--only board`). `--quick` for a short check; `--postgres <url>`
 // also runs the small-database scenarios on PostgreSQL (reported, no target); `--no-scale`
 // skips the 1,000,000-stage database.
@@ -69,17 +70,34 @@ interface Baselines {
   durable: Server;
 }
 
-/** Seeds the bench portal, then runs every chosen scenario and the 100-portal mix. */
-async function runAllScenarios(server: Server, baselines: Baselines, database: Database) {
+/**
+ * Seeds the bench portal, then runs every chosen scenario and the 100-portal mix. Given the
+ * server's SQLite file, every round of a read also runs a second server on that file with the
+ * control plane off: what the request journal costs the reads, measured as users run them.
+ */
+async function runAllScenarios(server: Server, baselines: Baselines, database: Database, file?: string) {
   const fixture = await seedBenchPortal(server.url, 'bench-portal');
+  const chosenScenarios = scenarios(server.url, fixture).filter(chosen);
+  const journalOff =
+    file !== undefined && chosenScenarios.some((s) => s.kind === 'read')
+      ? await startStageline(file, ['--control-plane', 'off'])
+      : undefined;
   const results: ScenarioResult[] = [];
   const run = async (s: Awaited<ReturnType<typeof mixedScenario>>) => {
-    const result = await runScenario(server, baselines[s.against], fixture.token, s, database);
+    const reference =
+      journalOff !== undefined && s.kind === 'read'
+        ? { server: journalOff, scenario: s, token: fixture.token }
+        : undefined;
+    const result = await runScenario(server, baselines[s.against], fixture.token, s, database, reference);
     printRow(result);
     results.push(result);
   };
-  for (const s of scenarios(server.url, fixture).filter(chosen)) await run(s);
-  if (chosen({ name: MIXED })) await run(await mixedScenario(server.url));
+  try {
+    for (const s of chosenScenarios) await run(s);
+    if (chosen({ name: MIXED })) await run(await mixedScenario(server.url));
+  } finally {
+    if (journalOff !== undefined) await stop(journalOff.child);
+  }
   return { results, fixture };
 }
 
@@ -243,7 +261,7 @@ async function runLoad(): Promise<{
     const small = await startStageline(smallDb);
     let smallFixture: Fixture;
     try {
-      const ran = await runAllScenarios(small, started, 'small');
+      const ran = await runAllScenarios(small, started, 'small', smallDb);
       results.push(...ran.results);
       smallFixture = ran.fixture;
     } finally {

@@ -103,9 +103,9 @@ export function serveArgs(port: number, database: string): string[] {
  * Stageline for the load scenarios: `stageline serve` as above, and no rate limits, which load
  * from one address with a handful of tokens would hit at once. Logs at the default level, `info`.
  */
-export async function startStageline(database: string): Promise<Server> {
+export async function startStageline(database: string, extraArgs: readonly string[] = []): Promise<Server> {
   const port = await freePort();
-  const spawned = spawnServer([...serveArgs(port, database), '--rate-limit', 'off']);
+  const spawned = spawnServer([...serveArgs(port, database), '--rate-limit', 'off', ...extraArgs]);
   await waitUntilUp(spawned, port, '/health', (status) => status === 200);
   return { url: `http://127.0.0.1:${port}`, child: spawned.child, lines: spawned.lines };
 }

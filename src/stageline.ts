@@ -19,6 +19,7 @@ import { buildApp } from './http/build-app.js';
 import type { StagelinePlugin } from './http/build-app.js';
 import { ReadCache, invalidatingStore } from './http/read-cache.js';
 import { createLogger } from './logging.js';
+import { StorageHealth, watchedStore } from './app/storage-health.js';
 import type { SeedDocument } from './seed/seed-document.js';
 import { SqliteStore } from './storage/sqlite/sqlite-store.js';
 
@@ -93,7 +94,15 @@ export async function openStore(
 export async function createStageline(config: Config, overrides: BuildOverrides = {}): Promise<Stageline> {
   const systemClock = overrides.clock ?? Date.now;
   const seed = overrides.seed ?? (config.seed === undefined ? undefined : await loadSeedFile(config.seed));
-  const opened = overrides.store ?? (await openStore(config.database, config));
+  const raw = overrides.store ?? (await openStore(config.database, config));
+  const log = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    stream: overrides.logStream,
+  });
+  // Storage faults are logged once per episode, and /health reports the one in progress.
+  const health = new StorageHealth(log, systemClock);
+  const opened = watchedStore(raw, health);
   const external: DataVersionWatch | undefined =
     opened.externalVersion === undefined
       ? undefined
@@ -142,11 +151,6 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
         : opened.takeRate === undefined
           ? new RateLimiter(policy, clock)
           : new SharedRateLimiter(policy, clock, opened.takeRate);
-    const log = createLogger({
-      level: config.logLevel,
-      format: config.logFormat,
-      stream: overrides.logStream,
-    });
     const app = await buildApp(
       {
         store,
@@ -156,6 +160,7 @@ export async function createStageline(config: Config, overrides: BuildOverrides 
         cache,
         limiter,
         control: config.controlPlane === 'on' ? control : undefined,
+        health,
       },
       {
         logger: log,

@@ -118,7 +118,7 @@ export class PipelineService {
       await assertLabelFree(repo, actor, type, pipeline);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
       await repo.saveStages(actor.portalId, type.key, pipeline.id, pipeline.stages);
-      await appendAudit(repo, actor, type, now, pipeline, 'CREATE', [
+      await appendAudit(repo, actor, type, now, undefined, pipeline, 'CREATE', [
         ...pipeline.stages.map((s) => [s, 'CREATE'] as const),
       ]);
       return pipelineView(pipeline);
@@ -136,13 +136,8 @@ export class PipelineService {
     return this.inPortal(actor, async (repo) => {
       const now = this.clock(actor.portalId);
       const named = rules.clientStageIds(input.stages);
-      const current = await withArchivedStages(
-        repo,
-        actor,
-        type,
-        await livePipeline(repo, actor, type, pipelineId),
-        named,
-      );
+      const [live, latest] = await withLatestAudit(repo, actor, type, pipelineId, livePipeline);
+      const current = await withArchivedStages(repo, actor, type, live, named);
       await assertStageIdsFree(repo, actor, type, named, current);
       const fresh = await repo.allocateIds(actor.portalId, rules.idsNeeded(input.stages));
       const { pipeline, changes } = rules.replacePipeline(type, current, input, fresh, now);
@@ -154,7 +149,7 @@ export class PipelineService {
         ...changes.updated,
         ...changes.created,
       ]);
-      await appendAudit(repo, actor, type, now, pipeline, 'UPDATE', [
+      await appendAudit(repo, actor, type, now, latest, pipeline, 'UPDATE', [
         ...changes.archived.map((s) => [s, 'DELETE'] as const),
         ...changes.updated.map((s) => [s, 'UPDATE'] as const),
         ...changes.created.map((s) => [s, 'CREATE'] as const),
@@ -173,12 +168,11 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock(actor.portalId);
-      const current = await repo.getPipeline(actor.portalId, type.key, pipelineId, { archivedStages: false });
-      if (current === undefined) throw rules.pipelineNotFound(type, pipelineId);
+      const [current, latest] = await withLatestAudit(repo, actor, type, pipelineId, anyPipeline);
       const { pipeline, restored } = rules.patchPipeline(type, current, patch, now);
       if (restored || pipeline.label !== current.label) await assertLabelFree(repo, actor, type, pipeline);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
-      await appendAudit(repo, actor, type, now, pipeline, restored ? 'RESTORE' : 'UPDATE', []);
+      await appendAudit(repo, actor, type, now, latest, pipeline, restored ? 'RESTORE' : 'UPDATE', []);
       return pipelineView(pipeline);
     });
   }
@@ -187,11 +181,11 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock(actor.portalId);
-      const current = await livePipeline(repo, actor, type, pipelineId);
+      const [current, latest] = await withLatestAudit(repo, actor, type, pipelineId, livePipeline);
       await assertStagesUnused(repo, actor, type, current.stages.filter(isLive), checks);
       const pipeline = rules.archivePipeline(current, now);
       await repo.savePipeline(actor.portalId, type.key, pipeline);
-      await appendAudit(repo, actor, type, now, pipeline, 'DELETE', []);
+      await appendAudit(repo, actor, type, now, latest, pipeline, 'DELETE', []);
     });
   }
 
@@ -213,11 +207,15 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock(actor.portalId);
-      const current = await livePipeline(repo, actor, type, pipelineId);
+      // A new id is taken with the first reads (should the pipeline be missing, the write rolls back).
+      const [[current, latest], fresh] = await Promise.all([
+        withLatestAudit(repo, actor, type, pipelineId, livePipeline),
+        input.stageId === undefined ? repo.allocateIds(actor.portalId, 1) : [],
+      ]);
       await assertStageIdsFree(repo, actor, type, rules.clientStageIds([input]), undefined);
-      const stageId = input.stageId ?? (await repo.allocateIds(actor.portalId, 1))[0]!;
+      const stageId = input.stageId ?? fresh[0]!;
       const changed = rules.addStage(type, current, input, stageId, now);
-      return saveStage(repo, actor, type, changed, 'CREATE', now);
+      return saveStage(repo, actor, type, changed, latest, 'CREATE', now);
     });
   }
 
@@ -231,9 +229,9 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock(actor.portalId);
-      const current = await livePipeline(repo, actor, type, pipelineId);
+      const [current, latest] = await withLatestAudit(repo, actor, type, pipelineId, livePipeline);
       const changed = rules.replaceStage(type, current, stageId, input, now);
-      return saveStage(repo, actor, type, changed, 'UPDATE', now);
+      return saveStage(repo, actor, type, changed, latest, 'UPDATE', now);
     });
   }
 
@@ -247,12 +245,12 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock(actor.portalId);
-      const live = await livePipeline(repo, actor, type, pipelineId);
+      const [live, latest] = await withLatestAudit(repo, actor, type, pipelineId, livePipeline);
       // Restoring needs the archived stage itself.
       const current =
         patch.archived === false ? await withArchivedStages(repo, actor, type, live, [stageId]) : live;
       const changed = rules.patchStage(type, current, stageId, patch, now);
-      return saveStage(repo, actor, type, changed, changed.restored ? 'RESTORE' : 'UPDATE', now);
+      return saveStage(repo, actor, type, changed, latest, changed.restored ? 'RESTORE' : 'UPDATE', now);
     });
   }
 
@@ -260,10 +258,10 @@ export class PipelineService {
     rules.assertWritable(type);
     return this.inPortal(actor, async (repo) => {
       const now = this.clock(actor.portalId);
-      const current = await livePipeline(repo, actor, type, pipelineId);
+      const [current, latest] = await withLatestAudit(repo, actor, type, pipelineId, livePipeline);
       const changed = rules.archiveStage(type, current, stageId, now);
       await assertStagesUnused(repo, actor, type, [changed.stage], checks);
-      await saveStage(repo, actor, type, changed, 'DELETE', now);
+      await saveStage(repo, actor, type, changed, latest, 'DELETE', now);
     });
   }
 
@@ -297,21 +295,46 @@ async function saveStage(
   actor: Actor,
   type: ObjectType,
   changed: { pipeline: Pipeline; stage: Stage },
+  latest: AuditEntry | undefined,
   event: AuditEvent,
   now: number,
 ): Promise<StageView> {
   const { pipeline, stage } = changed;
   await repo.savePipeline(actor.portalId, type.key, pipeline);
   await repo.saveStages(actor.portalId, type.key, pipeline.id, [stage]);
-  await appendAudit(repo, actor, type, now, pipeline, 'UPDATE', [[stage, event]]);
+  await appendAudit(repo, actor, type, now, latest, pipeline, 'UPDATE', [[stage, event]]);
   return stageView(stage);
 }
 
 /** A live pipeline with its live stages (archived ones are fetched only where a rule needs them). */
 async function livePipeline(repo: Repository, actor: Actor, type: ObjectType, pipelineId: string) {
-  const pipeline = await repo.getPipeline(actor.portalId, type.key, pipelineId, { archivedStages: false });
-  if (pipeline === undefined || !isLive(pipeline)) throw rules.pipelineNotFound(type, pipelineId);
+  const pipeline = await anyPipeline(repo, actor, type, pipelineId);
+  if (!isLive(pipeline)) throw rules.pipelineNotFound(type, pipelineId);
   return pipeline;
+}
+
+/** A pipeline, archived or not, with its live stages. */
+async function anyPipeline(repo: Repository, actor: Actor, type: ObjectType, pipelineId: string) {
+  const pipeline = await repo.getPipeline(actor.portalId, type.key, pipelineId, { archivedStages: false });
+  if (pipeline === undefined) throw rules.pipelineNotFound(type, pipelineId);
+  return pipeline;
+}
+
+/**
+ * A write's pipeline, and its latest audit entry (the next entry continues its history), asked
+ * for together: an adapter that pipelines its statements answers both in one round trip.
+ */
+function withLatestAudit(
+  repo: Repository,
+  actor: Actor,
+  type: ObjectType,
+  pipelineId: string,
+  load: typeof livePipeline,
+): Promise<[Pipeline, AuditEntry | undefined]> {
+  return Promise.all([
+    load(repo, actor, type, pipelineId),
+    repo.latestAudit(actor.portalId, type.key, 'pipeline', pipelineId),
+  ]);
 }
 
 /** The pipeline plus those of the named stages that are archived stages of it. */
@@ -405,21 +428,18 @@ function entry(
 /**
  * The audit entries of one write: the pipeline's, then each changed stage's, every `rawObject`
  * in HubSpot's internal model. The pipeline's version and its authors continue from its latest
- * entry.
+ * entry, `latest` (none for a new pipeline).
  */
-async function appendAudit(
+function appendAudit(
   repo: Repository,
   actor: Actor,
   type: ObjectType,
   now: number,
+  latest: AuditEntry | undefined,
   pipeline: Pipeline,
   event: AuditEvent,
   stages: readonly (readonly [Stage, AuditEvent])[],
 ): Promise<void> {
-  const latest =
-    event === 'CREATE'
-      ? undefined
-      : await repo.latestAudit(actor.portalId, type.key, 'pipeline', pipeline.id);
   const history = historyFrom(latest?.rawObject);
   const changed = new Map(stages.map(([s, e]) => [s.id, e]));
   const authors = (known: Authors | undefined, change: AuditEvent | undefined): Authors =>
@@ -438,7 +458,7 @@ async function appendAudit(
     authors(history.pipeline, event),
     stageAuthors,
   );
-  await repo.appendAudit([
+  return repo.appendAudit([
     entry(actor, type, 'pipeline', pipeline.id, event, raw, now),
     ...stages.map(([s, e]) =>
       entry(actor, type, 'stage', s.id, e, internalStage(ctx, pipeline.id, s, stageAuthors(s)), now),

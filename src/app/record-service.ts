@@ -116,7 +116,7 @@ function stageProperties(repo: Repository, portalId: number, type: ObjectType) {
 }
 
 /** Where a record goes, with whether the stage is closed. */
-const place = (type: ObjectType, pipelineId: string, stage: Stage): Placement => ({
+export const place = (type: ObjectType, pipelineId: string, stage: Stage): Placement => ({
   pipelineId,
   stageId: stage.id,
   closed: stageFacts(type.rules, stage.metadata).closed,

@@ -74,13 +74,27 @@ function checkDocument(doc: unknown): ExportDocument {
   return d as ExportDocument;
 }
 
+/** Rows per statement in an import: whatever the export's size, no statement grows past this. */
+export const IMPORT_BATCH = 2_000;
+
+/** How far an import is: after each batch, the rows of one kind of one portal done so far. */
+export interface ImportProgress {
+  readonly portalId: number;
+  readonly kind: 'records' | 'associations' | 'audit';
+  readonly done: number;
+  readonly total: number;
+}
+
 /**
- * Loads an export in one transaction. Portals that already exist in the target are refused,
+ * Loads an export in one transaction, IMPORT_BATCH rows per statement, waiting for each batch to
+ * be applied before reporting it and sending the next (a transaction the store re-runs after a
+ * conflict reports from the start again). Portals that already exist in the target are refused,
  * so an import never merges into live data.
  */
 export async function importData(
   store: Store,
   doc: unknown,
+  onProgress: (progress: ImportProgress) => void = () => undefined,
 ): Promise<{ portals: number; pipelines: number; records: number; audit: number }> {
   const data = checkDocument(doc);
   return store.write(async (repo) => {
@@ -90,15 +104,38 @@ export async function importData(
       throw new ImportError(`Portals already exist in the target database: ${clash.join(', ')}`);
     const counts = { portals: 0, pipelines: 0, records: 0, audit: 0 };
     for (const portal of data.portals) {
+      const inBatches = async <T>(
+        kind: ImportProgress['kind'],
+        rows: readonly T[],
+        write: (batch: readonly T[]) => Promise<void>,
+      ) => {
+        for (let done = 0; done < rows.length;) {
+          const batch = rows.slice(done, done + IMPORT_BATCH);
+          await write(batch);
+          await repo.settled();
+          done += batch.length;
+          onProgress({ portalId: portal.id, kind, done, total: rows.length });
+        }
+      };
       await repo.putPortal({ id: portal.id, nextId: portal.nextId, createdAt: portal.createdAt });
       for (const { objectTypeKey, pipeline } of portal.pipelines) {
         await repo.savePipeline(portal.id, objectTypeKey, pipeline);
-        await repo.saveStages(portal.id, objectTypeKey, pipeline.id, pipeline.stages);
+        for (let i = 0; i < pipeline.stages.length; i += IMPORT_BATCH)
+          await repo.saveStages(
+            portal.id,
+            objectTypeKey,
+            pipeline.id,
+            pipeline.stages.slice(i, i + IMPORT_BATCH),
+          );
       }
-      for (const { objectTypeKey, record } of portal.records)
-        await repo.saveRecord(portal.id, objectTypeKey, record);
-      await repo.saveAssociations(portal.id, portal.associations ?? []);
-      await repo.appendAudit(portal.audit);
+      await inBatches('records', portal.records, async (batch) => {
+        for (const { objectTypeKey, record } of batch)
+          await repo.saveRecord(portal.id, objectTypeKey, record);
+      });
+      await inBatches('associations', portal.associations ?? [], (batch) =>
+        repo.saveAssociations(portal.id, batch),
+      );
+      await inBatches('audit', portal.audit, (batch) => repo.appendAudit(batch));
       for (const token of portal.tokens) await repo.insertToken(token);
       counts.portals += 1;
       counts.pipelines += portal.pipelines.length;

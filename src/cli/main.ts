@@ -237,7 +237,12 @@ Example:
     STORE_SETTINGS,
   ).action(async (file: string, opts: StoreOptions) => {
     const doc: unknown = JSON.parse(await readFile(file, 'utf8'));
-    const counts = await withStore(opts, (store) => importData(store, doc));
+    // A line per batch on stderr, so stdout keeps only the result.
+    const counts = await withStore(opts, (store) =>
+      importData(store, doc, (p) =>
+        process.stderr.write(`Portal ${p.portalId}: ${p.kind} ${p.done} of ${p.total}\n`),
+      ),
+    );
     process.stdout.write(
       `Imported ${counts.portals} portal(s): ${counts.pipelines} pipelines, ${counts.records} records, ${counts.audit} audit entries.\n`,
     );

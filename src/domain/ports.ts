@@ -6,6 +6,7 @@ import type { RecordAssociation } from './associations.js';
 import type { Actor, AuditEntry, AuditKind, Pipeline, Stage } from './model.js';
 import type { CrmRecord } from './records.js';
 import type { ChangeFeed } from './external-changes.js';
+import type { StorageFault } from './storage-faults.js';
 
 export interface TokenRecord {
   /** Public identifier, safe to print and log (`tok_…`). */
@@ -56,6 +57,14 @@ export interface Repository {
   findLivePipelineByLabel(portalId: number, typeKey: string, labelKey: string): Promise<string | undefined>;
   pipelineIdExists(portalId: number, typeKey: string, pipelineId: string): Promise<boolean>;
   stageIdExists(portalId: number, typeKey: string, stageId: string): Promise<boolean>;
+
+  /**
+   * Resolves once every write made so far through this repository is applied, or rejects with
+   * the first that failed. An adapter may send a write and resolve it before the database has
+   * answered (PostgreSQL pipelines them); its failure then fails the transaction at commit at
+   * the latest. Long writers (an import) call this between batches.
+   */
+  settled(): Promise<void>;
 
   /** Inserts or updates the pipeline row only. */
   savePipeline(portalId: number, typeKey: string, pipeline: Pipeline): Promise<void>;
@@ -170,9 +179,19 @@ export interface WriteScope {
   readonly actor?: Actor;
 }
 
-/** The database cannot be reached or did not answer in time: the request may be retried. */
+/**
+ * Storage refused the request for a reason of its own (full, read-only, unreachable…, see
+ * StorageFault), not because the request was wrong: nothing of it was saved, and it may be
+ * retried. The fault defaults to `unreachable`.
+ */
 export class StorageUnavailableError extends Error {
   override readonly name = 'StorageUnavailableError';
+  readonly fault: StorageFault;
+
+  constructor(message: string, options: { cause?: unknown; fault?: StorageFault } = {}) {
+    super(message, { cause: options.cause });
+    this.fault = options.fault ?? 'unreachable';
+  }
 }
 
 /** What a shared rate counter is asked: count one request of `key` at `now` if the limits allow. */

@@ -13,6 +13,7 @@ import type { PipelineService } from '../app/pipeline-service.js';
 import { PropertyService } from '../app/property-service.js';
 import type { RateLimits } from '../app/rate-limiter.js';
 import type { RecordService } from '../app/record-service.js';
+import type { StorageHealth } from '../app/storage-health.js';
 import type { Store } from '../domain/ports.js';
 import { AccessLog } from './access-log.js';
 import { CORRELATION_HEADER, errorHandler } from './error-handler.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   readonly limiter?: RateLimits;
   /** The emulator control plane; absent when it is off. */
   readonly control?: ControlPlane;
+  /** The storage fault in progress, for /health; absent: /health asks the store alone. */
+  readonly health?: StorageHealth;
 }
 
 /**
@@ -136,7 +139,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   }
   await app.register(bodyParsing);
   await app.register(booleanFlags);
-  await app.register(healthAndOpenApi, { store: deps.store, version: options.version });
+  await app.register(healthAndOpenApi, {
+    store: deps.store,
+    health: deps.health,
+    version: options.version,
+  });
   // The board, its home page and Swagger UI: static files and pages, no data of their own.
   await app.register(board);
   for (const plugin of options.plugins ?? []) await app.register(fp(plugin));

@@ -6,6 +6,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import type { ErrorCategory, ErrorDetail, ErrorExtras } from '../domain/errors.js';
 import { StorageUnavailableError } from '../domain/ports.js';
+import { STORAGE_FAULTS } from '../domain/storage-faults.js';
+import type { StorageFault } from '../domain/storage-faults.js';
 
 export const JSON_TYPE = 'application/json;charset=utf-8';
 export const CORRELATION_HEADER = 'x-hubspot-correlation-id';
@@ -37,6 +39,10 @@ export function sendError(
   const body: ErrorEnvelope = { status: 'error', message, correlationId: request.id, category, ...extras };
   return reply.code(status).header(CORRELATION_HEADER, request.id).type(JSON_TYPE).send(body);
 }
+
+/** A storage fault's `subCategory`: `STORAGE_FULL`, `STORAGE_READ_ONLY`, `STORAGE_UNREACHABLE`… */
+export const storageSubCategory = (fault: StorageFault): string =>
+  `STORAGE_${fault.toUpperCase().replaceAll('-', '_')}`;
 
 export const AUTH_MESSAGE =
   'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';
@@ -95,15 +101,13 @@ export function errorHandler(
 ): FastifyReply {
   if (error instanceof DomainError) return sendDomainError(request, reply, error);
   if (error instanceof StorageUnavailableError) {
-    request.log.warn({ err: error.cause ?? error }, 'database unavailable');
-    reply.header('retry-after', '1');
-    return sendError(
-      request,
-      reply,
-      503,
-      'SERVICE_UNAVAILABLE',
-      'The database is temporarily unavailable: retry shortly',
-    );
+    // Logged once per episode at `error` by the storage health, not once per request here.
+    request.log.debug({ err: error.cause ?? error, storageFault: error.fault }, 'storage fault');
+    const { message, retryAfterSeconds } = STORAGE_FAULTS[error.fault];
+    reply.header('retry-after', String(retryAfterSeconds));
+    return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', message, {
+      subCategory: storageSubCategory(error.fault),
+    });
   }
   if (error.validation) {
     const where = CONTEXT_NAMES[error.validationContext ?? 'body'] ?? 'body';

@@ -451,6 +451,25 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
           );
         });
       });
+
+      it('settled: a failed write has failed by the time settled() answers, and writes since are applied', async () => {
+        await seed(P1, DEALS, salesPipeline('a', 'Alpha'), salesPipeline('b', 'Beta'));
+        let reached = false;
+        await assert.rejects(
+          store.write(async (repo) => {
+            await repo.saveStages(P1, DEALS, 'b', [stage('a-open', 'Stolen', { updatedAt: T0 + 1 })]);
+            await repo.settled();
+            reached = true;
+          }),
+        );
+        assert.equal(reached, false);
+        const seen = await store.write(async (repo) => {
+          await repo.savePipeline(P1, DEALS, { ...salesPipeline('b'), label: 'Settled' });
+          await repo.settled();
+          return (await repo.getPipeline(P1, DEALS, 'b'))?.label;
+        });
+        assert.equal(seen, 'Settled');
+      });
     });
 
     describe('audit', () => {
@@ -1221,8 +1240,10 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         const increment = (name: string) =>
           store.write(
             async (repo) => {
-              log.push(`${name}:start`);
+              // What is serialised is the statements: an adapter may start the work before it
+              // holds the portal's lock, as long as its first read waits for it.
               const current = await repo.getPipeline(P1, DEALS, 'counter');
+              log.push(`${name}:start`);
               assert.ok(current);
               await delay(20);
               await repo.savePipeline(P1, DEALS, { ...current, displayOrder: current.displayOrder + 1 });

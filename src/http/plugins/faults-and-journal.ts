@@ -21,7 +21,6 @@ interface Pending {
   readonly portalId: number;
   readonly at: number;
   fault: JournalFault | null;
-  payload: unknown;
 }
 
 declare module 'fastify' {
@@ -108,11 +107,13 @@ export interface FaultsAndJournalOptions {
 const plugin: FastifyPluginCallback<FaultsAndJournalOptions> = (app, { control, auth, policy }, done) => {
   app.decorateRequest('journaled', undefined);
 
-  /** Adds the request to its portal's journal; status null: the connection was dropped. */
-  const record = (request: FastifyRequest, reply: FastifyReply, status: number | null) => {
+  /**
+   * Adds the request to its portal's journal, as its answer leaves (compressed answers are
+   * compressed by then); status null: the connection was dropped.
+   */
+  const record = (request: FastifyRequest, reply: FastifyReply, status: number | null, payload?: unknown) => {
     const pending = request.journaled!;
     request.journaled = undefined;
-    const { payload } = pending;
     control.journal.add(pending.portalId, {
       method: request.method,
       url: request.url,
@@ -152,7 +153,7 @@ const plugin: FastifyPluginCallback<FaultsAndJournalOptions> = (app, { control, 
     // The guards use it, instead of authenticating the token again.
     request.principal = principal;
     const { portalId } = principal;
-    request.journaled = { portalId, at: control.clocks.now(portalId), fault: null, payload: undefined };
+    request.journaled = { portalId, at: control.clocks.now(portalId), fault: null };
     if (!control.faults.has(portalId)) return undefined;
     const fault = control.faults.take(portalId, request.method, request.url.split('?')[0]!);
     return fault === undefined ? undefined : applyFault(request, reply, fault);
@@ -174,14 +175,9 @@ const plugin: FastifyPluginCallback<FaultsAndJournalOptions> = (app, { control, 
     auth.authenticate(token).then(admitted, next);
   });
 
-  app.addHook('onSend', (request, _reply, payload, next) => {
-    if (request.journaled !== undefined) request.journaled.payload = payload;
+  app.addHook('onSend', (request, reply, payload, next) => {
+    if (request.journaled !== undefined) record(request, reply, reply.statusCode, payload);
     next(null, payload);
-  });
-
-  app.addHook('onResponse', (request, reply, next) => {
-    if (request.journaled !== undefined) record(request, reply, reply.statusCode);
-    next();
   });
   done();
 };

@@ -2,20 +2,27 @@ import swagger from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 
+import type { StorageHealth } from '../../app/storage-health.js';
+import { StorageUnavailableError } from '../../domain/ports.js';
 import type { Store } from '../../domain/ports.js';
-import { JSON_TYPE, sendError } from '../error-handler.js';
+import { STORAGE_FAULTS } from '../../domain/storage-faults.js';
+import type { StorageFault } from '../../domain/storage-faults.js';
+import { JSON_TYPE, sendError, storageSubCategory } from '../error-handler.js';
 
 export interface HealthAndOpenApiOptions {
   readonly store: Pick<Store, 'ping'>;
+  /** The storage fault in progress, if any (writes failing while the database answers). */
+  readonly health?: Pick<StorageHealth, 'current'>;
   readonly version: string;
 }
 
 /**
- * `GET /health` (no auth: 200 while the database answers, 503 otherwise) and
+ * `GET /health` (no auth: 200 while the database answers and no storage fault is in progress,
+ * 503 naming the fault otherwise: a full disk keeps failing writes until one succeeds) and
  * `GET /openapi.json`, Stageline's OpenAPI document built from the schemas of every route
  * registered after this plugin.
  */
-const plugin: FastifyPluginAsync<HealthAndOpenApiOptions> = async (app, { store, version }) => {
+const plugin: FastifyPluginAsync<HealthAndOpenApiOptions> = async (app, { store, health, version }) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -33,12 +40,21 @@ const plugin: FastifyPluginAsync<HealthAndOpenApiOptions> = async (app, { store,
   });
 
   app.get('/health', { schema: { hide: true } }, async (request, reply) => {
+    let fault: StorageFault | undefined;
     try {
       await store.ping();
-      return reply.type(JSON_TYPE).send({ status: 'ok' });
-    } catch {
-      return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', 'The database is not reachable');
+      // The database answers; writes may still fail (a full disk, a read-only database).
+      const episode = health?.current();
+      if (episode !== undefined && STORAGE_FAULTS[episode.fault].endedBy === 'write') fault = episode.fault;
+    } catch (err) {
+      fault = err instanceof StorageUnavailableError ? err.fault : 'unreachable';
     }
+    if (fault === undefined) return reply.type(JSON_TYPE).send({ status: 'ok' });
+    const { reason, retryAfterSeconds } = STORAGE_FAULTS[fault];
+    reply.header('retry-after', String(retryAfterSeconds));
+    return sendError(request, reply, 503, 'SERVICE_UNAVAILABLE', `Unhealthy: ${reason}`, {
+      subCategory: storageSubCategory(fault),
+    });
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>

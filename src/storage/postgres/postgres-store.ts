@@ -12,6 +12,7 @@ import type { AuditEntry, AuditKind, Pipeline, Stage } from '../../domain/model.
 import { DomainError } from '../../domain/errors.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import { StorageUnavailableError } from '../../domain/ports.js';
+import type { StorageFault } from '../../domain/storage-faults.js';
 import type { RecordAssociation } from '../../domain/associations.js';
 import type {
   PortalRecord,
@@ -80,48 +81,80 @@ const types = {
 };
 
 /**
- * PostgreSQL's SQLSTATEs for an unreachable or unwilling server: connection exceptions (class 08),
- * shutdowns and crash recovery (57P01-57P03), too many connections (53300), a statement or lock
- * timeout (57014, 55P03).
+ * PostgreSQL's SQLSTATEs that mean the database, not the request, failed, by cause. Connection
+ * exceptions (class 08) are `unreachable` too.
  */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03']);
+const SQLSTATE_FAULTS: Readonly<Record<string, StorageFault>> = {
+  '53100': 'full', // disk_full
+  '25006': 'read-only', // read_only_sql_transaction: default_transaction_read_only, a hot standby
+  '53300': 'too-many-connections',
+  '57P03': 'recovering', // cannot_connect_now: starting up, shutting down, crash recovery
+  '57P01': 'unreachable', // admin_shutdown
+  '57P02': 'unreachable', // crash_shutdown
+  '57014': 'timeout', // query_canceled: the statement timeout
+  '55P03': 'busy', // lock_not_available: the lock timeout
+};
 /** Node's socket errors. */
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EPIPE',
-]);
+const SOCKET_FAULTS: Readonly<Record<string, StorageFault>> = {
+  ECONNREFUSED: 'unreachable',
+  ECONNRESET: 'unreachable',
+  EHOSTUNREACH: 'unreachable',
+  ENOTFOUND: 'unreachable',
+  EPIPE: 'unreachable',
+  ETIMEDOUT: 'timeout',
+};
 /**
  * The errors node-pg and its pool raise without a code: a dropped connection, a client that is no
  * longer usable, the pool's connect timeout and the driver's own query timeout.
  */
-const DRIVER_MESSAGES = [
-  'Connection terminated',
-  'Client has encountered a connection error and is not queryable',
-  'timeout exceeded when trying to connect',
-  'Query read timeout',
+const DRIVER_MESSAGES: readonly [string, StorageFault][] = [
+  ['Connection terminated', 'unreachable'],
+  ['Client has encountered a connection error and is not queryable', 'unreachable'],
+  ['timeout exceeded when trying to connect', 'timeout'],
+  ['Query read timeout', 'timeout'],
 ];
 
 /**
- * Whether an error means the database is away, not that the request was bad. Only what the
- * driver and its socket raise counts, by code; never an error of Stageline's own, whatever its
+ * Why the database failed the request, or undefined when it did not (the request was bad, or a
+ * bug of ours). PostgreSQL's errors count by SQLSTATE and the socket's by code; only the
+ * driver's own code-less errors by message, and never an error of Stageline's own, whatever its
  * message says (a pipeline called "timeout" is not an outage).
  */
-export function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error) || err instanceof DomainError) return false;
+export function storageFault(err: unknown): StorageFault | undefined {
+  if (!(err instanceof Error) || err instanceof DomainError) return undefined;
+  if (err instanceof StorageUnavailableError) return err.fault;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
-    return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || SOCKET_CODES.has(code);
+    if (code.startsWith('08')) return 'unreachable';
+    return SQLSTATE_FAULTS[code] ?? SOCKET_FAULTS[code];
   }
-  return DRIVER_MESSAGES.some((m) => err.message.startsWith(m));
+  return DRIVER_MESSAGES.find(([m]) => err.message.startsWith(m))?.[1];
 }
 
+/** The faults after which a connection is not to be trusted: it is dropped, not rolled back. */
+const CONNECTION_FAULTS: ReadonlySet<StorageFault> = new Set<StorageFault>([
+  'unreachable',
+  'timeout',
+  'recovering',
+  'too-many-connections',
+]);
+
+/**
+ * Whether an error means the database is away (unreachable, too slow, recovering, out of
+ * connection slots), not that it refused this write (full, read-only, a lock) or that the
+ * request was bad.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const fault = storageFault(err);
+  return fault !== undefined && CONNECTION_FAULTS.has(fault);
+}
+
+/** A storage fault as a StorageUnavailableError carrying its cause; any other error as it is. */
 function unavailable(err: unknown): never {
-  if (isUnavailable(err)) throw new StorageUnavailableError('The database is not reachable', { cause: err });
-  throw err;
+  const fault = storageFault(err);
+  if (fault === undefined || err instanceof StorageUnavailableError) throw err;
+  const what = CONNECTION_FAULTS.has(fault) ? 'The database is not reachable' : `PostgreSQL: ${fault}`;
+  throw new StorageUnavailableError(`${what}: ${(err as Error).message}`, { cause: err, fault });
 }
 
 /**
@@ -187,6 +220,9 @@ export class PostgresStore implements Store {
       query_timeout: options.timeoutMs,
       lock_timeout: options.timeoutMs,
       idle_in_transaction_session_timeout: options.timeoutMs * 2,
+      // Each query is sent at once, without waiting for the answers to those before it (they come
+      // back in order): a write transaction's statements share round trips (see `transaction`).
+      pipeline: true,
       types,
       ...(schema !== undefined && { options: `-c search_path=${quoteIdent(schema)}` }),
     });
@@ -263,8 +299,8 @@ export class PostgresStore implements Store {
   }
 
   async write<T>(work: (repo: Repository) => Promise<T>, scope: WriteScope = {}): Promise<T> {
-    // One round trip for BEGIN and the portal's row lock, one for the announcement and COMMIT
-    // (simple-protocol statements sent together; the notification goes out on commit).
+    // BEGIN and the portal's row lock go out with the work's first reads, the announcement and
+    // COMMIT with its last writes (see `transaction`); the notification goes out on commit.
     const begin =
       scope.portalId === undefined
         ? 'BEGIN'
@@ -295,8 +331,12 @@ export class PostgresStore implements Store {
 
   /**
    * One transaction on a borrowed connection: `begin`, the body, then the statement the body ends
-   * with. A failure rolls back before the connection goes back to the pool; a connection that
-   * dropped or got stuck is not rolled back (the server does) but thrown away.
+   * with. The connection pipelines: `begin` is not awaited, so it travels with the body's first
+   * statements, and writes whose answer nothing needs are not awaited either (the repository's),
+   * so they travel with `end`. The transaction fails with the first statement that failed, in the
+   * order sent (a later one only says the transaction was aborted; COMMIT then rolls back). A
+   * failure rolls back before the connection goes back to the pool; a connection that dropped or
+   * got stuck is not rolled back (the server does) but thrown away.
    */
   private async transaction<T>(
     begin: string,
@@ -307,13 +347,25 @@ export class PostgresStore implements Store {
     let dropped: unknown;
     const onError = (err: unknown) => (dropped = err);
     client.on('error', onError);
+    const sent: Promise<unknown>[] = [];
+    let failed: { err: unknown } | undefined;
+    const send = <R extends QueryResultRow>(q: string | pg.QueryConfig): Promise<pg.QueryResult<R>> => {
+      const answer = client.query<R>(q);
+      sent.push(answer);
+      // Answers arrive in order, so the first failure recorded is the first statement's.
+      answer.catch((err: unknown) => (failed ??= { err }));
+      return answer;
+    };
     let discard: Error | undefined;
     try {
-      await client.query(begin);
-      const { result, end } = await body((text, values) => client.query(named(text, values)));
-      await client.query(end);
+      void send(begin);
+      const { result, end } = await body((text, values) => send(named(text, values)));
+      await send(end);
+      if (failed !== undefined) throw failed.err;
       return result;
-    } catch (err) {
+    } catch (thrown) {
+      await Promise.allSettled(sent);
+      const err = failed?.err ?? thrown;
       if (dropped !== undefined || isUnavailable(err)) {
         discard = err instanceof Error ? err : new Error(String(err));
         this.unavailable(dropped ?? err);
@@ -321,7 +373,8 @@ export class PostgresStore implements Store {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         discard = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       });
-      throw err;
+      // A full disk, a read-only database, a lock not granted: rolled back, answered by cause.
+      unavailable(err);
     } finally {
       client.off('error', onError);
       client.release(discard);
@@ -446,6 +499,25 @@ class PostgresRepository implements Repository {
     return (await this.query(text, values)).rowCount! > 0;
   }
 
+  /** The writes sent and not yet awaited. */
+  private pending: Promise<unknown>[] = [];
+
+  /**
+   * A write whose answer nothing needs. In a write transaction it is sent and not awaited: the
+   * statements after it follow at once on the pipelined connection, and should it fail, the
+   * transaction fails with its error (see PostgresStore's `transaction`).
+   */
+  private async send(text: string, values: unknown[]): Promise<void> {
+    const answer = this.query(text, values);
+    if (this.touched === undefined) await answer;
+    else this.pending.push(answer);
+  }
+
+  async settled(): Promise<void> {
+    // Answers come in order: the first rejection is the first failed write's.
+    await Promise.all(this.pending.splice(0));
+  }
+
   async ensurePortal(portalId: number, now: number): Promise<boolean> {
     this.touch(portalId);
     const r = await this.query(
@@ -464,19 +536,20 @@ class PostgresRepository implements Repository {
     const ids: string[] = [];
     while (ids.length < count) {
       const need = count - ids.length;
-      const taken = await this.rows<{ first: number }>(
-        'UPDATE portals SET next_id = next_id + $2 WHERE id = $1 RETURNING next_id - $2 AS first',
+      // One statement: take the next ids, and keep those no pipeline or stage of the portal uses.
+      const [taken] = await this.rows<{ first: number; free: string[] }>(
+        `WITH taken AS (
+           UPDATE portals SET next_id = next_id + $2 WHERE id = $1 RETURNING next_id - $2 AS first)
+         SELECT first, ARRAY(
+           SELECT c.id FROM generate_series(first, first + $2 - 1) AS n, LATERAL (SELECT n::text AS id) c
+           WHERE NOT EXISTS (SELECT 1 FROM pipelines WHERE portal_id = $1 AND id = c.id)
+             AND NOT EXISTS (SELECT 1 FROM stages WHERE portal_id = $1 AND id = c.id)
+           ORDER BY n) AS free
+         FROM taken`,
         [portalId, need],
       );
-      if (taken[0] === undefined) throw new Error(`portal ${portalId} does not exist`);
-      const candidates = Array.from({ length: need }, (_, i) => String(taken[0]!.first + i));
-      const used = await this.rows<{ id: string }>(
-        `SELECT id FROM pipelines WHERE portal_id = $1 AND id = ANY($2)
-         UNION SELECT id FROM stages WHERE portal_id = $1 AND id = ANY($2)`,
-        [portalId, candidates],
-      );
-      const usedIds = new Set(used.map((u) => u.id));
-      ids.push(...candidates.filter((c) => !usedIds.has(c)));
+      if (taken === undefined) throw new Error(`portal ${portalId} does not exist`);
+      ids.push(...taken.free);
     }
     return ids;
   }
@@ -538,7 +611,7 @@ class PostgresRepository implements Repository {
 
   async savePipeline(portalId: number, typeKey: string, p: Pipeline): Promise<void> {
     this.touch(portalId);
-    await this.query(
+    await this.send(
       `INSERT INTO pipelines (portal_id, object_type, id, label, label_key, display_order, created_at, updated_at, archived_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
@@ -558,40 +631,50 @@ class PostgresRepository implements Repository {
     );
   }
 
+  /**
+   * One statement for any number of stages, as appendAudit. A stage id that belongs to another
+   * pipeline would get a null pipeline_id: its NOT NULL constraint fails the statement, and so
+   * the transaction, whether or not anyone awaits it.
+   */
   async saveStages(
     portalId: number,
     typeKey: string,
     pipelineId: string,
     stages: readonly Stage[],
   ): Promise<void> {
+    if (stages.length === 0) return;
     this.touch(portalId);
-    for (const s of stages) {
-      const result = await this.query(
-        `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, label_key, display_order, metadata,
-                             write_permissions, created_at, updated_at, archived_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
-           label = excluded.label, label_key = excluded.label_key, display_order = excluded.display_order,
-           metadata = excluded.metadata, write_permissions = excluded.write_permissions,
-           updated_at = excluded.updated_at, archived_at = excluded.archived_at
-         WHERE stages.pipeline_id = excluded.pipeline_id`,
-        [
-          portalId,
-          typeKey,
-          s.id,
-          pipelineId,
-          s.label,
-          labelKey(s.label),
-          s.displayOrder,
-          JSON.stringify(s.metadata),
-          s.writePermissions,
-          s.createdAt,
-          s.updatedAt,
-          s.archivedAt,
-        ],
-      );
-      if (result.rowCount !== 1) throw new Error(`stage ${s.id} belongs to another pipeline`);
-    }
+    const column = <T>(pick: (s: Stage) => T): T[] => stages.map(pick);
+    await this.send(
+      `INSERT INTO stages (portal_id, object_type, id, pipeline_id, label, label_key, display_order, metadata,
+                           write_permissions, created_at, updated_at, archived_at)
+       SELECT $1, $2, id, $3, label, label_key, display_order, metadata, write_permissions, created_at,
+              updated_at, archived_at
+       FROM unnest($4::text[], $5::text[], $6::text[], $7::integer[], $8::text[], $9::text[], $10::bigint[],
+                   $11::bigint[], $12::bigint[])
+            WITH ORDINALITY AS s(id, label, label_key, display_order, metadata, write_permissions, created_at,
+                                 updated_at, archived_at, n)
+       ORDER BY n
+       ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
+         pipeline_id = CASE WHEN stages.pipeline_id = excluded.pipeline_id THEN stages.pipeline_id END,
+         label = excluded.label, label_key = excluded.label_key, display_order = excluded.display_order,
+         metadata = excluded.metadata, write_permissions = excluded.write_permissions,
+         updated_at = excluded.updated_at, archived_at = excluded.archived_at`,
+      [
+        portalId,
+        typeKey,
+        pipelineId,
+        column((s) => s.id),
+        column((s) => s.label),
+        column((s) => labelKey(s.label)),
+        column((s) => s.displayOrder),
+        column((s) => JSON.stringify(s.metadata)),
+        column((s) => s.writePermissions),
+        column((s) => s.createdAt),
+        column((s) => s.updatedAt),
+        column((s) => s.archivedAt),
+      ],
+    );
   }
 
   /**
@@ -603,7 +686,7 @@ class PostgresRepository implements Repository {
     if (entries.length === 0) return;
     for (const e of entries) this.touch(e.portalId);
     const column = <T>(pick: (e: AuditEntry) => T): T[] => entries.map(pick);
-    await this.query(
+    await this.send(
       `INSERT INTO audit (portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts)
        SELECT portal_id, object_type, kind, object_id, action, message, raw_object, user_id, ts
        FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -685,7 +768,7 @@ class PostgresRepository implements Repository {
 
   async saveRecord(portalId: number, typeKey: string, r: CrmRecord): Promise<void> {
     this.touch(portalId);
-    await this.query(
+    await this.send(
       `INSERT INTO records (portal_id, object_type, id, pipeline_id, stage_id, properties, created_at, updated_at, archived_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (portal_id, object_type, id) DO UPDATE SET
@@ -755,15 +838,28 @@ class PostgresRepository implements Repository {
     return { stageIds: usedIds, objectIds: objects.map((o) => String(o.id)) };
   }
 
+  /** One statement for any number of links, as appendAudit. */
   async saveAssociations(portalId: number, links: readonly RecordAssociation[]): Promise<void> {
+    if (links.length === 0) return;
     this.touch(portalId);
-    for (const a of links) {
-      await this.query(
-        `INSERT INTO associations (portal_id, from_type, from_id, to_type, to_id, category, type_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-        [portalId, a.fromTypeKey, Number(a.fromId), a.toTypeKey, Number(a.toId), a.category, a.typeId],
-      );
-    }
+    const column = <T>(pick: (a: RecordAssociation) => T): T[] => links.map(pick);
+    await this.send(
+      `INSERT INTO associations (portal_id, from_type, from_id, to_type, to_id, category, type_id)
+       SELECT $1, from_type, from_id, to_type, to_id, category, type_id
+       FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::integer[])
+            WITH ORDINALITY AS a(from_type, from_id, to_type, to_id, category, type_id, n)
+       ORDER BY n
+       ON CONFLICT DO NOTHING`,
+      [
+        portalId,
+        column((a) => a.fromTypeKey),
+        column((a) => Number(a.fromId)),
+        column((a) => a.toTypeKey),
+        column((a) => Number(a.toId)),
+        column((a) => a.category),
+        column((a) => a.typeId),
+      ],
+    );
   }
 
   async listAssociations(
@@ -800,7 +896,7 @@ class PostgresRepository implements Repository {
 
   async putPortal(p: PortalRecord): Promise<void> {
     this.touch(p.id);
-    await this.query(
+    await this.send(
       `INSERT INTO portals (id, next_id, created_at) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET next_id = greatest(portals.next_id, excluded.next_id)`,
       [p.id, p.nextId, p.createdAt],
@@ -832,7 +928,7 @@ class PostgresRepository implements Repository {
 
   async insertToken(t: TokenRecord): Promise<void> {
     this.touch(t.portalId);
-    await this.query(
+    await this.send(
       `INSERT INTO tokens (id, hash, portal_id, user_id, scopes, created_at, revoked_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [
@@ -886,12 +982,12 @@ class PostgresRepository implements Repository {
       ['records', 'object_type'],
       ['audit', 'object_type'],
     ]) {
-      await this.query(
+      await this.send(
         `DELETE FROM ${table} WHERE portal_id = $1 AND ($2::text[] IS NULL OR ${column} = ANY($2))`,
         [portalId, types],
       );
     }
-    await this.query(
+    await this.send(
       `DELETE FROM associations WHERE portal_id = $1
          AND ($2::text[] IS NULL OR from_type = ANY($2) OR to_type = ANY($2))`,
       [portalId, types],
@@ -921,7 +1017,7 @@ class PostgresRepository implements Repository {
 
   async setPortalSeed(portalId: number, document: string): Promise<void> {
     this.touch(portalId);
-    await this.query(
+    await this.send(
       `INSERT INTO portal_seeds (portal_id, document) VALUES ($1, $2)
        ON CONFLICT (portal_id) DO UPDATE SET document = excluded.document`,
       [portalId, document],

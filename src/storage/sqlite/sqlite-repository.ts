@@ -225,6 +225,9 @@ export class SqliteRepository implements Repository {
     };
   }
 
+  /** Statements run synchronously here: every write is applied when its call resolves. */
+  async settled(): Promise<void> {}
+
   async ensurePortal(portalId: number, now: number): Promise<boolean> {
     return this.s.insertPortal.run(portalId, FIRST_GENERATED_ID, now).changes === 1;
   }

@@ -7,6 +7,7 @@ import { StorageUnavailableError } from '../../domain/ports.js';
 import type { Repository, Store } from '../../domain/ports.js';
 import { Mutex } from '../mutex.js';
 import { Checkpointer } from './checkpointer.js';
+import { asStorageError } from './sqlite-faults.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { migrate } from './sqlite-migrate.js';
 import { SqliteRepository } from './sqlite-repository.js';
@@ -52,6 +53,11 @@ export interface SqliteStoreOptions {
    * worker thread's connection unless given. Tests pass one they finish by hand.
    */
   readonly checkpoint?: () => Promise<void>;
+  /**
+   * Runs on the connection once it is open and migrated. Tests cap the database's size or make
+   * it read-only this way, to meet SQLite's own errors.
+   */
+  readonly configure?: (db: Database.Database) => void;
 }
 
 const fdatasyncInPool = (fd: number) =>
@@ -110,6 +116,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
+    options.configure?.(this.db);
     this.syncLog = options.syncLog ?? fdatasyncInPool;
     this.walFd = mode === 'wal' ? openSync(`${this.db.name}-wal`, 'r') : undefined;
     if (this.walFd !== undefined) {
@@ -150,7 +157,12 @@ export class SqliteStore implements Store {
   write<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.unavailable());
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({
+        work,
+        resolve: resolve as (value: unknown) => void,
+        // A full disk, an I/O error, a read-only file, a lock held too long: a storage fault.
+        reject: (reason) => reject(asStorageError(reason)),
+      });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -188,6 +200,9 @@ export class SqliteStore implements Store {
           cache.releaseSavepoint();
           this.open.push([item, { ok: true, value }]);
         } catch (err) {
+          // SQLite rolls the whole transaction back on some errors (SQLITE_FULL, SQLITE_IOERR…):
+          // then every write in it, those done and those to come, fails with that error.
+          if (!this.db.inTransaction) throw err;
           this.rollbackToSavepoint.run();
           this.release.run();
           cache.rollbackSavepoint();
@@ -289,6 +304,7 @@ export class SqliteStore implements Store {
   private unavailable(): StorageUnavailableError {
     return new StorageUnavailableError('The database could not make a write durable; restart the server', {
       cause: this.failure,
+      fault: 'not-durable',
     });
   }
 
@@ -298,7 +314,7 @@ export class SqliteStore implements Store {
   /** One read transaction around the work: its queries share one snapshot and one lock. */
   read<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.unavailable());
-    return this.lock.run(async () => {
+    const reading = this.lock.run(async () => {
       // Inside the write transaction a sync keeps open: it sees the writes in it, as a read
       // may already see a commit whose sync is still running.
       if (this.open !== undefined) return work(this.repo);
@@ -310,11 +326,16 @@ export class SqliteStore implements Store {
         this.commit.run();
       }
     });
+    return reading.catch((err: unknown) => Promise.reject(asStorageError(err)));
   }
 
   async ping(): Promise<void> {
     if (this.failure !== undefined) throw this.unavailable();
-    this.db.prepare('SELECT 1').get();
+    try {
+      this.db.prepare('SELECT 1').get();
+    } catch (err) {
+      throw asStorageError(err);
+    }
   }
 
   async close(): Promise<void> {
