@@ -7,7 +7,6 @@ import { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { scopesFor } from '../domain/object-types.js';
 import type { Access, ObjectType } from '../domain/object-types.js';
-import { StorageUnavailableError } from '../domain/ports.js';
 import type { Repository, Store, TokenRecord } from '../domain/ports.js';
 import type { Clock } from '../domain/time.js';
 import { ExternalChanges } from '../domain/external-changes.js';
@@ -238,9 +237,10 @@ export class AuthService {
     if (hash === undefined) return;
     const known = await repo.findTokenByHash(hash);
     if (known !== undefined && known.portalId === actor.portalId) return; // another request created it
-    // The id this token was given is now another token's: rare; its next request gets a free one.
+    // The id this token was given is now another token's (two new tokens on one id at once): a
+    // 503, which clients retry; the token's next request gets a free id. Not a storage fault.
     if (known !== undefined || (await repo.portalExists(actor.portalId))) {
-      throw new StorageUnavailableError("the new portal's id was taken meanwhile: retry");
+      throw Object.assign(new Error("the new portal's id was taken meanwhile: retry"), { statusCode: 503 });
     }
     if (this.maxPortals !== undefined && (await repo.countPortals()) >= this.maxPortals) {
       throw portalLimit(this.maxPortals);
