@@ -31,7 +31,6 @@ describe('isUnavailable', () => {
     for (const err of [
       withCode('terminating connection due to administrator command', '57P01'),
       withCode('the database system is in recovery mode', '57P03'),
-      withCode('could not extend file "base/16385/16413": No space left on device', '53100'),
       withCode('sorry, too many clients already', '53300'),
       withCode('canceling statement due to statement timeout', '57014'),
       withCode('connection failure', '08006'),
