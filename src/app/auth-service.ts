@@ -235,19 +235,24 @@ export class AuthService {
   async createOpenPortal(repo: Repository, actor: Actor): Promise<void> {
     const hash = actor.unseenTokenHash;
     if (hash === undefined) return;
+    const { portalId } = actor;
+    const now = this.clock(portalId);
+    // The portal row first: on PostgreSQL its insert waits for another transaction inserting it
+    // (another first write of this token, in this process or another), so what is read next
+    // includes what that one committed.
+    const created = await repo.ensurePortal(portalId, now);
     const known = await repo.findTokenByHash(hash);
-    if (known !== undefined && known.portalId === actor.portalId) return; // another request created it
+    if (!created && known?.portalId === portalId) return; // another request of this token created it
     // The id this token was given is now another token's (two new tokens on one id at once): a
     // 503, which clients retry; the token's next request gets a free id. Not a storage fault.
-    if (known !== undefined || (await repo.portalExists(actor.portalId))) {
+    if (!created || known !== undefined) {
       throw Object.assign(new Error("the new portal's id was taken meanwhile: retry"), { statusCode: 503 });
     }
-    if (this.maxPortals !== undefined && (await repo.countPortals()) >= this.maxPortals) {
+    if (this.maxPortals !== undefined && (await repo.countPortals()) > this.maxPortals) {
       throw portalLimit(this.maxPortals);
     }
-    const now = this.clock(actor.portalId);
-    await this.startingState(repo, actor.portalId, now);
-    await repo.insertToken(openToken(hash, actor.portalId, now));
+    await (this.startPortal ?? defaultStart)(repo, portalId, this.stampedAt);
+    await repo.insertToken(openToken(hash, portalId, now));
   }
 }
 
