@@ -114,6 +114,13 @@ describe('PostgreSQL disk full under two stageline serve processes', { skip }, (
           const one = list.results.at(-1)!;
           await http.get<WirePipeline>(server, `${PIPELINES}/${one.id}`);
         }
+        // /health names the fault on both processes while it lasts.
+        for (const s of servers) {
+          const health = await fetch(`${s.url}/health`);
+          const body = (await health.json()) as { message?: string; subCategory?: string };
+          assert.equal(health.status, 503, `${s.url}/health while full: ${JSON.stringify(body)}`);
+          assert.equal(body.subCategory, 'STORAGE_FULL');
+        }
         await sleep(1000);
         // Room again: each process writes again by itself.
         db.resizeTmpfs(tablespace, ROOMY);
@@ -124,6 +131,15 @@ describe('PostgreSQL disk full under two stageline serve processes', { skip }, (
         await sleep(1000);
       } finally {
         await load.stop();
+      }
+      // Once writes have succeeded for a while, /health is ok again by itself.
+      for (const s of servers) {
+        let status = 0;
+        for (let tries = 0; tries < 50 && status !== 200; tries++) {
+          if (tries > 0) await sleep(100);
+          status = (await fetch(`${s.url}/health`)).status;
+        }
+        assert.equal(status, 200, `${s.url}/health after the filesystem grew`);
       }
 
       const answers = [...http.answers];
