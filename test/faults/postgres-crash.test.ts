@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
-import { startServe, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
+import { stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
 import { FaultClient, unhandledErrors, type Answer } from '../helpers/fault-client.js';
 import { WriteLoad } from '../helpers/fault-load.js';
 import { PgCluster, clusterSkipReason } from '../helpers/pg-cluster.js';
@@ -46,19 +46,7 @@ describe('PostgreSQL crashes under two stageline serve processes', { skip }, () 
     cluster = await PgCluster.create();
     await cluster.start();
     await cluster.sql('CREATE DATABASE stageline');
-    const args = [
-      '--database',
-      cluster.url('stageline'),
-      '--db-timeout-ms',
-      String(DB_TIMEOUT_MS),
-      '--pool-size',
-      '4',
-    ];
-    servers.push(
-      ...(await Promise.all(
-        [0, 1].map(() => startServe(args, { onSpawn: (child) => children.push(child) })),
-      )),
-    );
+    servers.push(...(await cluster.serveTwo('stageline', DB_TIMEOUT_MS, children)));
   });
 
   after(async () => {

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
-import { startServe, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
+import { stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
 import { FaultClient, unhandledErrors, is2xx } from '../helpers/fault-client.js';
 import { PIPELINES, WriteLoad } from '../helpers/fault-load.js';
 import { PgCluster, clusterSkipReason, tmpfsSkipReason } from '../helpers/pg-cluster.js';
@@ -55,19 +55,7 @@ describe('PostgreSQL disk full under two stageline serve processes', { skip }, (
     tablespace = cluster.mountTmpfs('tablespace', ROOMY);
     await cluster.sql(`CREATE TABLESPACE stageline_data LOCATION '${tablespace}'`);
     await cluster.sql('CREATE DATABASE stageline TABLESPACE stageline_data');
-    const args = [
-      '--database',
-      cluster.url('stageline'),
-      '--db-timeout-ms',
-      String(DB_TIMEOUT_MS),
-      '--pool-size',
-      '4',
-    ];
-    servers.push(
-      ...(await Promise.all(
-        [0, 1].map(() => startServe(args, { onSpawn: (child) => children.push(child) })),
-      )),
-    );
+    servers.push(...(await cluster.serveTwo('stageline', DB_TIMEOUT_MS, children)));
   });
 
   after(async () => {

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 
 import pg from 'pg';
 
+import { startServe, type ServeProcess } from './cli-process.js';
+
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /** The folder of initdb and postgres: `pg_config --bindir`, else the newest Debian install. */
@@ -149,6 +151,22 @@ export class PgCluster {
   /** A URL of one database of this cluster. */
   url(database = 'postgres'): string {
     return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /**
+   * Two `stageline serve` processes on one of the cluster's databases, as the fault tests run them
+   * (each child is pushed onto `children` as it spawns, so a failed start is cleaned up too).
+   */
+  serveTwo(database: string, dbTimeoutMs: number, children: ChildProcess[]): Promise<ServeProcess[]> {
+    const args = [
+      '--database',
+      this.url(database),
+      '--db-timeout-ms',
+      String(dbTimeoutMs),
+      '--pool-size',
+      '4',
+    ];
+    return Promise.all([0, 1].map(() => startServe(args, { onSpawn: (child) => children.push(child) })));
   }
 
   /** setpriv's arguments to run one of PostgreSQL's programs as the postgres user. */
