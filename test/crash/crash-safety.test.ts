@@ -15,6 +15,7 @@ import { after, describe, it } from 'node:test';
 
 import Database from 'better-sqlite3';
 
+import { answerBody, bearerFetch } from '../helpers/bearer-fetch.js';
 import { startServe, type ServeProcess } from '../helpers/cli-process.js';
 import type { WireAudit, WireCollection, WireError, WirePipeline, WireStage } from '../helpers/wire-types.js';
 
@@ -95,22 +96,8 @@ async function request(
   path: string,
   body?: unknown,
 ): Promise<Reply> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
-  } catch {
-    // not JSON: kept as text for the messages
-  }
-  return { status: res.status, body: parsed };
+  const res = await bearerFetch(`${base}${path}`, token, method, body);
+  return { status: res.status, body: await answerBody(res) };
 }
 
 /** The code of a fetch connection error (ECONNRESET, ECONNREFUSED, …). */

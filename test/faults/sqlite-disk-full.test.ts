@@ -20,6 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 
 import { STORAGE_FAULTS } from '../../src/domain/storage-faults.js';
+import { bearerFetch } from '../helpers/bearer-fetch.js';
 import { startServe, type ServeProcess } from '../helpers/cli-process.js';
 
 const CLIENTS = 4;
@@ -78,14 +79,7 @@ describe('SQLite on a full disk, with stageline serve', { skip: skipReason }, ()
   it('refuses writes with 503 "Storage is full", loses none, and recovers once the disk grows', async () => {
     const base = server!.url;
     const send = async (token: string, method: string, path: string, body?: unknown): Promise<Answer> => {
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      });
+      const res = await bearerFetch(`${base}${path}`, token, method, body);
       const text = await res.text();
       return {
         status: res.status,

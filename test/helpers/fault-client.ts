@@ -2,6 +2,7 @@
 // recorded with its timing, hangs and refused connections recorded as problems, and the check
 // that an error answer is HubSpot's 503 envelope in time.
 
+import { answerBody, bearerFetch } from './bearer-fetch.js';
 import type { ServeProcess } from './cli-process.js';
 import type { WireError } from './wire-types.js';
 
@@ -59,22 +60,10 @@ export class FaultClient {
   ): Promise<Answer | undefined> {
     const sentAt = performance.now();
     try {
-      const res = await fetch(`${this.servers[server]!.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
+      const res = await bearerFetch(`${this.servers[server]!.url}${path}`, this.token, method, body, {
         signal: AbortSignal.timeout(this.hangMs),
       });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
-      } catch {
-        // kept as text for the messages
-      }
+      const parsed = await answerBody(res);
       const answer: Answer = {
         server,
         what,

@@ -16,6 +16,7 @@ import { createStageline } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';
 import { changeChannel } from '../../src/storage/postgres/change-feed.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { bearerFetch } from '../helpers/bearer-fetch.js';
 import { startServeProcesses, stopProcesses, type ServeProcess } from '../helpers/cli-process.js';
 import { POSTGRES_URL, freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 import type { WirePipeline } from '../helpers/wire-types.js';
@@ -59,14 +60,7 @@ describe(`the read cache across ${PROCESSES} processes on one PostgreSQL schema`
   after(() => stopProcesses(children));
 
   async function send(i: number, method: string, path: string, token: string, body?: unknown) {
-    const res = await fetch(`${servers[i]!.url}${BASE}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-      },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
+    const res = await bearerFetch(`${servers[i]!.url}${BASE}${path}`, token, method, body);
     const text = await res.text();
     assert.ok(res.status < 300, `${method} ${path} on #${i} → ${res.status} ${text}`);
     return JSON.parse(text) as WirePipeline;
