@@ -1261,6 +1261,57 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         }
       });
 
+      it('gives concurrent writes of one portal each its own outcome: a failed one leaves no trace', async () => {
+        await seed(P1, DEALS, salesPipeline('a', 'Alpha'), salesPipeline('b', 'Beta'));
+        const refused = new Error('refused by its own rules');
+        const write = <T>(work: (repo: Repository) => Promise<T>) => store.write(work, { portalId: P1 });
+        // Sent in one go, so an adapter that groups a portal's writes groups these.
+        const outcomes = await Promise.allSettled([
+          write(async (repo) => {
+            await repo.getPipeline(P1, DEALS, 'a');
+            await delay(20); // the others queue meanwhile
+            return 'first';
+          }),
+          write(async (repo) => {
+            await repo.savePipeline(P1, DEALS, { ...salesPipeline('a'), label: 'One' });
+            return 'renamed';
+          }),
+          // A statement the database refuses, its answer not awaited by the work.
+          write((repo) =>
+            repo.saveStages(P1, DEALS, 'b', [stage('a-open', 'Stolen', { updatedAt: T0 + 1 })]),
+          ),
+          write(async (repo) => {
+            await repo.appendAudit([auditEntry({ objectId: 'a', message: 'rolled back' })]);
+            throw refused;
+          }),
+          write(async (repo) => {
+            const label = (await repo.getPipeline(P1, DEALS, 'a'))?.label;
+            await repo.appendAudit([auditEntry({ objectId: 'a', message: 'kept' })]);
+            return label;
+          }),
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => o.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled'],
+        );
+        assert.equal((outcomes[3] as PromiseRejectedResult).reason, refused);
+        assert.deepEqual(
+          outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value),
+          ['first', 'renamed', 'One'],
+        );
+        await store.read(async (repo) => {
+          assert.equal((await repo.getPipeline(P1, DEALS, 'a'))?.label, 'One');
+          assert.deepEqual(await repo.findStage(P1, DEALS, 'a-open'), {
+            pipelineId: 'a',
+            stage: salesPipeline('a').stages[0],
+          });
+          assert.deepEqual(
+            (await repo.listAudit(P1, DEALS, 'pipeline', 'a')).map((e) => e.message),
+            ['kept'],
+          );
+        });
+      });
+
       it('never lets a read see a write half done', async () => {
         const p = pipeline('p', 'before', [stage('s', 'S')]);
         await seed(P1, DEALS, p);

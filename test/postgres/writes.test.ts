@@ -6,12 +6,16 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import pg from 'pg';
 
-import { loadConfig } from '../../src/config.js';
-import { createStageline } from '../../src/stageline.js';
+import { DEFAULTS, loadConfig } from '../../src/config.js';
+import type { Pipeline } from '../../src/domain/model.js';
+import type { Repository } from '../../src/domain/ports.js';
+import { createStageline, openStore } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';
+import { modelBuilders } from '../helpers/model-builders.js';
 import { POSTGRES_URL, freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 import type { WireAudit, WireCollection, WirePipeline, WireStage } from '../helpers/wire-types.js';
 
@@ -159,6 +163,73 @@ describe('writes on PostgreSQL', { skip }, () => {
   });
 });
 
+describe('concurrent writes of one portal on PostgreSQL', { skip }, () => {
+  it('share transactions: those that arrive while one is open go together in the next', async () => {
+    const url = freshPostgresUrl();
+    const schema = new URL(url).searchParams.get('schema')!;
+    const s = await createStageline(loadConfig({ database: url, auth: 'open', logLevel: 'silent' }, {}));
+    const headers = { authorization: 'Bearer group-portal' };
+    const begins: string[] = [];
+    const query = pg.Client.prototype.query;
+    const other = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path="${schema}"` });
+    try {
+      const created = await s.app.inject({
+        method: 'POST',
+        url: '/crm/v3/pipelines/deals',
+        headers,
+        payload: {
+          label: 'Group',
+          displayOrder: 0,
+          stages: [{ label: 'S', displayOrder: 0, metadata: { probability: '0.5' } }],
+        },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const { id, stages } = created.json<WirePipeline>();
+      const stagePath = `/crm/v3/pipelines/deals/${id}/stages/${stages[0]!.id}`;
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        const first = args[0] as string | { text?: string };
+        const text = typeof first === 'string' ? first : (first.text ?? '');
+        if (this !== other && text.startsWith('BEGIN')) begins.push(text);
+        return (query as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof pg.Client.prototype.query;
+      const labels = Array.from({ length: 10 }, (_, i) => `S${i}`);
+      // Another connection holds the portal's lock while the ten requests arrive, so the first
+      // waits for it and the other nine wait for the first.
+      const portalId = (await s.auth.authenticate('group-portal'))!.portalId;
+      await other.connect();
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM portals WHERE id = $1 FOR UPDATE', [portalId]);
+      const answering = Promise.all(
+        labels.map((label) => s.app.inject({ method: 'PATCH', url: stagePath, headers, payload: { label } })),
+      );
+      await delay(300);
+      await other.query('ROLLBACK');
+      const answers = await answering;
+      pg.Client.prototype.query = query;
+      assert.deepEqual(
+        answers.map((a) => a.statusCode),
+        labels.map(() => 200),
+      );
+      // The first ran alone; the nine that came meanwhile shared the next transaction.
+      assert.equal(begins.length, 2, `${begins.length} transactions for 10 writes`);
+      // Each write is its own change: ten audit entries, the versions in order, the last label kept.
+      const audit = (await s.app.inject({ method: 'GET', url: `${stagePath}/audit`, headers })).json<
+        WireCollection<WireAudit>
+      >().results;
+      assert.deepEqual(
+        audit.slice(0, 10).map((e) => (JSON.parse(e.rawObject) as { label: string }).label),
+        [...labels].reverse(),
+      );
+      const stage = (await s.app.inject({ method: 'GET', url: stagePath, headers })).json<WireStage>();
+      assert.equal(stage.label, 'S9');
+    } finally {
+      pg.Client.prototype.query = query;
+      await other.end();
+      await s.close();
+    }
+  });
+});
+
 describe('a write that waits for the portal lock past the timeout', { skip }, () => {
   it('answers 503 with the lock timeout, not the aborted statements sent behind it, and the next write works', async () => {
     const url = freshPostgresUrl();
@@ -191,6 +262,47 @@ describe('a write that waits for the portal lock past the timeout', { skip }, ()
     } finally {
       await other.end();
       await s.close();
+    }
+  });
+});
+
+describe('a group of writes that fails at COMMIT', { skip }, () => {
+  it('runs each of its writes again alone: only the one that breaks a constraint fails', async () => {
+    const store = await openStore(freshPostgresUrl(), DEFAULTS);
+    const { pipeline, stage } = modelBuilders(1_767_225_600_000);
+    const portalId = 7;
+    const write = <T>(work: (repo: Repository) => Promise<T>) => store.write(work, { portalId });
+    const deal = (id: string, label: string) =>
+      pipeline(id, label, [stage(`${id}-s`, 'S', 0, { probability: '0.5', isClosed: 'false' })]);
+    const save = (p: Pipeline) => async (repo: Repository) => {
+      await repo.savePipeline(portalId, '0-3', p);
+      await repo.saveStages(portalId, '0-3', p.id, p.stages);
+      return p.id;
+    };
+    try {
+      await store.write((repo) => repo.ensurePortal(portalId, 0));
+      // Live labels are unique by a deferred constraint: two pipelines labelled alike in one
+      // group pass every statement and fail the group's COMMIT.
+      const outcomes = await Promise.allSettled([
+        write(async (repo) => {
+          await repo.getPipeline(portalId, '0-3', 'none');
+          await delay(50); // the others queue meanwhile
+          return 'first';
+        }),
+        write(save(deal('x', 'Twin'))),
+        write(save(deal('y', 'Twin'))),
+        write(save(deal('z', 'Other'))),
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as { code?: string }).code)),
+        ['first', 'x', '23P01', 'z'],
+      );
+      const ids = await store.read(async (repo) =>
+        (await repo.listPipelines(portalId, '0-3')).map((p) => p.id),
+      );
+      assert.deepEqual(ids, ['x', 'z']);
+    } finally {
+      await store.close();
     }
   });
 });

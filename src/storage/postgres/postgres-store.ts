@@ -198,10 +198,62 @@ const sqlInt = (n: number): string => {
   return String(n);
 };
 
+/** The statement that opens a portal's write transaction: BEGIN, then the portal's row lock. */
+const lockPortal = (portalId: number): string =>
+  `BEGIN; SELECT 1 FROM portals WHERE id = ${sqlInt(portalId)} FOR UPDATE`;
+
+/** At most this many writes of one portal share a transaction, so that none waits too long. */
+const MAX_GROUP = 64;
+
+interface QueuedWrite {
+  work: (repo: Repository) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; value: unknown };
+
+const sqlState = (err: unknown): string | undefined => {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
+
+/** The owner of a group's own statements (BEGIN, its rollbacks, COMMIT), not of one write. */
+const GROUP = -1;
+
+/**
+ * The statements of one transaction on a pipelining connection, and the first of them that
+ * failed, in the order sent, with the write of a group that sent it.
+ */
+class Session {
+  private readonly sent: Promise<unknown>[] = [];
+  failed: { err: unknown; owner: number } | undefined;
+  /** Which write of a group the statements sent now belong to. */
+  owner = GROUP;
+
+  constructor(private readonly client: PoolClient) {}
+
+  send<R extends QueryResultRow>(q: string | pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    const answer = this.client.query<R>(q);
+    this.sent.push(answer);
+    const owner = this.owner;
+    // Answers arrive in order, so the first failure recorded is the first statement's.
+    answer.catch((err: unknown) => (this.failed ??= { err, owner }));
+    return answer;
+  }
+
+  /** Waits until every statement sent so far has its answer. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.sent.splice(0));
+  }
+}
+
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly feed: PostgresChangeFeed;
   readonly changes: PostgresChangeFeed;
+  /** Per portal, the writes waiting for its transaction in flight to end. */
+  private readonly queues = new Map<number, QueuedWrite[]>();
 
   private constructor(pool: pg.Pool, feed: PostgresChangeFeed) {
     this.pool = pool;
@@ -298,29 +350,122 @@ export class PostgresStore implements Store {
     }
   }
 
-  async write<T>(work: (repo: Repository) => Promise<T>, scope: WriteScope = {}): Promise<T> {
-    // BEGIN and the portal's row lock go out with the work's first reads, the announcement and
-    // COMMIT with its last writes (see `transaction`); the notification goes out on commit.
-    const begin =
-      scope.portalId === undefined
-        ? 'BEGIN'
-        : `BEGIN; SELECT 1 FROM portals WHERE id = ${sqlInt(scope.portalId)} FOR UPDATE`;
+  /**
+   * A write with a portal joins that portal's queue: the writes that arrive while one of its
+   * transactions is open go together in the next one (a group commit, as SQLite's store does),
+   * each in its own savepoint, so they share one lock and one COMMIT. Other writes run alone.
+   */
+  write<T>(work: (repo: Repository) => Promise<T>, scope: WriteScope = {}): Promise<T> {
+    const portalId = scope.portalId;
+    if (portalId === undefined) return this.alone('BEGIN', undefined, work);
+    return new Promise<T>((resolve, reject) => {
+      const item: QueuedWrite = { work, resolve: resolve as (v: unknown) => void, reject };
+      const queue = this.queues.get(portalId);
+      if (queue !== undefined) return void queue.push(item);
+      this.queues.set(portalId, [item]);
+      void this.drain(portalId);
+    });
+  }
+
+  /** Runs a portal's queued writes, a group at a time, until none is left. */
+  private async drain(portalId: number): Promise<void> {
+    const queue = this.queues.get(portalId)!;
+    while (queue.length > 0) await this.runGroup(portalId, queue.splice(0, MAX_GROUP));
+    this.queues.delete(portalId);
+  }
+
+  /** Settles every write of a group; never throws. */
+  private async runGroup(portalId: number, items: readonly QueuedWrite[]): Promise<void> {
+    const begin = lockPortal(portalId);
+    if (items.length === 1) {
+      const [item] = items;
+      return this.alone(begin, portalId, item!.work).then(item!.resolve, item!.reject);
+    }
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.group(begin, portalId, items);
+    } catch (err) {
+      // The database failed the whole group (it is away, full, read-only, or the lock timed out):
+      // each write would have met the same. Anything else, such as a deferred constraint at
+      // COMMIT, belongs to one of them: the group rolled back, so each runs again alone.
+      if (storageFault(err) !== undefined) return items.forEach((item) => item.reject(err));
+      for (const item of items) await this.alone(begin, portalId, item.work).then(item.resolve, item.reject);
+      return;
+    }
+    for (const [i, item] of items.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      // A conflict that re-running cures (see RETRYABLE): again, alone, with its retries.
+      else if (RETRYABLE.has(sqlState(outcome.value) ?? '')) {
+        await this.alone(begin, portalId, item.work).then(item.resolve, item.reject);
+      } else item.reject(outcome.value);
+    }
+  }
+
+  /**
+   * One transaction for several writes of one portal, each in its own savepoint. A write that
+   * throws, or whose statements fail, is rolled back to its savepoint and gets its error; as its
+   * failed statements surface only when a later answer arrives, the writes run after it in the
+   * meantime are rolled back with it and run again. Outcomes are kept until COMMIT succeeds.
+   */
+  private group(begin: string, portalId: number, items: readonly QueuedWrite[]): Promise<Outcome[]> {
+    return this.transaction(begin, async (session) => {
+      const touched = new Touched();
+      touched.add(portalId);
+      const query: Query = (text, values) => session.send(named(text, values));
+      const outcomes: Outcome[] = [];
+      let i = 0;
+      while (i < items.length) {
+        session.owner = i;
+        void session.send(`SAVEPOINT w${i}`);
+        let outcome: Outcome;
+        try {
+          outcome = { ok: true, value: await items[i]!.work(new PostgresRepository(query, touched)) };
+        } catch (err) {
+          outcome = { ok: false, value: err };
+        }
+        if (outcome.ok && session.failed === undefined) {
+          outcomes[i++] = outcome;
+          continue;
+        }
+        await session.settled();
+        session.owner = GROUP;
+        const failed = session.failed;
+        if (failed === undefined) {
+          // The write refused by its own rules; its statements, if any, went through.
+          await session.send(`ROLLBACK TO SAVEPOINT w${i}`);
+          outcomes[i++] = outcome;
+          continue;
+        }
+        if (failed.owner === GROUP || storageFault(failed.err) !== undefined) throw failed.err;
+        session.failed = undefined;
+        await session.send(`ROLLBACK TO SAVEPOINT w${failed.owner}`);
+        outcomes[failed.owner] = { ok: false, value: failed.err };
+        outcomes.length = failed.owner + 1;
+        i = failed.owner + 1;
+      }
+      session.owner = GROUP;
+      return { result: outcomes, end: this.commitFor(touched) };
+    });
+  }
+
+  /** One write in its own transaction, run again on a conflict that re-running cures. */
+  private async alone<T>(
+    begin: string,
+    portalId: number | undefined,
+    work: (repo: Repository) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction(begin, async (query) => {
+        return await this.transaction(begin, async (session) => {
           const touched = new Touched();
-          if (scope.portalId !== undefined) touched.add(scope.portalId);
-          const result = await work(new PostgresRepository(query, touched));
-          const payload = touched.payload();
-          const end =
-            payload === undefined
-              ? 'COMMIT'
-              : `SELECT pg_notify('${this.feed.channel}', '${payload}'); COMMIT`;
-          return { result, end };
+          if (portalId !== undefined) touched.add(portalId);
+          const repo = new PostgresRepository((text, values) => session.send(named(text, values)), touched);
+          const result = await work(repo);
+          return { result, end: this.commitFor(touched) };
         });
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+        if (RETRYABLE.has(sqlState(err) ?? '') && attempt < MAX_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
           continue;
         }
@@ -329,43 +474,44 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** COMMIT, announcing first the portals the transaction wrote, if any. */
+  private commitFor(touched: Touched): string {
+    const payload = touched.payload();
+    return payload === undefined
+      ? 'COMMIT'
+      : `SELECT pg_notify('${this.feed.channel}', '${payload}'); COMMIT`;
+  }
+
   /**
    * One transaction on a borrowed connection: `begin`, the body, then the statement the body ends
    * with. The connection pipelines: `begin` is not awaited, so it travels with the body's first
    * statements, and writes whose answer nothing needs are not awaited either (the repository's),
    * so they travel with `end`. The transaction fails with the first statement that failed, in the
-   * order sent (a later one only says the transaction was aborted; COMMIT then rolls back). A
-   * failure rolls back before the connection goes back to the pool; a connection that dropped or
-   * got stuck is not rolled back (the server does) but thrown away.
+   * order sent (a later one only says the transaction was aborted; COMMIT then rolls back), unless
+   * the body recovered from it (a group's savepoints). A failure rolls back before the connection
+   * goes back to the pool; a connection that dropped or got stuck is not rolled back (the server
+   * does) but thrown away.
    */
   private async transaction<T>(
     begin: string,
-    body: (query: Query) => Promise<{ result: T; end: string }>,
+    body: (session: Session) => Promise<{ result: T; end: string }>,
   ): Promise<T> {
     const client = await this.borrow();
     // A borrowed connection that drops emits 'error'; unheard, it would crash the process.
     let dropped: unknown;
     const onError = (err: unknown) => (dropped = err);
     client.on('error', onError);
-    const sent: Promise<unknown>[] = [];
-    let failed: { err: unknown } | undefined;
-    const send = <R extends QueryResultRow>(q: string | pg.QueryConfig): Promise<pg.QueryResult<R>> => {
-      const answer = client.query<R>(q);
-      sent.push(answer);
-      // Answers arrive in order, so the first failure recorded is the first statement's.
-      answer.catch((err: unknown) => (failed ??= { err }));
-      return answer;
-    };
+    const session = new Session(client);
     let discard: Error | undefined;
     try {
-      void send(begin);
-      const { result, end } = await body((text, values) => send(named(text, values)));
-      await send(end);
-      if (failed !== undefined) throw failed.err;
+      void session.send(begin);
+      const { result, end } = await body(session);
+      await session.send(end);
+      if (session.failed !== undefined) throw session.failed.err;
       return result;
     } catch (thrown) {
-      await Promise.allSettled(sent);
-      const err = failed?.err ?? thrown;
+      await session.settled();
+      const err = session.failed?.err ?? thrown;
       if (dropped !== undefined || isUnavailable(err)) {
         discard = err instanceof Error ? err : new Error(String(err));
         this.unavailable(dropped ?? err);
@@ -422,8 +568,8 @@ export class PostgresStore implements Store {
 
   /** Runs `work` in one REPEATABLE READ READ ONLY transaction: every statement, one snapshot. */
   snapshot<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
-    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (query) => ({
-      result: await work(new PostgresRepository(query)),
+    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (session) => ({
+      result: await work(new PostgresRepository((text, values) => session.send(named(text, values)))),
       end: 'COMMIT',
     }));
   }
