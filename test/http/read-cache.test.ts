@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
 
 import { loadConfig } from '../../src/config.js';
 import { EXTERNAL_CHECK_MS } from '../../src/domain/external-changes.js';
 import { ReadCache } from '../../src/http/read-cache.js';
 import { createStageline } from '../../src/stageline.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { cacheHits } from '../helpers/cache-hits.js';
 import { manualClock } from '../helpers/manual-clock.js';
 import type { Stageline } from '../../src/stageline.js';
 
@@ -77,12 +77,6 @@ describe('ReadCache', () => {
     assert.equal(cache.get(1, 'b')?.body, undefined);
   });
 });
-
-/** How many reads the ReadCache answered during the test. */
-const cacheHits = (t: TestContext): (() => number) => {
-  const gets = t.mock.method(ReadCache.prototype, 'get');
-  return () => gets.mock.calls.filter((call) => call.result !== undefined).length;
-};
 
 describe('cached reads over HTTP', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stageline-cache-'));
