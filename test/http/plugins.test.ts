@@ -8,10 +8,12 @@ import { describe, it } from 'node:test';
 import type { FastifyPluginAsync } from 'fastify';
 
 import { startStageline } from '../../src/index.js';
+import { cacheHits } from '../helpers/cache-hits.js';
 import { newToken } from './support.js';
 
 describe('startStageline({ plugins })', () => {
-  it('runs the hooks of a plugin for every request, whatever answers it', async () => {
+  it('runs the hooks of a plugin for every request, whatever answers it', async (t) => {
+    const hits = cacheHits(t);
     const seen: string[] = [];
     const answered: string[] = [];
     const recorder: FastifyPluginAsync = async (app) => {
@@ -29,32 +31,43 @@ describe('startStageline({ plugins })', () => {
     };
     const stageline = await startStageline({ plugins: [recorder] });
     const token = newToken();
-    const get = async (path: string, auth: string | null = token, method = 'GET') => {
+    const cached: boolean[] = [];
+    const call = async (path: string, auth: string | null = token, method = 'GET', body?: object) => {
+      const before = hits();
       const res = await fetch(stageline.url + path, {
         method,
-        headers: auth === null ? {} : { authorization: `Bearer ${auth}` },
+        headers: {
+          ...(auth === null ? {} : { authorization: `Bearer ${auth}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
       await res.arrayBuffer();
       assert.equal(res.headers.get('x-embedder'), 'seen', `${method} ${path}`);
+      cached.push(hits() > before);
       return res.status;
     };
     try {
       const statuses = [
-        await get('/crm/v3/pipelines/deals'),
-        // Answered from the read cache.
-        await get('/crm/v3/pipelines/deals'),
-        await get('/crm/v3/pipelines/deals/default'),
-        await get('/crm/v3/pipelines/deals/default'),
-        await get('/crm/v3/pipelines/deals', null),
-        await get('/crm/v3/pipelines/deals/missing'),
-        await get('/crm/v3/pipelines/deals', token, 'DELETE'),
-        await get('/nowhere'),
-        await get('/health', null),
+        // An open-mode token's reads are cached once it has written.
+        await call('/crm/v3/pipelines/deals/default', token, 'PATCH', { label: 'Written once' }),
+        await call('/crm/v3/pipelines/deals'),
+        await call('/crm/v3/pipelines/deals'),
+        await call('/crm/v3/pipelines/deals/default'),
+        await call('/crm/v3/pipelines/deals/default'),
+        await call('/crm/v3/pipelines/deals', null),
+        await call('/crm/v3/pipelines/deals/missing'),
+        await call('/crm/v3/pipelines/deals', token, 'DELETE'),
+        await call('/nowhere'),
+        await call('/health', null),
       ];
-      assert.deepEqual(statuses, [200, 200, 200, 200, 401, 404, 405, 404, 200]);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 401, 404, 405, 404, 200]);
+      // The second of each pair of reads is answered from the read cache.
+      assert.deepEqual(cached, [false, false, true, false, true, false, false, false, false, false]);
       // onResponse runs once the answer is handed to the socket.
       await new Promise((resolve) => setTimeout(resolve, 20));
       const expected = [
+        'PATCH /crm/v3/pipelines/deals/default',
         'GET /crm/v3/pipelines/deals',
         'GET /crm/v3/pipelines/deals',
         'GET /crm/v3/pipelines/deals/default',

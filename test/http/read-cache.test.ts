@@ -13,6 +13,7 @@ import { EXTERNAL_CHECK_MS } from '../../src/domain/external-changes.js';
 import { ReadCache } from '../../src/http/read-cache.js';
 import { createStageline } from '../../src/stageline.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { cacheHits } from '../helpers/cache-hits.js';
 import { manualClock } from '../helpers/manual-clock.js';
 import type { Stageline } from '../../src/stageline.js';
 
@@ -147,7 +148,8 @@ describe('cached reads over HTTP', () => {
     }
   });
 
-  it('answers nothing from the cache once the store has failed: what it holds may not be on disk', async () => {
+  it('answers nothing from the cache once the store has failed: what it holds may not be on disk', async (t) => {
+    const hits = cacheHits(t);
     let failSync = false;
     const store = new SqliteStore(join(dir, 'failing.db'), {
       syncLog: async () => {
@@ -164,17 +166,23 @@ describe('cached reads over HTTP', () => {
         url: '/crm/v3/pipelines/deals',
         headers: { authorization: `Bearer ${token}` },
       });
-    try {
-      assert.equal((await get('failing-portal')).statusCode, 200, 'its portal exists');
-      assert.equal((await get('other-portal')).statusCode, 200);
-      assert.equal((await get('other-portal')).statusCode, 200, 'now cached');
-      failSync = true;
-      const write = await s.app.inject({
+    const patch = (token: string, label: string) =>
+      s.app.inject({
         method: 'PATCH',
         url: '/crm/v3/pipelines/deals/default',
-        headers: { authorization: 'Bearer failing-portal' },
-        payload: { label: 'Never durable' },
+        headers: { authorization: `Bearer ${token}` },
+        payload: { label },
       });
+    try {
+      assert.equal((await get('failing-portal')).statusCode, 200, 'its portal exists');
+      // A token's reads are cached once it has written: before, its portal is not in the database.
+      assert.equal((await patch('other-portal', 'Stored')).statusCode, 200);
+      assert.equal((await get('other-portal')).statusCode, 200);
+      const before = hits();
+      assert.equal((await get('other-portal')).statusCode, 200);
+      assert.equal(hits(), before + 1, 'answered from the cache');
+      failSync = true;
+      const write = await patch('failing-portal', 'Never durable');
       assert.equal(write.statusCode, 503, write.body);
       const read = await get('other-portal');
       assert.equal(read.statusCode, 503, `a cached read of another portal after the failure: ${read.body}`);

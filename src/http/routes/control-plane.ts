@@ -9,11 +9,11 @@ import { requireAnyScope } from '../../app/auth-service.js';
 import type { AuthService } from '../../app/auth-service.js';
 import type { ControlPlane } from '../../app/control-plane.js';
 import { pathPattern } from '../../app/faults.js';
-import type { FaultSpec } from '../../app/faults.js';
 import { DomainError, invalid, notFound } from '../../domain/errors.js';
 import { SEED_SCHEMA, checkSeedDocument } from '../../seed/seed-document.js';
 import { AUTH_MESSAGE, JSON_TYPE } from '../error-handler.js';
 import { BEARER } from '../guards.js';
+import type { RequestTypesFromSchemas } from '../type-provider.js';
 
 /** The scope a tokens-mode token needs to use the control plane. */
 export const ADMIN_SCOPE = 'stageline.admin';
@@ -97,7 +97,8 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
     async (_request, reply) => json(reply, SEED_SCHEMA),
   );
 
-  await app.register(async (guarded) => {
+  await app.register(async (base) => {
+    const guarded = base.withTypeProvider<RequestTypesFromSchemas>();
     guarded.addHook('onRequest', async (request) => {
       const match = BEARER.exec(request.headers.authorization ?? '');
       const principal = match ? await auth.authenticate(match[1]!) : undefined;
@@ -171,7 +172,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
       '/clock',
       { schema: { tags, summary: 'Freezes, advances or releases the portal clock', body: clockBody } },
       async (request, reply) => {
-        const body = (request.body ?? {}) as { now?: string; advanceMs?: number; mode?: 'system' };
+        const { body } = request;
         const given = (['now', 'advanceMs', 'mode'] as const).filter((k) => body[k] !== undefined);
         if (given.length !== 1) throw fieldError('now', 'or advanceMs or mode (exactly one) is required');
         const portalId = portal(request);
@@ -191,7 +192,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
       '/faults',
       { schema: { tags, summary: 'Injects a fault into matching requests of the portal', body: faultSpec } },
       async (request, reply) => {
-        const spec = request.body as FaultSpec;
+        const spec = request.body;
         if (spec.status === undefined && spec.drop !== true && spec.delayMs === undefined) {
           throw fieldError('status', 'is required (or drop, or delayMs alone for a slow answer)');
         }
@@ -219,7 +220,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
       '/faults/:faultId',
       { schema: { tags, summary: 'Removes one fault', params: faultParams } },
       async (request, reply) => {
-        const { faultId } = request.params as { faultId: string };
+        const { faultId } = request.params;
         if (!control.faults.remove(portal(request), faultId)) throw notFound(`No fault with id ${faultId}`);
         return done(reply);
       },
@@ -229,7 +230,7 @@ export async function controlPlaneRoutes(app: FastifyInstance, opts: ControlPlan
       '/requests',
       { schema: { tags, summary: "The portal's requests, newest first", querystring: journalQuery } },
       async (request, reply) => {
-        const q = request.query as { method?: string; path?: string; status?: number; limit?: number };
+        const q = request.query;
         const results = control.journal.list(portal(request), {
           method: q.method?.toUpperCase(),
           path: q.path === undefined ? undefined : pathPattern(q.path),
