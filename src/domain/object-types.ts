@@ -178,19 +178,25 @@ const customType = (key: string): ObjectType =>
     propertyReadScopes: Object.freeze(propertyReadScopesFor('custom')),
   });
 
+/** What a type is resolved for: the pipelines API, or records and their properties. */
+export type TypeUse = 'pipelines' | 'records';
+
 /**
  * Resolves the `{objectType}` path segment: a standard name (plural or singular, any case) or
  * type id, a custom type id
  * (`2-<n>`), or a fully qualified custom name (`p<portalId>_<name>`) of the caller's portal.
+ * A HubSpot type without pipelines (invoices, quotes, …) is named as such on the pipelines API;
+ * for records and properties Stageline does not serve it, and answers as HubSpot does for a type
+ * it cannot resolve.
  */
-export function resolveObjectType(value: string, portalId: number): ObjectType {
+export function resolveObjectType(value: string, portalId: number, use: TypeUse = 'pipelines'): ObjectType {
   const known = BY_NAME_OR_ID.get(value) ?? BY_NAME_OR_ID.get(value.toLowerCase());
   if (known) return known;
   if (CUSTOM_ID.test(value)) return customType(value);
   const named = CUSTOM_NAME.exec(value.toLowerCase());
   if (named && Number(named[1]) === portalId) return customType(value.toLowerCase());
   const pipelineless = PIPELINELESS.get(value.toLowerCase());
-  if (pipelineless !== undefined) {
+  if (pipelineless !== undefined && use === 'pipelines') {
     throw invalid(`Object type ${pipelineless.id} (${pipelineless.name}) does not support pipelines`);
   }
   throw invalid(`Unable to infer object type from: ${value}`);

@@ -10,6 +10,7 @@ import type { ObjectType } from './object-types.js';
 import { sortByDisplayOrder } from './ordering.js';
 import type { OwnerView } from './owners.js';
 import { propertyNames } from './records.js';
+import { hasCloseStamps } from './stage-properties.js';
 import { formatTimestamp } from './time.js';
 
 export type PropertyType = 'string' | 'number' | 'date' | 'datetime' | 'enumeration' | 'bool';
@@ -277,21 +278,31 @@ function systemProperties(type: ObjectType, noun: string): PropertySpec[] {
   ];
 }
 
+const isType =
+  (...names: string[]) =>
+  (type: ObjectType): boolean =>
+    names.includes(type.name);
+const everyType = (): boolean => true;
+
 /**
  * Properties derived from where a record sits, by the types that have them. One entry per
  * property: a derived property is added here once the objects API computes it.
  */
-const DERIVED: readonly { readonly types: readonly string[] | 'all'; readonly spec: PropertySpec }[] = [
+const DERIVED: readonly { readonly applies: (type: ObjectType) => boolean; readonly spec: PropertySpec }[] = [
   {
-    types: ['deals'],
+    applies: isType('deals'),
     spec: bool('hs_is_closed', 'Is Deal Closed?', "Whether the deal's stage is a closed one.", derived),
   },
   {
-    types: ['tickets'],
+    applies: isType('tickets'),
     spec: bool('hs_is_closed', 'Is ticket closed?', "Whether the ticket's stage is a CLOSED one.", derived),
   },
   {
-    types: ['deals'],
+    applies: (type) => type.name !== 'tickets' && hasCloseStamps(type),
+    spec: bool('hs_is_closed', 'Is closed', "Whether the record's stage is a CLOSED one.", derived),
+  },
+  {
+    applies: isType('deals'),
     spec: bool(
       'hs_is_closed_lost',
       'Is Closed Lost',
@@ -300,20 +311,20 @@ const DERIVED: readonly { readonly types: readonly string[] | 'all'; readonly sp
     ),
   },
   {
-    types: ['tickets'],
-    spec: datetime('closed_date', 'Close date', 'When the ticket first entered a closed stage.', derived),
+    applies: hasCloseStamps,
+    spec: datetime('closed_date', 'Close date', 'When the record first entered a closed stage.', derived),
   },
   {
-    types: ['tickets'],
+    applies: hasCloseStamps,
     spec: number(
       'time_to_close',
       'Time to close',
-      'Milliseconds from the ticket’s creation to its close date.',
+      'Milliseconds from the record’s creation to its close date.',
       derived,
     ),
   },
   {
-    types: ['deals'],
+    applies: isType('deals'),
     spec: bool(
       'hs_is_closed_won',
       'Is Closed Won',
@@ -322,7 +333,7 @@ const DERIVED: readonly { readonly types: readonly string[] | 'all'; readonly sp
     ),
   },
   {
-    types: ['deals'],
+    applies: isType('deals'),
     spec: number(
       'hs_deal_stage_probability',
       'Deal Stage Probability',
@@ -331,7 +342,7 @@ const DERIVED: readonly { readonly types: readonly string[] | 'all'; readonly sp
     ),
   },
   {
-    types: 'all',
+    applies: everyType,
     spec: datetime(
       'hs_v2_date_entered_current_stage',
       'Date entered current stage',
@@ -340,7 +351,7 @@ const DERIVED: readonly { readonly types: readonly string[] | 'all'; readonly sp
     ),
   },
   {
-    types: 'all',
+    applies: everyType,
     spec: datetime(
       'hs_v2_time_in_current_stage',
       'Time in current stage',
@@ -489,7 +500,7 @@ export function propertyCatalogue(type: ObjectType, context: CatalogueContext): 
   const fixed = [
     ...catalogue.properties,
     ...systemProperties(type, catalogue.noun),
-    ...DERIVED.filter((d) => d.types === 'all' || d.types.includes(type.name)).map((d) => d.spec),
+    ...DERIVED.filter((d) => d.applies(type)).map((d) => d.spec),
   ].map((s) => view(s, groupName, context));
   const perStage = sortByDisplayOrder(context.pipelines).flatMap((pipeline) =>
     sortByDisplayOrder(pipeline.stages).flatMap((stage) =>

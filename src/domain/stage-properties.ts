@@ -95,8 +95,17 @@ export function stampStageMove(
 }
 
 /**
+ * Whether the type has HubSpot's close stamps (`closed_date`, `time_to_close`) and `hs_is_closed`:
+ * tickets, and every other type whose stages are open or closed by `state` (orders, leads, …,
+ * custom objects). Deals have their own (`closedate`); contacts and companies, whose lifecycle
+ * stages are not a process that closes, have none.
+ */
+export const hasCloseStamps = (type: ObjectType): boolean =>
+  type.rules === 'ticket' || (type.rules === 'state' && !type.readOnly);
+
+/**
  * A record entering a closed stage gets its close date when it has none: deals `closedate`;
- * tickets `closed_date` and `time_to_close` (ms from creation). Other types have no close date.
+ * tickets and the other pipeline types `closed_date` and `time_to_close` (ms from creation).
  */
 export function stampClosing(
   type: ObjectType,
@@ -106,7 +115,7 @@ export function stampClosing(
 ): void {
   if (type.rules === 'deal') {
     properties.closedate ??= propertyTimestamp(now);
-  } else if (type.rules === 'ticket' && properties.closed_date === undefined) {
+  } else if (hasCloseStamps(type) && properties.closed_date === undefined) {
     properties.closed_date = propertyTimestamp(now);
     properties.time_to_close = String(Math.max(0, now - createdAt));
   }
@@ -135,7 +144,7 @@ export function currentStageProperties(
     }
   }
   if (facts === undefined) return out;
-  if (type.rules === 'deal' || type.rules === 'ticket') out.hs_is_closed = String(facts.closed);
+  if (type.rules === 'deal' || hasCloseStamps(type)) out.hs_is_closed = String(facts.closed);
   if (type.rules === 'deal') {
     const won = facts.closed && facts.probability === 1;
     out.hs_is_closed_won = String(won);

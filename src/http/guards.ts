@@ -82,7 +82,9 @@ export function addGuards(app: FastifyInstance, auth: AuthService, limiter: Rate
     const { access, scopes } = request.routeOptions.config;
     if (scopes !== undefined) return requireAnyScope(principal, scopes);
     const { objectType } = request.params as { objectType?: string };
-    request.objectType = resolveObjectType(objectType ?? '', principal.portalId);
+    // Only the pipelines routes ('read'/'write') speak of a type's pipelines.
+    const use = access === 'read' || access === 'write' ? 'pipelines' : 'records';
+    request.objectType = resolveObjectType(objectType ?? '', principal.portalId, use);
     if (access === undefined) throw new Error(`route ${request.routeOptions.url} declares no access`);
     requireScope(principal, request.objectType, access);
   });

@@ -78,10 +78,14 @@ describe('resolveObjectType', () => {
     ['line_item', '0-8', 'line_items'],
     ['calls', '0-48', 'calls'],
   ]) {
-    it(`names ${value} as a type without pipelines`, () => {
+    it(`names ${value} as a type without pipelines, and for records as a type it cannot infer`, () => {
       assertInvalid(
         () => resolveObjectType(value!, PORTAL),
         `Object type ${id} (${name}) does not support pipelines`,
+      );
+      assertInvalid(
+        () => resolveObjectType(value!, PORTAL, 'records'),
+        `Unable to infer object type from: ${value}`,
       );
     });
   }

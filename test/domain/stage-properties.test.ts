@@ -146,10 +146,17 @@ describe('close dates', () => {
     assert.equal(r.properties.closedate, undefined);
   });
 
-  it('other types get no close date', () => {
+  it('other pipeline types get closed_date and time_to_close as tickets do', () => {
     const r = journey(APPOINTMENTS, at('x'), [['done', HOUR, true]]);
+    assert.equal(r.properties.closed_date, iso(T0 + HOUR));
+    assert.equal(r.properties.time_to_close, String(HOUR));
     assert.equal(r.properties.closedate, undefined);
+  });
+
+  it('contacts (lifecycle stages) get no close stamps, even in a closed stage', () => {
+    const r = journey(CONTACTS, at('lead'), [['other', HOUR, true]]);
     assert.equal(r.properties.closed_date, undefined);
+    assert.equal(r.properties.time_to_close, undefined);
   });
 });
 
@@ -199,9 +206,12 @@ describe('properties computed on read', () => {
     assert.deepEqual(currentStageProperties(DEALS, null, {}, undefined), {});
   });
 
-  it('tickets get hs_is_closed; other types no closed flags', () => {
+  it('tickets and the other pipeline types get hs_is_closed; contacts no closed flags', () => {
     assert.deepEqual(currentStageProperties(TICKETS, null, {}, { closed: true }), { hs_is_closed: 'true' });
-    assert.deepEqual(currentStageProperties(APPOINTMENTS, null, {}, { closed: true }), {});
+    assert.deepEqual(currentStageProperties(APPOINTMENTS, null, {}, { closed: false }), {
+      hs_is_closed: 'false',
+    });
+    assert.deepEqual(currentStageProperties(CONTACTS, null, {}, { closed: true }), {});
   });
 
   it('a computed value wins over a stored one of the same name, and the record is not changed', () => {

@@ -98,6 +98,37 @@ describe('object type names', () => {
     const unknown = await server.call('GET', `${BASE}/widgets`, { token });
     assert.equal(json<{ message: string }>(unknown).message, 'Unable to infer object type from: widgets');
   });
+
+  it('on the objects, properties and associations paths a type without pipelines is not served, and its message says nothing of pipelines', async () => {
+    const token = newToken();
+    for (const [method, url, body] of [
+      ['GET', '/crm/v3/objects/invoices', undefined],
+      ['GET', '/crm/v3/objects/0-53/123', undefined],
+      ['POST', '/crm/v3/objects/quotes/search', {}],
+      ['POST', '/crm/v3/objects/invoice', { properties: {} }],
+      ['GET', '/crm/v3/properties/invoices', undefined],
+      ['GET', '/crm/v3/properties/line_items/name', undefined],
+      ['GET', '/crm/v4/associations/invoices/deals/labels', undefined],
+    ] as const) {
+      const res = await server.call(method, url, { token, body });
+      assertError(res, 400, 'VALIDATION_ERROR');
+      const name = must(url.split('/')[4]);
+      assert.equal(
+        json<{ message: string }>(res).message,
+        `Unable to infer object type from: ${name}`,
+        `${method} ${url}`,
+      );
+    }
+    const deal = await ok<{ id: string }>('POST', '/crm/v3/objects/deals', token, { properties: {} });
+    for (const url of [
+      `/crm/v3/objects/deals/${deal.id}?associations=invoices`,
+      `/crm/v4/objects/deals/${deal.id}/associations/invoices`,
+    ]) {
+      const res = await server.call('GET', url, { token });
+      assertError(res, 400, 'VALIDATION_ERROR');
+      assert.equal(json<{ message: string }>(res).message, 'Unable to infer object type from: invoices', url);
+    }
+  });
 });
 
 describe('boolean query flags', () => {

@@ -359,6 +359,28 @@ describe('properties API (open mode)', () => {
     assert.ok(!tickets.includes('hs_deal_stage_probability'));
   });
 
+  it('lists closed_date, time_to_close and hs_is_closed for tickets and the other pipeline types', async () => {
+    const token = newToken();
+    for (const type of ['tickets', 'orders', 'leads', 'services', '2-7']) {
+      const props = await list(token, type);
+      for (const [name, kind] of [
+        ['closed_date', 'datetime'],
+        ['time_to_close', 'number'],
+        ['hs_is_closed', 'bool'],
+      ] as const) {
+        const p = byName(props, name);
+        assert.equal(p.type, kind, `${type}: ${name}`);
+        assert.equal(p.calculated, true, `${type}: ${name}`);
+        assert.equal(p.modificationMetadata.readOnlyValue, true, `${type}: ${name}`);
+      }
+    }
+    // Deals close with closedate; contacts and companies have no close stamps.
+    for (const type of ['deals', 'contacts', 'companies']) {
+      const names = (await list(token, type)).map((p) => p.name);
+      assert.ok(!names.includes('closed_date') && !names.includes('time_to_close'), type);
+    }
+  });
+
   it('gets one property as the list shows it, or a 404', async () => {
     const token = newToken();
     const deals = await list(token, 'deals');

@@ -215,6 +215,70 @@ describe('tickets', () => {
   });
 });
 
+/** A pipeline of another type whose stages are open, done and cancelled (both `state` CLOSED). */
+async function statePipeline(token: string, type: string) {
+  const p = await createPipeline(s, token, type, {
+    label: 'Fulfilment',
+    displayOrder: 1,
+    stages: [
+      { label: 'Open', displayOrder: 0, metadata: { state: 'OPEN' } },
+      { label: 'Done', displayOrder: 1, metadata: { state: 'CLOSED' } },
+      { label: 'Cancelled', displayOrder: 2, metadata: { state: 'CLOSED' } },
+    ],
+  });
+  const [open, done, cancelled] = p.stages.map((st) => st.id);
+  return { id: p.id, open: must(open), done: must(done), cancelled: must(cancelled) };
+}
+
+describe('other pipeline types (orders, leads, …, custom objects)', () => {
+  for (const type of ['orders', 'leads', 'appointments', '2-7']) {
+    it(`${type}: closed_date, time_to_close and hs_is_closed as tickets get them`, async () => {
+      const token = newToken();
+      const p = await statePipeline(token, type);
+      now = T0;
+      const record = await create(token, { hs_pipeline: p.id, hs_pipeline_stage: p.open }, type);
+      const names = ['closed_date', 'time_to_close', 'hs_is_closed', 'hs_v2_date_entered_current_stage'];
+      const open = await read(token, record.id, names, type);
+      assert.deepEqual([open.closed_date, open.time_to_close, open.hs_is_closed], [null, null, 'false']);
+
+      await move(token, record.id, { hs_pipeline_stage: p.done }, T0 + 7 * HOUR, type);
+      const done = await read(token, record.id, names, type);
+      assert.equal(done.closed_date, iso(T0 + 7 * HOUR));
+      assert.equal(done.time_to_close, String(7 * HOUR));
+      assert.equal(done.hs_is_closed, 'true');
+      assert.equal(done.hs_v2_date_entered_current_stage, iso(T0 + 7 * HOUR));
+
+      // Moving on to another closed stage keeps the first close; reopening keeps it too.
+      await move(token, record.id, { hs_pipeline_stage: p.cancelled }, T0 + 9 * HOUR, type);
+      await move(token, record.id, { hs_pipeline_stage: p.open }, T0 + 10 * HOUR, type);
+      const reopened = await read(token, record.id, names, type);
+      assert.deepEqual(
+        [reopened.closed_date, reopened.time_to_close, reopened.hs_is_closed],
+        [iso(T0 + 7 * HOUR), String(7 * HOUR), 'false'],
+      );
+    });
+  }
+
+  it('refuses a write of time_to_close or hs_is_closed', async () => {
+    const token = newToken();
+    for (const name of ['time_to_close', 'hs_is_closed']) {
+      const res = await call(s, 'POST', `${OBJECTS}/orders`, {
+        token,
+        body: { properties: { [name]: '1' } },
+      });
+      const err = assertError(res, 400, 'VALIDATION_ERROR');
+      assert.equal(err.errors?.[0]?.code, 'READ_ONLY_VALUE', res.body);
+    }
+  });
+
+  it('contacts in a closed lifecycle stage get no close stamps', async () => {
+    const token = newToken();
+    const contact = await create(token, { email: 'a@example.com', lifecyclestage: 'other' }, 'contacts');
+    const got = await read(token, contact.id, ['closed_date', 'time_to_close', 'hs_is_closed'], 'contacts');
+    assert.deepEqual([got.closed_date, got.time_to_close, got.hs_is_closed], [null, null, null]);
+  });
+});
+
 describe('search on derived properties', () => {
   /** Activepieces' hubspot piece, triggers/deal-stage-updated.ts: the properties it asks for. */
   const ACTIVEPIECES_DEAL_PROPERTIES = [
@@ -341,5 +405,96 @@ describe('search on derived properties', () => {
     assert.equal((await search(token, { query: 'appointmentscheduled' })).total, 3);
     const tickets = await search(token, { query: 'printer' }, 'tickets');
     assert.equal(tickets.total, 1);
+  });
+
+  it('filters and sorts tickets on closed_date and time_to_close', async () => {
+    const token = newToken();
+    now = T0;
+    const early = await create(token, { subject: 'early' }, 'tickets');
+    const late = await create(token, { subject: 'late' }, 'tickets');
+    await create(token, { subject: 'open' }, 'tickets');
+    await move(token, early.id, { hs_pipeline_stage: '4' }, T0 + 5 * HOUR, 'tickets');
+    await move(token, late.id, { hs_pipeline_stage: '4' }, T0 + 6 * HOUR, 'tickets');
+    const subjects = (page: WirePage) => page.results.map((r) => r.properties.subject);
+    const closedSince = await search(
+      token,
+      {
+        filterGroups: [
+          { filters: [{ propertyName: 'closed_date', operator: 'GTE', value: String(T0 + 6 * HOUR) }] },
+        ],
+        properties: ['subject'],
+      },
+      'tickets',
+    );
+    assert.deepEqual(subjects(closedSince), ['late']);
+    const byTime = await search(
+      token,
+      {
+        filterGroups: [{ filters: [{ propertyName: 'time_to_close', operator: 'HAS_PROPERTY' }] }],
+        sorts: [{ propertyName: 'time_to_close', direction: 'DESCENDING' }],
+        properties: ['subject', 'time_to_close'],
+      },
+      'tickets',
+    );
+    assert.deepEqual(subjects(byTime), ['late', 'early']);
+    assert.deepEqual(
+      byTime.results.map((r) => r.properties.time_to_close),
+      [String(6 * HOUR), String(5 * HOUR)],
+    );
+    const byDate = await search(
+      token,
+      { sorts: [{ propertyName: 'closed_date', direction: 'ASCENDING' }], properties: ['subject'] },
+      'tickets',
+    );
+    // Records without the property sort last.
+    assert.deepEqual(subjects(byDate), ['early', 'late', 'open']);
+  });
+
+  it('filters and sorts orders on their closed_date, time_to_close and hs_is_closed', async () => {
+    const token = newToken();
+    const p = await statePipeline(token, 'orders');
+    now = T0;
+    const a = await create(
+      token,
+      { hs_order_name: 'a', hs_pipeline: p.id, hs_pipeline_stage: p.open },
+      'orders',
+    );
+    now = T0 + HOUR;
+    const b = await create(
+      token,
+      { hs_order_name: 'b', hs_pipeline: p.id, hs_pipeline_stage: p.open },
+      'orders',
+    );
+    await create(token, { hs_order_name: 'c', hs_pipeline: p.id, hs_pipeline_stage: p.open }, 'orders');
+    await move(token, a.id, { hs_pipeline_stage: p.done }, T0 + 4 * HOUR, 'orders');
+    await move(token, b.id, { hs_pipeline_stage: p.cancelled }, T0 + 3 * HOUR, 'orders');
+    const names = (page: WirePage) => page.results.map((r) => r.properties.hs_order_name);
+    const closed = await search(
+      token,
+      {
+        filterGroups: [{ filters: [{ propertyName: 'hs_is_closed', operator: 'EQ', value: 'true' }] }],
+        sorts: [{ propertyName: 'closed_date', direction: 'DESCENDING' }],
+        properties: ['hs_order_name'],
+      },
+      'orders',
+    );
+    assert.deepEqual(names(closed), ['a', 'b']);
+    const quick = await search(
+      token,
+      {
+        filterGroups: [
+          { filters: [{ propertyName: 'time_to_close', operator: 'LT', value: String(3 * HOUR) }] },
+        ],
+        properties: ['hs_order_name'],
+      },
+      'orders',
+    );
+    assert.deepEqual(names(quick), ['b']);
+    const byTime = await search(
+      token,
+      { sorts: [{ propertyName: 'time_to_close', direction: 'ASCENDING' }], properties: ['hs_order_name'] },
+      'orders',
+    );
+    assert.deepEqual(names(byTime), ['b', 'a', 'c']);
   });
 });

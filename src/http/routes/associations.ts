@@ -59,7 +59,7 @@ export async function associationRoutes(
       response: PAGE,
     },
     handler: async (req, reply) => {
-      const toType = resolveObjectType(req.params.toObjectType, req.principal.portalId);
+      const toType = resolveObjectType(req.params.toObjectType, req.principal.portalId, 'records');
       const page = await opts.records.associations(
         req.principal,
         req.objectType,
@@ -102,7 +102,7 @@ export async function associationDefinitionRoutes(
   addGuards(app, opts.auth, opts.limiter);
   const tags = ['Associations v4'];
   const toType = (req: { params: { toObjectType: string }; principal: { portalId: number } }) =>
-    resolveObjectType(req.params.toObjectType, req.principal.portalId);
+    resolveObjectType(req.params.toObjectType, req.principal.portalId, 'records');
 
   app.get('/:objectType/:toObjectType/labels', {
     config: { access: 'recordRead' },

@@ -53,7 +53,7 @@ function associationSelection(
 ): AssociationSelection {
   const byKey = new Map<string, ObjectType>();
   for (const name of propertySelection(value) ?? []) {
-    const type = resolveObjectType(name, portalId);
+    const type = resolveObjectType(name, portalId, 'records');
     byKey.set(type.key, type);
   }
   return [...byKey.values()];
