@@ -308,6 +308,24 @@ describe('the board in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('lists a pipeline archived through the API under "Show archived", and restores it', async () => {
+    const { token } = await portalWithPipeline(['Only'], 'Kept');
+    const gone = await api<Pipeline>(token, 'POST', '/crm/v3/pipelines/deals', {
+      label: 'Archived by a test run',
+      displayOrder: 1,
+      stages: [{ label: 'Only', displayOrder: 0, metadata: { probability: '0.5' } }],
+    });
+    await api(token, 'DELETE', `/crm/v3/pipelines/deals/${gone.id}`);
+    const page = await signIn(token);
+    await page.locator('[data-emulator="on"]').waitFor();
+    await page.getByLabel('Show archived').check();
+    await page.getByRole('button', { name: 'Restore pipeline Archived by a test run' }).click();
+    await page.getByRole('button', { name: 'Archived by a test run', exact: true }).waitFor();
+    const restored = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${gone.id}`);
+    assert.equal(restored.label, 'Archived by a test run');
+    await page.close();
+  });
+
   it('adds a stage at the end of the board', async () => {
     const { token, pipeline } = await portalWithPipeline(['First', 'Won']);
     const page = await signIn(token);
