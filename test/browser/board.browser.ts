@@ -140,6 +140,48 @@ describe('the board in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it("shows a card's owner, amount and days in stage, and the column's count, amount and weighted totals", async () => {
+    const { token, pipeline } = await portalWithPipeline(['Lead', 'Demo', 'Won']);
+    const owners = await api<{ results: { id: string; firstName: string; lastName: string }[] }>(
+      token,
+      'GET',
+      '/crm/v3/owners',
+    );
+    const owner = owners.results[0]!;
+    // The deal enters its stage three days (and an hour) ago by the portal's clock, frozen then.
+    const entered = new Date(Date.now() - 3 * 86_400_000 - 3_600_000).toISOString();
+    await api(token, 'PUT', '/_stageline/clock', { now: entered });
+    const owned = await api<{ id: string }>(token, 'POST', '/crm/v3/objects/deals', {
+      properties: {
+        dealname: 'Owned deal',
+        amount: '1500.5',
+        pipeline: pipeline.id,
+        dealstage: stageId(pipeline, 'Demo'),
+        hubspot_owner_id: owner.id,
+      },
+    });
+    await api(token, 'PUT', '/_stageline/clock', { mode: 'system' });
+    await createDeal(token, pipeline, 'Demo', 'Unowned deal', '2500');
+
+    const page = await signIn(token);
+    const ownedCard = page.locator(`.card[data-record-id="${owned.id}"]`);
+    await ownedCard.waitFor();
+    assert.equal(await ownedCard.locator('.card-name').textContent(), 'Owned deal');
+    assert.equal(await ownedCard.locator('.card-amount').textContent(), '1,500.5');
+    assert.deepEqual(await ownedCard.locator('.card-meta > span').allTextContents(), [
+      `${owner.firstName} ${owner.lastName}`,
+      '3 days in stage',
+    ]);
+    const totals = column(page, 'Demo').locator('dl.totals');
+    assert.equal(await totals.locator('[data-total="count"]').textContent(), '2');
+    assert.equal(await totals.locator('[data-total="amount"]').textContent(), '4,000.5');
+    // Demo's probability is 0.2.
+    assert.equal(await totals.locator('[data-total="weighted"]').textContent(), '800.1');
+    assert.equal(await column(page, 'Lead').locator('[data-total="count"]').textContent(), '0');
+    await screenshot(page, 'card-and-totals');
+    await page.close();
+  });
+
   it('reorders the columns in one gesture, through displayOrder PATCHes', async () => {
     const { token, pipeline } = await portalWithPipeline(['One', 'Two', 'Three', 'Four']);
     const page = await signIn(token);
