@@ -542,6 +542,20 @@ describe('the board in Chromium', { skip }, () => {
       assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px (only the board may)`);
       for (const name of ['Object type', 'Other token'])
         assert.ok(await page.getByLabel(name).isVisible(), name);
+      if (width === 1280) {
+        const title = (await page.getByRole('heading', { name: 'Stageline board' }).boundingBox())!;
+        const signOut = (await page.getByRole('button', { name: 'Sign out' }).boundingBox())!;
+        assert.ok(signOut.y < title.y + title.height, 'the header is one line, Sign out included');
+        // Scrolled to its end, the board shows all of "+ Add stage", with room after it.
+        await page.locator('.board').evaluate((b) => (b.scrollLeft = b.scrollWidth));
+        const board = (await page.locator('.board').boundingBox())!;
+        const add = (await page.getByRole('region', { name: 'Add a stage' }).boundingBox())!;
+        assert.ok(
+          add.x + add.width < board.x + board.width - 4,
+          `"+ Add stage" ends at ${add.x + add.width}, the board at ${board.x + board.width}`,
+        );
+        await page.locator('.board').evaluate((b) => (b.scrollLeft = 0));
+      }
       const low = await page.evaluate(lowContrastTexts);
       assert.deepEqual(low, [], 'text below 4.5:1 contrast');
       await screenshot(page, `layout-${width}`);
