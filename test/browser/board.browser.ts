@@ -140,6 +140,48 @@ describe('the board in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it("shows a card's owner, amount and days in stage, and the column's count, amount and weighted totals", async () => {
+    const { token, pipeline } = await portalWithPipeline(['Lead', 'Demo', 'Won']);
+    const owners = await api<{ results: { id: string; firstName: string; lastName: string }[] }>(
+      token,
+      'GET',
+      '/crm/v3/owners',
+    );
+    const owner = owners.results[0]!;
+    // The deal enters its stage three days (and an hour) ago by the portal's clock, frozen then.
+    const entered = new Date(Date.now() - 3 * 86_400_000 - 3_600_000).toISOString();
+    await api(token, 'PUT', '/_stageline/clock', { now: entered });
+    const owned = await api<{ id: string }>(token, 'POST', '/crm/v3/objects/deals', {
+      properties: {
+        dealname: 'Owned deal',
+        amount: '1500.5',
+        pipeline: pipeline.id,
+        dealstage: stageId(pipeline, 'Demo'),
+        hubspot_owner_id: owner.id,
+      },
+    });
+    await api(token, 'PUT', '/_stageline/clock', { mode: 'system' });
+    await createDeal(token, pipeline, 'Demo', 'Unowned deal', '2500');
+
+    const page = await signIn(token);
+    const ownedCard = page.locator(`.card[data-record-id="${owned.id}"]`);
+    await ownedCard.waitFor();
+    assert.equal(await ownedCard.locator('.card-name').textContent(), 'Owned deal');
+    assert.equal(await ownedCard.locator('.card-amount').textContent(), '1,500.5');
+    assert.deepEqual(await ownedCard.locator('.card-meta > span').allTextContents(), [
+      `${owner.firstName} ${owner.lastName}`,
+      '3 days in stage',
+    ]);
+    const totals = column(page, 'Demo').locator('dl.totals');
+    assert.equal(await totals.locator('[data-total="count"]').textContent(), '2');
+    assert.equal(await totals.locator('[data-total="amount"]').textContent(), '4,000.5');
+    // Demo's probability is 0.2.
+    assert.equal(await totals.locator('[data-total="weighted"]').textContent(), '800.1');
+    assert.equal(await column(page, 'Lead').locator('[data-total="count"]').textContent(), '0');
+    await screenshot(page, 'card-and-totals');
+    await page.close();
+  });
+
   it('reorders the columns in one gesture, through displayOrder PATCHes', async () => {
     const { token, pipeline } = await portalWithPipeline(['One', 'Two', 'Three', 'Four']);
     const page = await signIn(token);
@@ -305,6 +347,24 @@ describe('the board in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Restore pipeline Gamma' }).click();
     await page.getByRole('button', { name: 'Gamma', exact: true }).waitFor();
     await api(token, 'GET', `/crm/v3/pipelines/deals/${gamma.id}`);
+    await page.close();
+  });
+
+  it('lists a pipeline archived through the API under "Show archived", and restores it', async () => {
+    const { token } = await portalWithPipeline(['Only'], 'Kept');
+    const gone = await api<Pipeline>(token, 'POST', '/crm/v3/pipelines/deals', {
+      label: 'Archived by a test run',
+      displayOrder: 1,
+      stages: [{ label: 'Only', displayOrder: 0, metadata: { probability: '0.5' } }],
+    });
+    await api(token, 'DELETE', `/crm/v3/pipelines/deals/${gone.id}`);
+    const page = await signIn(token);
+    await page.locator('[data-emulator="on"]').waitFor();
+    await page.getByLabel('Show archived').check();
+    await page.getByRole('button', { name: 'Restore pipeline Archived by a test run' }).click();
+    await page.getByRole('button', { name: 'Archived by a test run', exact: true }).waitFor();
+    const restored = await api<Pipeline>(token, 'GET', `/crm/v3/pipelines/deals/${gone.id}`);
+    assert.equal(restored.label, 'Archived by a test run');
     await page.close();
   });
 
@@ -482,6 +542,20 @@ describe('the board in Chromium', { skip }, () => {
       assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px (only the board may)`);
       for (const name of ['Object type', 'Other token'])
         assert.ok(await page.getByLabel(name).isVisible(), name);
+      if (width === 1280) {
+        const title = (await page.getByRole('heading', { name: 'Stageline board' }).boundingBox())!;
+        const signOut = (await page.getByRole('button', { name: 'Sign out' }).boundingBox())!;
+        assert.ok(signOut.y < title.y + title.height, 'the header is one line, Sign out included');
+        // Scrolled to its end, the board shows all of "+ Add stage", with room after it.
+        await page.locator('.board').evaluate((b) => (b.scrollLeft = b.scrollWidth));
+        const board = (await page.locator('.board').boundingBox())!;
+        const add = (await page.getByRole('region', { name: 'Add a stage' }).boundingBox())!;
+        assert.ok(
+          add.x + add.width < board.x + board.width - 4,
+          `"+ Add stage" ends at ${add.x + add.width}, the board at ${board.x + board.width}`,
+        );
+        await page.locator('.board').evaluate((b) => (b.scrollLeft = 0));
+      }
       const low = await page.evaluate(lowContrastTexts);
       assert.deepEqual(low, [], 'text below 4.5:1 contrast');
       await screenshot(page, `layout-${width}`);

@@ -17,7 +17,7 @@ import * as session from './session.js';
 import { SignIn } from './SignIn.js';
 import { cardProperties, useBoardData } from './use-board-data.js';
 import type { StageDraft } from './StageForm.js';
-import { findArchivedPipelines, findArchivedStages } from './archived.js';
+import { archivedInSnapshot, findArchivedPipelines, findArchivedStages } from './archived.js';
 
 export function App({ preloaded }: { preloaded?: Preloaded }) {
   const [token, setToken] = useState(session.loadToken);
@@ -160,20 +160,29 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
 
   const archiveKey = `${portalId ?? 'unknown'}.${type.name}`;
   useEffect(() => {
-    if (!showArchived || portalId === undefined) return;
+    if (!showArchived || portalId === undefined || emulator === 'unknown') return;
     let live = true;
     setArchivedPipelines(undefined);
-    findArchivedPipelines(api, type.name, session.loadArchived(`${archiveKey}.pipelines`)).then(
-      (found) => live && setArchivedPipelines(found),
+    // The control plane's snapshot holds every archived pipeline, also those archived elsewhere
+    // (a test run, another tab); without it, only the ids this tab archived can be looked up.
+    const found =
+      emulator === 'on'
+        ? api.snapshot().then((snapshot) => archivedInSnapshot(snapshot, type.name))
+        : findArchivedPipelines(api, type.name, session.loadArchived(`${archiveKey}.pipelines`));
+    found.then((list) => live && setArchivedPipelines(list), fail);
+    return () => {
+      live = false;
+    };
+  }, [showArchived, api, type, archiveKey, portalId, emulator, fail]);
+
+  useEffect(() => {
+    if (!showArchived || portalId === undefined || pipeline === undefined) return;
+    let live = true;
+    setArchivedStages(undefined);
+    findArchivedStages(api, type.name, pipeline, session.loadArchived(`${archiveKey}.${pipeline.id}`)).then(
+      (found) => live && setArchivedStages(found),
       fail,
     );
-    if (pipeline !== undefined) {
-      setArchivedStages(undefined);
-      findArchivedStages(api, type.name, pipeline, session.loadArchived(`${archiveKey}.${pipeline.id}`)).then(
-        (found) => live && setArchivedStages(found),
-        fail,
-      );
-    }
     return () => {
       live = false;
     };
@@ -429,6 +438,7 @@ function Workspace({ token, preloaded, onSwitch, onSignOut }: WorkspaceProps) {
           readOnly={type.readOnly}
           showArchived={showArchived}
           archived={archivedPipelines}
+          archivedComplete={emulator === 'on'}
           onSelect={choosePipeline}
           onCreate={createPipeline}
           onRename={renamePipeline}

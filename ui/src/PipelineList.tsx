@@ -29,6 +29,8 @@ interface Props {
   readOnly: boolean;
   showArchived: boolean;
   archived: readonly ArchivedItem[] | undefined;
+  /** Whether `archived` is every archived pipeline (from the control plane), or only this tab's. */
+  archivedComplete: boolean;
   onSelect(id: string): void;
   onCreate(label: string): Promise<boolean>;
   onRename(pipeline: Pipeline, label: string): Promise<boolean>;
@@ -128,7 +130,9 @@ export function PipelineList(props: Props) {
         <ArchivedList
           noun="pipeline"
           items={props.archived}
-          empty="No archived pipelines known to this tab."
+          empty={
+            props.archivedComplete ? 'No archived pipelines.' : 'No archived pipelines known to this tab.'
+          }
           onRestore={props.onRestore}
         />
       )}

@@ -32,6 +32,11 @@ const CHECKED = '?validateReferencesBeforeDelete=true';
 
 const RECORD_PAGE = 100;
 const OWNERS = '/crm/v3/owners?limit=100';
+
+interface Paged<T> {
+  results: T[];
+  paging?: { next?: { after: string } };
+}
 const CONTROL = '/_stageline';
 
 /** A page of records and the cursor of the next one. */
@@ -109,8 +114,17 @@ export class Api {
     return this.call('GET', '/account-info/v3/details');
   }
 
+  /** Every owner of the portal, page after page. */
   async owners(): Promise<Owner[]> {
-    return (await this.call<{ results: Owner[] }>('GET', OWNERS)).results;
+    const all: Owner[] = [];
+    let after: string | undefined;
+    do {
+      const query = after === undefined ? '' : `&after=${encodeURIComponent(after)}`;
+      const page = await this.call<Paged<Owner>>('GET', `${OWNERS}${query}`);
+      all.push(...page.results);
+      after = page.paging?.next?.after;
+    } while (after !== undefined);
+    return all;
   }
 
   async pipelines(type: string): Promise<Pipeline[]> {
@@ -160,10 +174,7 @@ export class Api {
     properties: readonly string[],
     after: string | undefined,
   ): Promise<RecordPage> {
-    const page = await this.call<{ results: CrmRecord[]; paging?: { next?: { after: string } } }>(
-      'GET',
-      this.recordsPath(type, properties, after),
-    );
+    const page = await this.call<Paged<CrmRecord>>('GET', this.recordsPath(type, properties, after));
     return { records: page.results, after: page.paging?.next?.after };
   }
 

@@ -2,7 +2,8 @@
  * Archived pipelines and stages, found through the public API. Its lists hold only live ones,
  * but audit trails outlive archiving: a pipeline's trail names the stages it ever had, and the
  * last entry of a stage's or a pipeline's own trail says whether it is archived now.
- * Pipelines can only be found by id: those this tab archived (kept in sessionStorage).
+ * Pipelines can only be found that way by id: those this tab archived (kept in sessionStorage).
+ * Where the control plane is on, its snapshot lists every archived pipeline, however it was archived.
  */
 import type { Api } from './api.js';
 import type { AuditEntry, Pipeline } from './model.js';
@@ -31,6 +32,26 @@ function archivedFrom(id: string, trail: readonly AuditEntry[]): ArchivedItem | 
 }
 
 const settle = async <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
+
+interface SnapshotPipeline {
+  id?: unknown;
+  label?: unknown;
+  archivedAt?: unknown;
+}
+
+/**
+ * The type's archived pipelines in a control plane snapshot (a seed document: archived items
+ * carry `archivedAt`), by label.
+ */
+export function archivedInSnapshot(snapshot: unknown, type: string): ArchivedItem[] {
+  const doc = snapshot as { objectTypes?: Record<string, { pipelines?: unknown }> } | undefined;
+  const pipelines = doc?.objectTypes?.[type]?.pipelines;
+  if (!Array.isArray(pipelines)) return [];
+  return (pipelines as SnapshotPipeline[])
+    .filter((p) => typeof p.id === 'string' && typeof p.archivedAt === 'string')
+    .map((p) => ({ id: p.id as string, label: typeof p.label === 'string' ? p.label : (p.id as string) }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+}
 
 export async function findArchivedPipelines(
   api: Api,

@@ -79,6 +79,35 @@ describe('Api.records', () => {
   });
 });
 
+describe('Api.owners', () => {
+  it('follows paging.next.after to the last page', async () => {
+    const seen: Seen[] = [];
+    const owner = (id: number) => ({ id: String(id), email: `o${id}@example.invalid` });
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init: RequestInit) => {
+        seen.push({ url, init });
+        const after = Number(new URL(url, 'http://board.test').searchParams.get('after') ?? 0);
+        const ids = Array.from({ length: 150 }, (_, i) => i + 1)
+          .filter((id) => id > after)
+          .slice(0, 100);
+        const last = ids.at(-1)!;
+        const body = {
+          results: ids.map(owner),
+          ...(last < 150 && { paging: { next: { after: String(last), link: 'ignored' } } }),
+        };
+        return new Response(JSON.stringify(body), { status: 200 });
+      }),
+    );
+    const owners = await new Api('t').owners();
+    expect(owners.map((o) => o.id)).toEqual(Array.from({ length: 150 }, (_, i) => String(i + 1)));
+    expect(seen.map((s) => s.url)).toEqual([
+      '/crm/v3/owners?limit=100',
+      '/crm/v3/owners?limit=100&after=100',
+    ]);
+  });
+});
+
 describe('ApiError', () => {
   it("carries HubSpot's message, category and subCategory", async () => {
     const envelope = {
