@@ -1,12 +1,13 @@
 /**
  * `pipelines apply`: carries a plan out, one API call at a time, in an order that works: per
  * pipeline, its own fields, then stages to archive, to change, to create. Archives only with
- * `prune`. On a failure it stops and reports what was done and what remains.
+ * `prune`. On a failure it stops and reports what was done and what remains. A create whose
+ * client-chosen id is taken in the target is sent again without it: the target generates one.
  */
 import { labelKey } from '../domain/pipeline-rules.js';
 import type { SeedStage } from '../seed/seed-document.js';
 import { apiFailure, failureText } from './client.js';
-import type { PipelinesPort, StageInput } from './client.js';
+import type { Pipeline, PipelineInput, PipelinesPort, PipelineStage, StageInput } from './client.js';
 import type { FieldChange, Plan, PipelineStep, StageStep } from './plan.js';
 import { emptyIdMap, recordId } from './map.js';
 import type { IdMap } from './map.js';
@@ -76,6 +77,67 @@ export function describeFailure(err: unknown): string {
   return failureText(failure);
 }
 
+/** A refusal because an id the create chose is taken (an archived item's, another pipeline's stage's). */
+function idTakenRefusal(err: unknown): string | undefined {
+  const failure = apiFailure(err);
+  if (failure === undefined) return undefined;
+  const taken = failure.code === 409 || failure.body.category === 'OBJECT_ALREADY_EXISTS';
+  return taken ? (failure.body.message ?? '') : undefined;
+}
+
+/** The words of a message, quotes and trailing punctuation off: where a refusal names an id. */
+const wordsOf = (message: string): Set<string> =>
+  new Set(message.split(/\s+/).flatMap((w) => [w, w.replace(/^["'([]+|["')\],.;:]+$/g, '')]));
+
+/**
+ * The input without the client-chosen id the refusal names, or without all of them when it names
+ * none; undefined when no id is left to drop. The target then generates the id.
+ */
+function withoutTakenId(input: PipelineInput, message: string): PipelineInput | undefined {
+  const words = wordsOf(message);
+  const named = (id: string | undefined) => id !== undefined && words.has(id);
+  const stages = (keep: (s: StageInput) => boolean) =>
+    input.stages.map((s) => (keep(s) ? s : { ...s, stageId: undefined }));
+  if (named(input.pipelineId)) return { ...input, pipelineId: undefined };
+  if (input.stages.some((s) => named(s.stageId)))
+    return { ...input, stages: stages((s) => !named(s.stageId)) };
+  if (input.pipelineId === undefined && input.stages.every((s) => s.stageId === undefined)) return undefined;
+  return { ...input, pipelineId: undefined, stages: stages(() => false) };
+}
+
+/** Creates the pipeline, keeping the ids the target still has free. */
+async function createPipeline(
+  port: PipelinesPort,
+  objectType: string,
+  input: PipelineInput,
+): Promise<Pipeline> {
+  for (let attempt = input; ;) {
+    try {
+      return await port.createPipeline(objectType, attempt);
+    } catch (err) {
+      const refusal = idTakenRefusal(err);
+      const next = refusal === undefined ? undefined : withoutTakenId(attempt, refusal);
+      if (next === undefined) throw err;
+      attempt = next;
+    }
+  }
+}
+
+/** Creates the stage under its id, or under one the target generates when that id is taken. */
+async function createStage(
+  port: PipelinesPort,
+  objectType: string,
+  pipelineId: string,
+  input: StageInput,
+): Promise<PipelineStage> {
+  try {
+    return await port.createStage(objectType, pipelineId, input);
+  } catch (err) {
+    if (input.stageId === undefined || idTakenRefusal(err) === undefined) throw err;
+    return port.createStage(objectType, pipelineId, { ...input, stageId: undefined });
+  }
+}
+
 function stageOperations(
   port: PipelinesPort,
   objectType: string,
@@ -109,7 +171,7 @@ function stageOperations(
     .filter((s) => s.action === 'create')
     .map((s) =>
       op(`create stage "${s.label}"`, async () => {
-        const created = await port.createStage(objectType, pipelineId(), stageInput(s.stage!));
+        const created = await createStage(port, objectType, pipelineId(), stageInput(s.stage!));
         recordId(map, objectType, 'stages', s.sourceId!, created.id);
       }),
     );
@@ -142,7 +204,7 @@ function pipelineOperations(
       const wanted = step.pipeline!;
       return [
         op(`create pipeline with ${wanted.stages.length} stages`, async () => {
-          const created = await port.createPipeline(objectType, {
+          const created = await createPipeline(port, objectType, {
             pipelineId: wanted.id,
             label: wanted.label,
             displayOrder: wanted.displayOrder,
