@@ -1,6 +1,8 @@
 /**
- * `pipelines apply`: carries a plan out, one API call at a time, in an order that works: per
- * pipeline, its own fields, then stages to archive, to change, to create. Archives only with
+ * `pipelines apply`: carries a plan out, one API call at a time, in an order that works: per type,
+ * pipelines to archive, then per pipeline its own fields, then stages to archive, to change, to
+ * create. An item renamed away from a label another one takes first moves to a temporary label
+ * (pipelines: before any pipeline's changes; stages: after the archives). Archives only with
  * `prune`. On a failure it stops and reports what was done and what remains. A create whose
  * client-chosen id is taken in the target is sent again without it: the target generates one.
  */
@@ -138,6 +140,31 @@ async function createStage(
   }
 }
 
+/** A step's label change, if it has one. */
+const renameOf = (step: { changes: readonly FieldChange[] }): FieldChange | undefined =>
+  step.changes.find((c) => c.field === 'label');
+
+/**
+ * The items of a scope (a type's pipelines, a pipeline's stages) renamed away from a label that
+ * another item takes in the plan: they move to a temporary label first, so that labels can
+ * change hands (a swap, a chain) without two live items sharing one on the way.
+ */
+function renamedAway<
+  S extends { action: string; label: string; targetId?: string; changes: readonly FieldChange[] },
+>(steps: readonly S[]): S[] {
+  return steps.filter((s) => {
+    const rename = renameOf(s);
+    if (rename === undefined || rename.before === undefined) return false;
+    const freed = labelKey(String(rename.before));
+    return steps.some(
+      (other) => other !== s && other.action !== 'archive' && labelKey(other.label) === freed,
+    );
+  });
+}
+
+/** A label no item of the scope has nor takes: the target's id makes it unique. */
+const temporaryLabel = (targetId: string): string => `renaming ${targetId}`;
+
 function stageOperations(
   port: PipelinesPort,
   objectType: string,
@@ -160,6 +187,11 @@ function stageOperations(
         port.archiveStage(objectType, pipelineId(), s.targetId!),
       ),
     );
+  const temporary = renamedAway(steps).map((s) =>
+    op(`rename stage "${String(renameOf(s)!.before)}" to a temporary label`, async () => {
+      await port.updateStage(objectType, pipelineId(), s.targetId!, { label: temporaryLabel(s.targetId!) });
+    }),
+  );
   const changes = steps
     .filter((s) => s.action === 'update' || s.action === 'reorder')
     .map((s) =>
@@ -175,7 +207,7 @@ function stageOperations(
         recordId(map, objectType, 'stages', s.sourceId!, created.id);
       }),
     );
-  return [...archives, ...changes, ...creates];
+  return [...archives, ...temporary, ...changes, ...creates];
 }
 
 function pipelineOperations(
@@ -247,11 +279,26 @@ export function operationsOf(
   options: ApplyOptions,
   map: IdMap,
 ): Operation[] {
-  return plan.types.flatMap((type) =>
-    type.skipped === undefined
-      ? type.pipelines.flatMap((step) => pipelineOperations(port, type.objectType, step, options, map))
-      : [],
-  );
+  return plan.types.flatMap((type) => {
+    if (type.skipped !== undefined) return [];
+    const { objectType } = type;
+    const of = (steps: readonly PipelineStep[]) =>
+      steps.flatMap((step) => pipelineOperations(port, objectType, step, options, map));
+    // Archives first, then renames away, so that what the plan creates or renames finds its label free.
+    const temporary = renamedAway(type.pipelines).map((step): Operation => ({
+      objectType,
+      pipeline: `${objectType}/${step.label}`,
+      description: `${objectType}/${step.label}: rename pipeline "${String(renameOf(step)!.before)}" to a temporary label`,
+      run: async () => {
+        await port.updatePipeline(objectType, step.targetId!, { label: temporaryLabel(step.targetId!) });
+      },
+    }));
+    return [
+      ...of(type.pipelines.filter((p) => p.action === 'archive')),
+      ...temporary,
+      ...of(type.pipelines.filter((p) => p.action !== 'archive')),
+    ];
+  });
 }
 
 export interface ApplyResult {

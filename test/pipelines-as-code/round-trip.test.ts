@@ -295,4 +295,45 @@ describe('pipelines as code between two Stageline servers', () => {
     assert.equal(applied.map.deals!.stages[taken], lapsed.id);
     assert.equal((await partnersStep(more)).action, 'none');
   });
+
+  it('renames that swap labels, of pipelines and of stages, go through a temporary label', async () => {
+    const [one, two] = await Promise.all(
+      ['P One', 'P Two'].map((label, i) =>
+        target.createPipeline('deals', {
+          label,
+          displayOrder: 10 + i,
+          stages: stages('One', 'Two', 'Three'),
+        }),
+      ),
+    );
+    const pulled = (await pullDocument(target, { types: ['deals'] })).objectTypes.deals!.pipelines!;
+    const relabel = (id: string, label: string, stageLabels: string[]) => {
+      const p = pulled.find((x) => x.id === id)!;
+      return { ...p, label, stages: p.stages.map((st, i) => ({ ...st, label: stageLabels[i]! })) };
+    };
+    // The pipelines swap labels; in one the stages swap, in the other they move along a chain.
+    const swapped: SeedDocument = {
+      objectTypes: {
+        deals: {
+          pipelines: [
+            relabel(one!.id, 'P Two', ['Two', 'One', 'Three']),
+            relabel(two!.id, 'P One', ['Two', 'Three', 'Four']),
+          ],
+        },
+      },
+    };
+    await applyPlan(target, await planAgainst(target, swapped), { prune: false });
+    const after = await target.list('deals');
+    const labels = (id: string) => {
+      const p = after.find((x) => x.id === id)!;
+      return [p.label, ...p.stages.map((st) => st.label)];
+    };
+    assert.deepEqual(labels(one!.id), ['P Two', 'Two', 'One', 'Three']);
+    assert.deepEqual(labels(two!.id), ['P One', 'Two', 'Three', 'Four']);
+    const again = await planAgainst(target, swapped);
+    assert.deepEqual(
+      again.types[0]!.pipelines.filter((p) => p.sourceId !== undefined).map((p) => p.action),
+      ['none', 'none'],
+    );
+  });
 });
