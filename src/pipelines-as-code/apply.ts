@@ -30,6 +30,8 @@ export class ApplyError extends Error {
     readonly reason: string,
     readonly done: readonly Operation[],
     readonly remaining: readonly Operation[],
+    /** Source ids → target ids as far as the apply got. */
+    readonly map: IdMap,
   ) {
     super(`${failed.description} failed: ${reason}`);
   }
@@ -323,6 +325,7 @@ export async function applyPlan(
         describeFailure(err),
         operations.slice(0, index),
         operations.slice(index + 1),
+        map,
       );
     }
     options.onProgress?.(index + 1, operations.length, operation);
