@@ -176,6 +176,41 @@ describe('stageline pipelines', () => {
     assert.equal((JSON.parse(after.stdout) as { counts: { archive: number } }).counts.archive, archives);
   });
 
+  it('writes --map-out with what was created when the apply stops on an error', async () => {
+    const file = join(dir, 'half.yaml');
+    // The ticket pipeline has no CLOSED stage: the portal refuses it, after the deal pipeline is made.
+    await writeFile(
+      file,
+      [
+        'objectTypes:',
+        '  deals:',
+        '    keepDefaultPipelines: true',
+        '    pipelines:',
+        '      - id: made',
+        '        label: Made',
+        '        displayOrder: 1',
+        '        stages: [{ id: made-1, label: One, displayOrder: 0, metadata: { probability: 0.5 } }]',
+        '  tickets:',
+        '    keepDefaultPipelines: true',
+        '    pipelines:',
+        '      - id: refused',
+        '        label: Refused',
+        '        displayOrder: 1',
+        '        stages: [{ id: refused-1, label: Open, displayOrder: 0, metadata: { ticketState: OPEN } }]',
+        '',
+      ].join('\n'),
+    );
+    const mapFile = join(dir, 'half-map.json');
+    const applied = await cli(['apply', file, ...at('half'), '--map-out', mapFile]);
+    assert.equal(applied.code, 1, applied.stderr);
+    assert.match(applied.stderr, /tickets\/Refused: create pipeline with 1 stages failed: HTTP 400/);
+    assert.match(applied.stderr, /Done \(1\):\n {2}deals\/Made: create pipeline/);
+    assert.deepEqual(JSON.parse(await readFile(mapFile, 'utf8')), {
+      deals: { pipelines: { made: 'made' }, stages: { 'made-1': 'made-1' } },
+      tickets: { pipelines: { refused: null }, stages: { 'refused-1': null } },
+    });
+  });
+
   it('reports a YAML error with its line and column, and a schema error with its path (exit 1)', async () => {
     const broken = join(dir, 'broken.yaml');
     await writeFile(broken, 'objectTypes:\n  deals:\n    pipelines: [\n      { id: x, label: "open\n');

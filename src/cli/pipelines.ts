@@ -175,23 +175,23 @@ Examples:
             throw new Error('nothing applied: archiving was not confirmed');
           }
         }
-        let map = pac.emptyIdMap(plan);
         try {
           const result = await pac.applyPlan(pac.connectPortal(options), plan, {
             prune,
             onProgress: pac.progressReporter(process.stderr),
           });
-          map = result.map;
           process.stderr.write(`Applied ${result.done.length} change(s).\n`);
+          if (flags.mapOut !== undefined) await writeFile(flags.mapOut, pac.formatIdMap(result.map));
         } catch (err) {
           if (!(err instanceof pac.ApplyError)) throw err;
+          // What was created before the failure has ids an integration may already need.
+          if (flags.mapOut !== undefined) await writeFile(flags.mapOut, pac.formatIdMap(err.map));
           const list = (ops: readonly { description: string }[]) =>
             ops.length === 0 ? '  (none)' : ops.map((o) => `  ${o.description}`).join('\n');
           throw new Error(
             `${err.message}\nDone (${err.done.length}):\n${list(err.done)}\nNot done (${err.remaining.length + 1}):\n${list([err.failed, ...err.remaining])}`,
           );
         }
-        if (flags.mapOut !== undefined) await writeFile(flags.mapOut, pac.formatIdMap(map));
       },
     ),
   );

@@ -1,12 +1,15 @@
 /**
- * `pipelines apply`: carries a plan out, one API call at a time, in an order that works: per
- * pipeline, its own fields, then stages to archive, to change, to create. Archives only with
- * `prune`. On a failure it stops and reports what was done and what remains.
+ * `pipelines apply`: carries a plan out, one API call at a time, in an order that works: per type,
+ * pipelines to archive, then per pipeline its own fields, then stages to archive, to change, to
+ * create. An item renamed away from a label another one takes first moves to a temporary label
+ * (pipelines: before any pipeline's changes; stages: after the archives). Archives only with
+ * `prune`. On a failure it stops and reports what was done and what remains. A create whose
+ * client-chosen id is taken in the target is sent again without it: the target generates one.
  */
 import { labelKey } from '../domain/pipeline-rules.js';
 import type { SeedStage } from '../seed/seed-document.js';
 import { apiFailure, failureText } from './client.js';
-import type { PipelinesPort, StageInput } from './client.js';
+import type { Pipeline, PipelineInput, PipelinesPort, PipelineStage, StageInput } from './client.js';
 import type { FieldChange, Plan, PipelineStep, StageStep } from './plan.js';
 import { emptyIdMap, recordId } from './map.js';
 import type { IdMap } from './map.js';
@@ -27,6 +30,8 @@ export class ApplyError extends Error {
     readonly reason: string,
     readonly done: readonly Operation[],
     readonly remaining: readonly Operation[],
+    /** Source ids → target ids as far as the apply got. */
+    readonly map: IdMap,
   ) {
     super(`${failed.description} failed: ${reason}`);
   }
@@ -76,6 +81,92 @@ export function describeFailure(err: unknown): string {
   return failureText(failure);
 }
 
+/** A refusal because an id the create chose is taken (an archived item's, another pipeline's stage's). */
+function idTakenRefusal(err: unknown): string | undefined {
+  const failure = apiFailure(err);
+  if (failure === undefined) return undefined;
+  const taken = failure.code === 409 || failure.body.category === 'OBJECT_ALREADY_EXISTS';
+  return taken ? (failure.body.message ?? '') : undefined;
+}
+
+/** The words of a message, quotes and trailing punctuation off: where a refusal names an id. */
+const wordsOf = (message: string): Set<string> =>
+  new Set(message.split(/\s+/).flatMap((w) => [w, w.replace(/^["'([]+|["')\],.;:]+$/g, '')]));
+
+/**
+ * The input without the client-chosen id the refusal names, or without all of them when it names
+ * none; undefined when no id is left to drop. The target then generates the id.
+ */
+function withoutTakenId(input: PipelineInput, message: string): PipelineInput | undefined {
+  const words = wordsOf(message);
+  const named = (id: string | undefined) => id !== undefined && words.has(id);
+  const stages = (keep: (s: StageInput) => boolean) =>
+    input.stages.map((s) => (keep(s) ? s : { ...s, stageId: undefined }));
+  if (named(input.pipelineId)) return { ...input, pipelineId: undefined };
+  if (input.stages.some((s) => named(s.stageId)))
+    return { ...input, stages: stages((s) => !named(s.stageId)) };
+  if (input.pipelineId === undefined && input.stages.every((s) => s.stageId === undefined)) return undefined;
+  return { ...input, pipelineId: undefined, stages: stages(() => false) };
+}
+
+/** Creates the pipeline, keeping the ids the target still has free. */
+async function createPipeline(
+  port: PipelinesPort,
+  objectType: string,
+  input: PipelineInput,
+): Promise<Pipeline> {
+  for (let attempt = input; ;) {
+    try {
+      return await port.createPipeline(objectType, attempt);
+    } catch (err) {
+      const refusal = idTakenRefusal(err);
+      const next = refusal === undefined ? undefined : withoutTakenId(attempt, refusal);
+      if (next === undefined) throw err;
+      attempt = next;
+    }
+  }
+}
+
+/** Creates the stage under its id, or under one the target generates when that id is taken. */
+async function createStage(
+  port: PipelinesPort,
+  objectType: string,
+  pipelineId: string,
+  input: StageInput,
+): Promise<PipelineStage> {
+  try {
+    return await port.createStage(objectType, pipelineId, input);
+  } catch (err) {
+    if (input.stageId === undefined || idTakenRefusal(err) === undefined) throw err;
+    return port.createStage(objectType, pipelineId, { ...input, stageId: undefined });
+  }
+}
+
+/** A step's label change, if it has one. */
+const renameOf = (step: { changes: readonly FieldChange[] }): FieldChange | undefined =>
+  step.changes.find((c) => c.field === 'label');
+
+/**
+ * The items of a scope (a type's pipelines, a pipeline's stages) renamed away from a label that
+ * another item takes in the plan: they move to a temporary label first, so that labels can
+ * change hands (a swap, a chain) without two live items sharing one on the way.
+ */
+function renamedAway<
+  S extends { action: string; label: string; targetId?: string; changes: readonly FieldChange[] },
+>(steps: readonly S[]): S[] {
+  return steps.filter((s) => {
+    const rename = renameOf(s);
+    if (rename === undefined || rename.before === undefined) return false;
+    const freed = labelKey(String(rename.before));
+    return steps.some(
+      (other) => other !== s && other.action !== 'archive' && labelKey(other.label) === freed,
+    );
+  });
+}
+
+/** A label no item of the scope has nor takes: the target's id makes it unique. */
+const temporaryLabel = (targetId: string): string => `renaming ${targetId}`;
+
 function stageOperations(
   port: PipelinesPort,
   objectType: string,
@@ -98,6 +189,11 @@ function stageOperations(
         port.archiveStage(objectType, pipelineId(), s.targetId!),
       ),
     );
+  const temporary = renamedAway(steps).map((s) =>
+    op(`rename stage "${String(renameOf(s)!.before)}" to a temporary label`, async () => {
+      await port.updateStage(objectType, pipelineId(), s.targetId!, { label: temporaryLabel(s.targetId!) });
+    }),
+  );
   const changes = steps
     .filter((s) => s.action === 'update' || s.action === 'reorder')
     .map((s) =>
@@ -109,11 +205,11 @@ function stageOperations(
     .filter((s) => s.action === 'create')
     .map((s) =>
       op(`create stage "${s.label}"`, async () => {
-        const created = await port.createStage(objectType, pipelineId(), stageInput(s.stage!));
+        const created = await createStage(port, objectType, pipelineId(), stageInput(s.stage!));
         recordId(map, objectType, 'stages', s.sourceId!, created.id);
       }),
     );
-  return [...archives, ...changes, ...creates];
+  return [...archives, ...temporary, ...changes, ...creates];
 }
 
 function pipelineOperations(
@@ -142,7 +238,7 @@ function pipelineOperations(
       const wanted = step.pipeline!;
       return [
         op(`create pipeline with ${wanted.stages.length} stages`, async () => {
-          const created = await port.createPipeline(objectType, {
+          const created = await createPipeline(port, objectType, {
             pipelineId: wanted.id,
             label: wanted.label,
             displayOrder: wanted.displayOrder,
@@ -185,11 +281,26 @@ export function operationsOf(
   options: ApplyOptions,
   map: IdMap,
 ): Operation[] {
-  return plan.types.flatMap((type) =>
-    type.skipped === undefined
-      ? type.pipelines.flatMap((step) => pipelineOperations(port, type.objectType, step, options, map))
-      : [],
-  );
+  return plan.types.flatMap((type) => {
+    if (type.skipped !== undefined) return [];
+    const { objectType } = type;
+    const of = (steps: readonly PipelineStep[]) =>
+      steps.flatMap((step) => pipelineOperations(port, objectType, step, options, map));
+    // Archives first, then renames away, so that what the plan creates or renames finds its label free.
+    const temporary = renamedAway(type.pipelines).map((step): Operation => ({
+      objectType,
+      pipeline: `${objectType}/${step.label}`,
+      description: `${objectType}/${step.label}: rename pipeline "${String(renameOf(step)!.before)}" to a temporary label`,
+      run: async () => {
+        await port.updatePipeline(objectType, step.targetId!, { label: temporaryLabel(step.targetId!) });
+      },
+    }));
+    return [
+      ...of(type.pipelines.filter((p) => p.action === 'archive')),
+      ...temporary,
+      ...of(type.pipelines.filter((p) => p.action !== 'archive')),
+    ];
+  });
 }
 
 export interface ApplyResult {
@@ -214,6 +325,7 @@ export async function applyPlan(
         describeFailure(err),
         operations.slice(0, index),
         operations.slice(index + 1),
+        map,
       );
     }
     options.onProgress?.(index + 1, operations.length, operation);

@@ -57,7 +57,12 @@ export interface PipelinesPort {
 /** An API error: its status and HubSpot's error body. */
 export interface ApiFailure {
   readonly code: number;
-  readonly body: { message?: string; subCategory?: string; context?: Record<string, string[]> };
+  readonly body: {
+    message?: string;
+    category?: string;
+    subCategory?: string;
+    context?: Record<string, string[]>;
+  };
 }
 
 export function apiFailure(err: unknown): ApiFailure | undefined {

@@ -3,7 +3,8 @@
  * document and the portal's current pipelines in, the steps out.
  *
  * Matching: by id first, then by label (case-insensitive, trimmed) among what is left of the
- * type (stages: of the pipeline). A matched item whose label differs is a rename.
+ * type (stages: of the pipeline). A matched item whose label differs is a rename; a pipeline
+ * matched by id with nothing else in common carries a warning.
  */
 import { DEFAULT_PIPELINES } from '../domain/default-pipelines.js';
 import { resolveObjectType } from '../domain/object-types.js';
@@ -44,6 +45,8 @@ export interface PipelineStep {
   readonly stages: readonly StageStep[];
   /** The pipeline to create. */
   readonly pipeline?: SeedPipeline;
+  /** Why the match may pair unrelated pipelines (the same id, nothing else in common). */
+  readonly warning?: string;
 }
 
 export interface TypePlan {
@@ -145,6 +148,17 @@ function stageSteps(wanted: readonly SeedStage[], current: readonly SeedStage[])
   ];
 }
 
+/**
+ * Two portals that generate ids from the same start (two Stagelines) give unrelated pipelines the
+ * same ids: an id match whose label and stage labels all differ is flagged, still matched by id.
+ */
+function idOnlyMatch(wanted: SeedPipeline, current: SeedPipeline): string | undefined {
+  if (wanted.id !== current.id || labelKey(wanted.label) === labelKey(current.label)) return undefined;
+  const labels = new Set(current.stages.map((s) => labelKey(s.label)));
+  if (wanted.stages.some((s) => labels.has(labelKey(s.label)))) return undefined;
+  return `matched by id ${current.id} alone: "${current.label}" shares neither its label nor a stage label with "${wanted.label}"; if they are unrelated pipelines that happen to share an id, this rewrites one into the other`;
+}
+
 function typePlan(objectType: string, entry: SeedObjectType, current: CurrentType): TypePlan {
   const wanted = entry.pipelines ?? [];
   if (isLifecycleType(objectType)) {
@@ -160,7 +174,16 @@ function typePlan(objectType: string, entry: SeedObjectType, current: CurrentTyp
     const stages = stageSteps(w.stages, c.stages);
     const own = actionOf(changes);
     const action = stages.some((s) => s.action !== 'none') ? 'update' : own;
-    return { action, label: w.label, sourceId: w.id, targetId: c.id, changes, stages };
+    const warning = idOnlyMatch(w, c);
+    return {
+      action,
+      label: w.label,
+      sourceId: w.id,
+      targetId: c.id,
+      changes,
+      stages,
+      ...(warning === undefined ? {} : { warning }),
+    };
   });
   // keepDefaultPipelines: HubSpot's default pipelines stay beside the listed ones.
   const kept = entry.keepDefaultPipelines === true ? defaultPipelineIds(objectType) : new Set<string>();
@@ -211,3 +234,9 @@ export function countPlan(plan: Plan): PlanCounts {
 
 export const hasChanges = (plan: Plan): boolean =>
   plan.types.some((t) => t.pipelines.some((p) => p.action !== 'none'));
+
+/** The plan's warnings, each as `type/label: warning`. */
+export const planWarnings = (plan: Plan): string[] =>
+  plan.types.flatMap((t) =>
+    t.pipelines.flatMap((p) => (p.warning === undefined ? [] : [`${t.objectType}/${p.label}: ${p.warning}`])),
+  );

@@ -1,19 +1,20 @@
 /** How plans and progress read: coloured text for a terminal, plain text otherwise, or JSON. */
 import type { FieldChange, Plan, StepAction } from './plan.js';
-import { countPlan, hasChanges } from './plan.js';
+import { countPlan, hasChanges, planWarnings } from './plan.js';
 
 /** Colours when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
 export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }
 
-const CODES: Record<StepAction | 'skip', string> = {
+const CODES: Record<StepAction | 'skip' | 'warn', string> = {
   create: '32',
   update: '33',
   reorder: '36',
   archive: '31',
   none: '2',
   skip: '2',
+  warn: '1;33',
 };
 const SIGNS: Record<StepAction, string> = { create: '+', update: '~', reorder: '↕', archive: '-', none: ' ' };
 
@@ -21,7 +22,7 @@ const show = (value: unknown): string => (value === undefined ? '(none)' : JSON.
 const changeText = (c: FieldChange): string => `${c.field}: ${show(c.before)} → ${show(c.after)}`;
 
 export function renderPlan(plan: Plan, colour: boolean): string {
-  const paint = (action: StepAction | 'skip', text: string) =>
+  const paint = (action: StepAction | 'skip' | 'warn', text: string) =>
     colour ? `\u001b[${CODES[action]}m${text}\u001b[0m` : text;
   const lines: string[] = [];
   for (const type of plan.types) {
@@ -38,6 +39,7 @@ export function renderPlan(plan: Plan, colour: boolean): string {
       lines.push(
         paint(p.action, `  ${SIGNS[p.action]} ${p.action} pipeline "${p.label}" (${id})${stageCount}`),
       );
+      if (p.warning !== undefined) lines.push(paint('warn', `      ! warning: ${p.warning}`));
       for (const c of p.changes) lines.push(paint(p.action, `      ${changeText(c)}`));
       for (const s of p.stages.filter((step) => step.action !== 'none')) {
         lines.push(
@@ -61,7 +63,11 @@ export function renderPlan(plan: Plan, colour: boolean): string {
 }
 
 export const planJson = (plan: Plan): string =>
-  `${JSON.stringify({ changes: hasChanges(plan), counts: countPlan(plan), types: plan.types }, null, 2)}\n`;
+  `${JSON.stringify(
+    { changes: hasChanges(plan), counts: countPlan(plan), warnings: planWarnings(plan), types: plan.types },
+    null,
+    2,
+  )}\n`;
 
 /** Progress of an apply: a bar redrawn in place on a terminal, one line per pipeline otherwise. */
 export function progressReporter(

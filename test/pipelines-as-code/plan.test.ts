@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { computePlan, countPlan, hasChanges } from '../../src/pipelines-as-code/plan.js';
+import { computePlan, countPlan, hasChanges, planWarnings } from '../../src/pipelines-as-code/plan.js';
 import type { CurrentType } from '../../src/pipelines-as-code/plan.js';
 import { emptyIdMap } from '../../src/pipelines-as-code/map.js';
+import { planJson, renderPlan } from '../../src/pipelines-as-code/render.js';
 import type { SeedDocument, SeedPipeline } from '../../src/seed/seed-document.js';
 
 const stage = (id: string, label: string, displayOrder: number, probability = '0.5') => ({
@@ -55,6 +56,42 @@ describe('computePlan', () => {
     const [step] = plan.types[0]!.pipelines;
     assert.equal(step?.action, 'update');
     assert.deepEqual(step?.changes, [{ field: 'label', before: 'Sales', after: 'Sales EMEA' }]);
+    // Its stages still match: no warning.
+    assert.equal(step?.warning, undefined);
+    assert.deepEqual(planWarnings(plan), []);
+  });
+
+  it('warns of an id match with nothing else in common (two Stagelines hand out the same ids), and keeps it', () => {
+    const theirs: SeedPipeline = {
+      id: '100000001',
+      label: 'Renewals',
+      displayOrder: 1,
+      stages: [stage('100000002', 'Due', 0), stage('100000003', 'Renewed', 1)],
+    };
+    const ours: SeedPipeline = {
+      id: '100000001',
+      label: 'Partners',
+      displayOrder: 1,
+      stages: [stage('100000002', 'Intro', 0), stage('100000003', 'Signed', 1)],
+    };
+    const plan = computePlan(doc(ours), current(theirs));
+    const [step] = plan.types[0]!.pipelines;
+    assert.equal(step?.targetId, '100000001');
+    assert.equal(step?.action, 'update');
+    const warning =
+      'matched by id 100000001 alone: "Renewals" shares neither its label nor a stage label with "Partners"; if they are unrelated pipelines that happen to share an id, this rewrites one into the other';
+    assert.equal(step?.warning, warning);
+    assert.match(renderPlan(plan, false), /\(100000001\)\n {6}! warning: matched by id 100000001 alone: /);
+    const json = JSON.parse(planJson(plan)) as {
+      warnings: string[];
+      types: { pipelines: { warning?: string }[] }[];
+    };
+    assert.deepEqual(json.warnings, [`deals/Partners: ${warning}`]);
+    assert.equal(json.types[0]!.pipelines[0]!.warning, warning);
+
+    // One stage label in common is enough to take the match as meant.
+    const kin = { ...ours, stages: [ours.stages[0]!, { ...ours.stages[1]!, label: 'renewed' }] };
+    assert.deepEqual(planWarnings(computePlan(doc(kin), current(theirs))), []);
   });
 
   it('matches by label, case-insensitive, when the ids differ, and maps the ids', () => {

@@ -220,4 +220,120 @@ describe('pipelines as code between two Stageline servers', () => {
       ['Sales Pipeline', 'Renewals'],
     );
   });
+
+  it("an id taken by an archived pipeline or another pipeline's stage: the target generates one", async () => {
+    const partners: SeedDocument = {
+      objectTypes: {
+        deals: {
+          pipelines: [
+            {
+              id: 'partners',
+              label: 'Partners',
+              displayOrder: 5,
+              stages: [
+                { id: 'partner-new', label: 'New', displayOrder: 0, metadata: { probability: 0.1 } },
+                { id: 'partner-won', label: 'Won', displayOrder: 1, metadata: { probability: 1 } },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    assert.equal(
+      (await applyPlan(target, await planAgainst(target, partners), { prune: false })).map.deals!.pipelines
+        .partners,
+      'partners',
+    );
+    await target.archivePipeline('deals', 'partners');
+
+    // Its ids stay taken: the create goes through without them, and the map gives the new ones.
+    const { map } = await applyPlan(target, await planAgainst(target, partners), { prune: false });
+    const created = (await target.list('deals')).find((p) => p.label === 'Partners')!;
+    assert.notEqual(created.id, 'partners');
+    assert.equal(map.deals!.pipelines.partners, created.id);
+    const stageIds = Object.fromEntries(created.stages.map((s) => [s.label, s.id]));
+    assert.deepEqual(map.deals!.stages, { 'partner-new': stageIds.New, 'partner-won': stageIds.Won });
+    assert.ok(!['partner-new', 'partner-won'].includes(stageIds.New!));
+    // The next plan matches them by label: nothing to do (B's other pipelines aside).
+    const partnersStep = async (doc: SeedDocument) =>
+      (await planAgainst(target, doc)).types[0]!.pipelines.find((p) => p.label === 'Partners')!;
+    assert.deepEqual(await partnersStep(partners), {
+      action: 'none',
+      label: 'Partners',
+      sourceId: 'partners',
+      targetId: created.id,
+      changes: [],
+      stages: [
+        { action: 'none', label: 'New', sourceId: 'partner-new', targetId: stageIds.New, changes: [] },
+        { action: 'none', label: 'Won', sourceId: 'partner-won', targetId: stageIds.Won, changes: [] },
+      ],
+    });
+
+    // A new stage under the id of a stage of another pipeline of the type.
+    const taken = (await target.list('deals')).find((p) => p.label === 'Sales Pipeline')!.stages[0]!.id;
+    const wanted = partners.objectTypes.deals!.pipelines![0]!;
+    const more: SeedDocument = {
+      objectTypes: {
+        deals: {
+          pipelines: [
+            {
+              ...wanted,
+              stages: [
+                ...wanted.stages,
+                { id: taken, label: 'Lapsed', displayOrder: 2, metadata: { probability: 0 } },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    const applied = await applyPlan(target, await planAgainst(target, more), { prune: false });
+    const lapsed = (await target.list('deals'))
+      .find((p) => p.label === 'Partners')!
+      .stages.find((s) => s.label === 'Lapsed')!;
+    assert.notEqual(lapsed.id, taken);
+    assert.equal(applied.map.deals!.stages[taken], lapsed.id);
+    assert.equal((await partnersStep(more)).action, 'none');
+  });
+
+  it('renames that swap labels, of pipelines and of stages, go through a temporary label', async () => {
+    const [one, two] = await Promise.all(
+      ['P One', 'P Two'].map((label, i) =>
+        target.createPipeline('deals', {
+          label,
+          displayOrder: 10 + i,
+          stages: stages('One', 'Two', 'Three'),
+        }),
+      ),
+    );
+    const pulled = (await pullDocument(target, { types: ['deals'] })).objectTypes.deals!.pipelines!;
+    const relabel = (id: string, label: string, stageLabels: string[]) => {
+      const p = pulled.find((x) => x.id === id)!;
+      return { ...p, label, stages: p.stages.map((st, i) => ({ ...st, label: stageLabels[i]! })) };
+    };
+    // The pipelines swap labels; in one the stages swap, in the other they move along a chain.
+    const swapped: SeedDocument = {
+      objectTypes: {
+        deals: {
+          pipelines: [
+            relabel(one!.id, 'P Two', ['Two', 'One', 'Three']),
+            relabel(two!.id, 'P One', ['Two', 'Three', 'Four']),
+          ],
+        },
+      },
+    };
+    await applyPlan(target, await planAgainst(target, swapped), { prune: false });
+    const after = await target.list('deals');
+    const labels = (id: string) => {
+      const p = after.find((x) => x.id === id)!;
+      return [p.label, ...p.stages.map((st) => st.label)];
+    };
+    assert.deepEqual(labels(one!.id), ['P Two', 'Two', 'One', 'Three']);
+    assert.deepEqual(labels(two!.id), ['P One', 'Two', 'Three', 'Four']);
+    const again = await planAgainst(target, swapped);
+    assert.deepEqual(
+      again.types[0]!.pipelines.filter((p) => p.sourceId !== undefined).map((p) => p.action),
+      ['none', 'none'],
+    );
+  });
 });
