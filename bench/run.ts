@@ -201,7 +201,8 @@ async function runOnScale(
   const results: ScenarioResult[] = [];
   const small = await startStageline(smallDb);
   try {
-    const big = await startStageline(scaleDb);
+    // The scale database holds SCALE_PORTALS portals, and the bench's own portal is one more.
+    const big = await startStageline(scaleDb, ['--max-portals', String(SCALE_PORTALS + 1)]);
     try {
       const fixture = await seedBenchPortal(big.url, 'bench-portal');
       const smallScenarios = scenarios(small.url, smallFixture);
