@@ -144,7 +144,7 @@ export function scenarios(base: string, f: Fixture): Scenario[] {
       requests: asTheSdk(auditPath),
       canned: get(auditPath, true),
     },
-    // For comparison: the same 3 MB sent plain, where the transfer alone sets the latency.
+    // For comparison: the same answer (about 5 MB) sent plain, where the transfer alone sets the latency.
     { ...read('pipeline audit, uncompressed', auditPath), targeted: false },
     {
       name: 'create + delete stage',
