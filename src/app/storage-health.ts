@@ -131,6 +131,7 @@ const STORES: Readonly<Record<keyof Repository, boolean>> = {
   setNextId: true,
   portalSeed: false,
   setPortalSeed: true,
+  writeHealthProbe: true,
   settled: false,
 };
 const STORING: ReadonlySet<PropertyKey> = new Set(

@@ -163,6 +163,8 @@ export interface Repository {
   /** The portal's own starting state (a seed document as JSON), when one was set. */
   portalSeed(portalId: number): Promise<string | undefined>;
   setPortalSeed(portalId: number, document: string): Promise<void>;
+  /** Rewrites the health probe's one row: a small write that proves the database takes writes. */
+  writeHealthProbe(at: number): Promise<void>;
 }
 
 /** What a write transaction works on. */

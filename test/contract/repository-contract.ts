@@ -1133,6 +1133,12 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
         assert.equal(await store.read((repo) => repo.portalSeed(P1)), '{"objectTypes":{"deals":{}}}');
         assert.equal(await store.read((repo) => repo.portalSeed(P2)), undefined);
       });
+
+      it("rewrites the health probe's row, as often as asked, in a write of no portal", async () => {
+        await store.write((repo) => repo.writeHealthProbe(1));
+        await store.write((repo) => repo.writeHealthProbe(2));
+        await Promise.all([3, 4, 5].map((at) => store.write((repo) => repo.writeHealthProbe(at))));
+      });
     });
 
     describe('portal isolation', () => {

@@ -89,7 +89,9 @@ describe('a server whose board was never built', () => {
 
   it('says at /ui/ to run npm run build, and still serves everything else', async () => {
     const app = Fastify();
-    await app.register(healthAndOpenApi, { store: { ping: async () => undefined }, version: '0.0.0' });
+    // Without a storage health, /health never writes.
+    const store = { ping: async () => undefined, write: () => Promise.reject(new Error('not used')) };
+    await app.register(healthAndOpenApi, { store, version: '0.0.0' });
     await app.register(board, { dir: empty });
     try {
       for (const url of ['/ui/', '/ui/assets/index.js']) {

@@ -323,6 +323,8 @@ describe('SQLite’s own errors', () => {
 
       db.pragma('max_page_count = 1000000');
       advance(SETTLE_MS);
+      // No client write is needed: /health's own write ends the episode.
+      assert.deepEqual(json(await call(s, 'GET', '/health')), { status: 'ok' });
       const again = await call(s, 'POST', `${BASE}/deals`, { token, body: dealPipeline('After') });
       assert.equal(again.statusCode, 201, again.body);
       assert.deepEqual(json(await call(s, 'GET', '/health')), { status: 'ok' });
@@ -338,6 +340,39 @@ describe('SQLite’s own errors', () => {
       ],
     );
     assert.ok(!lines.some((l) => l.includes('unhandled error')), 'logged as unhandled');
+  });
+
+  it('/health ends a write fault by itself: its own write fails while the fault lasts, then succeeds', async () => {
+    const { s, db, lines, advance } = await open();
+    const token = newToken();
+    const probe = () => db.prepare('SELECT at FROM health_probe').pluck().get() as number | undefined;
+    try {
+      assert.equal(
+        (await call(s, 'POST', `${BASE}/deals`, { token, body: dealPipeline('Before') })).statusCode,
+        201,
+      );
+      db.pragma('query_only = ON');
+      assertFault(await call(s, 'POST', `${BASE}/deals`, { token, body: dealPipeline('RO') }), 'read-only');
+      advance(SETTLE_MS);
+      // Its write is refused too: the fault goes on, however long nothing else writes.
+      assertError(await call(s, 'GET', '/health'), 503, 'SERVICE_UNAVAILABLE', /read-only/);
+      assert.equal(probe(), undefined);
+
+      db.pragma('query_only = OFF');
+      advance(SETTLE_MS);
+      assert.deepEqual(json(await call(s, 'GET', '/health')), { status: 'ok' });
+      assert.equal(typeof probe(), 'number', "the probe's row was written");
+      assert.deepEqual(json(await call(s, 'GET', '/health')), { status: 'ok' });
+    } finally {
+      await s.close();
+    }
+    assert.deepEqual(
+      storageLines(lines).map((l) => [l.level, l.storageFault]),
+      [
+        [ERROR, 'read-only'],
+        [INFO, 'read-only'],
+      ],
+    );
   });
 
   it('a read-only database: writes are 503 "Storage is read-only"; reads and /health say so; it recovers', async () => {

@@ -10,7 +10,7 @@ import type { StorageFault } from '../../domain/storage-faults.js';
 import { JSON_TYPE, sendError, storageSubCategory } from '../error-handler.js';
 
 export interface HealthAndOpenApiOptions {
-  readonly store: Pick<Store, 'ping'>;
+  readonly store: Pick<Store, 'ping' | 'write'>;
   /** The storage fault in progress, if any (writes failing while the database answers). */
   readonly health?: Pick<StorageHealth, 'current'>;
   readonly version: string;
@@ -18,11 +18,24 @@ export interface HealthAndOpenApiOptions {
 
 /**
  * `GET /health` (no auth: 200 while the database answers and no storage fault is in progress,
- * 503 naming the fault otherwise: a full disk keeps failing writes until one succeeds) and
+ * 503 naming the fault otherwise) and
  * `GET /openapi.json`, Stageline's OpenAPI document built from the schemas of every route
  * registered after this plugin.
  */
 const plugin: FastifyPluginAsync<HealthAndOpenApiOptions> = async (app, { store, health, version }) => {
+  /**
+   * A full disk or a read-only database fails writes until one succeeds, and reads do not end
+   * it; a server taken out of rotation by its failing /health gets no client writes either. So
+   * while such an episode lasts, /health tries a small write of its own (one at a time): the
+   * storage health counts its outcome as any write's.
+   */
+  let probing: Promise<void> | undefined;
+  const probeWrites = () =>
+    (probing ??= store
+      .write((repo) => repo.writeHealthProbe(Date.now()))
+      .catch(() => undefined)
+      .finally(() => (probing = undefined)));
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -44,6 +57,8 @@ const plugin: FastifyPluginAsync<HealthAndOpenApiOptions> = async (app, { store,
     try {
       await store.ping();
       // The database answers; writes may still fail (a full disk, a read-only database).
+      const before = health?.current();
+      if (before !== undefined && STORAGE_FAULTS[before.fault].endedBy === 'write') await probeWrites();
       const episode = health?.current();
       if (episode !== undefined && STORAGE_FAULTS[episode.fault].endedBy === 'write') fault = episode.fault;
     } catch (err) {

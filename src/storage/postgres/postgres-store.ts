@@ -1169,4 +1169,11 @@ class PostgresRepository implements Repository {
       [portalId, document],
     );
   }
+
+  async writeHealthProbe(at: number): Promise<void> {
+    await this.send(
+      'INSERT INTO health_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+      [at],
+    );
+  }
 }

@@ -222,6 +222,9 @@ export class SqliteRepository implements Repository {
         `INSERT INTO portal_seeds (portal_id, document) VALUES (?, ?)
          ON CONFLICT (portal_id) DO UPDATE SET document = excluded.document`,
       ),
+      writeHealthProbe: db.prepare(
+        'INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+      ),
     };
   }
 
@@ -593,5 +596,9 @@ export class SqliteRepository implements Repository {
 
   async setPortalSeed(portalId: number, document: string): Promise<void> {
     this.s.setPortalSeed.run(portalId, document);
+  }
+
+  async writeHealthProbe(at: number): Promise<void> {
+    this.s.writeHealthProbe.run(at);
   }
 }
