@@ -69,6 +69,8 @@ const CHANGE_FEED: Omit<ChangeFeedOptions, 'timeoutMs'> = {
 
 /** Any constant: the advisory lock that serialises migrations across starting processes. */
 const MIGRATION_LOCK = 7_364_001;
+/** Another: the transaction-level lock that write transactions counting portals take in turn. */
+const PORTAL_COUNT_LOCK = 7_364_002;
 const RETRYABLE = new Set(['40001', '40P01', '23505', '23P01']);
 const MAX_ATTEMPTS = 12;
 
@@ -1113,7 +1115,14 @@ class PostgresRepository implements Repository {
     return row?.n ?? 0;
   }
 
+  /**
+   * In a write, after a lock that every other write counting portals holds until it ends: the
+   * count then includes the portals those created, in any process. (Without it, new tokens'
+   * first writes running together each saw their own new portal and not the others', and all
+   * passed --max-portals.)
+   */
   async countPortals(): Promise<number> {
+    if (this.touched !== undefined) await this.query('SELECT pg_advisory_xact_lock($1)', [PORTAL_COUNT_LOCK]);
     const [row] = await this.rows<{ n: number }>('SELECT count(*)::integer AS n FROM portals', []);
     return row?.n ?? 0;
   }
