@@ -226,7 +226,8 @@ const GROUP = -1;
  * failed, in the order sent, with the write of a group that sent it.
  */
 class Session {
-  private readonly sent: Promise<unknown>[] = [];
+  /** The statements sent and not answered yet (a long import must not keep every answer). */
+  private readonly sent = new Set<Promise<unknown>>();
   failed: { err: unknown; owner: number } | undefined;
   /** Which write of a group the statements sent now belong to. */
   owner = GROUP;
@@ -235,16 +236,22 @@ class Session {
 
   send<R extends QueryResultRow>(q: string | pg.QueryConfig): Promise<pg.QueryResult<R>> {
     const answer = this.client.query<R>(q);
-    this.sent.push(answer);
+    this.sent.add(answer);
     const owner = this.owner;
     // Answers arrive in order, so the first failure recorded is the first statement's.
-    answer.catch((err: unknown) => (this.failed ??= { err, owner }));
+    answer.then(
+      () => this.sent.delete(answer),
+      (err: unknown) => {
+        this.sent.delete(answer);
+        this.failed ??= { err, owner };
+      },
+    );
     return answer;
   }
 
   /** Waits until every statement sent so far has its answer. */
   async settled(): Promise<void> {
-    await Promise.allSettled(this.sent.splice(0));
+    await Promise.allSettled([...this.sent]);
   }
 }
 
