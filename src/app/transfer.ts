@@ -134,6 +134,9 @@ async function* portalLines(repo: Repository, portalId?: number): AsyncGenerator
   }
 }
 
+/** What an export hands its output at a time, in characters (and about as many bytes). */
+const OUTPUT_CHUNK = 64 * 1024;
+
 /** Resolves once `out` has room again; rejects if it fails or closes first. */
 function drained(out: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -161,9 +164,22 @@ export async function writeExport(
   options: { portalId?: number; now?: () => Date } = {},
 ): Promise<{ portals: number; lines: number }> {
   let lines = 0;
+  // Lines go out OUTPUT_CHUNK characters at a time: one write (one system call) per line cost
+  // about a third of an export's time.
+  let chunk: string[] = [];
+  let chunkLength = 0;
+  const flush = async (): Promise<void> => {
+    const text = chunk.join('');
+    chunk = [];
+    chunkLength = 0;
+    if (text !== '' && !out.write(text)) await drained(out);
+  };
   const put = async (line: ExportHeader | ExportLine): Promise<void> => {
     lines += 1;
-    if (!out.write(`${JSON.stringify(line)}\n`)) await drained(out);
+    const text = `${JSON.stringify(line)}\n`;
+    chunk.push(text);
+    chunkLength += text.length;
+    if (chunkLength >= OUTPUT_CHUNK) await flush();
   };
   const exportedAt = (options.now?.() ?? new Date()).toISOString();
   await put({ format: EXPORT_FORMAT, version: LINES_VERSION, exportedAt });
@@ -177,6 +193,7 @@ export async function writeExport(
   });
   const written = { portals, lines };
   await put({ end: written });
+  await flush();
   return written;
 }
 
