@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
@@ -204,6 +212,16 @@ async function measured(argv: string[]): Promise<{ stdout: string; stderr: strin
 }
 
 describe('stageline export and import of a version 2 file', () => {
+  it('leaves no file behind when an export fails', async () => {
+    const database = join(dir, 'cli.db');
+    const file = join(dir, 'failed.jsonl');
+    writeFileSync(file, 'an older file of that name');
+    const r = await output(spawnCli(['export', '--database', database, '--portal', '424242', '-o', file]));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Portal 424242 does not exist/);
+    assert.equal(existsSync(file), false);
+  });
+
   it('streams 50,000 audit entries of 5 KB in and out with memory well below the file size', async () => {
     const doc = await exported;
     const portal = doc.portals[0]!;
