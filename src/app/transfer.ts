@@ -338,7 +338,7 @@ export async function importLines(
     const counts: ImportCounts = { portals: 0, pipelines: 0, records: 0, audit: 0 };
     let lineNo = 0;
     const fail: (why: string) => never = (why) => {
-      throw new ImportError(`Line ${lineNo} of the export: ${why}`);
+      throw new ImportError(`Line ${lineNo} of the export: ${why}; nothing was imported`);
     };
 
     /** The portal being loaded: what its line declared, what came so far, the batch not sent yet. */
