@@ -36,6 +36,10 @@ const PORTAL_READS = new Set<keyof Repository>([
   'portalRecords',
   'portalAssociations',
   'portalAudit',
+  'portalCounts',
+  'portalRecordsPage',
+  'portalAssociationsPage',
+  'portalAuditPage',
   'getPortal',
   'portalSeed',
 ]);
@@ -60,6 +64,8 @@ function asPortal(method: keyof Repository, answer: unknown, portalId: number): 
     case 'pipelineAudit':
     case 'portalAudit':
       return (answer as object[]).map(relabel);
+    case 'portalAuditPage':
+      return (answer as { seq: number; entry: object }[]).map((e) => ({ ...e, entry: relabel(e.entry) }));
     case 'latestAudit':
       return relabel(answer as object);
     case 'stageAudit': {
@@ -131,6 +137,7 @@ export function openPortalStore(store: Store, options: OpenPortalsOptions): Stor
 
   return {
     read: (work) => store.read((repo) => work(reading(repo))),
+    snapshot: (work) => store.snapshot((repo) => work(reading(repo))),
     write: async (work, scope) => {
       const actor = scope?.actor;
       const result = await (actor?.unseenTokenHash === undefined

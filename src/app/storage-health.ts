@@ -119,6 +119,10 @@ const STORES: Readonly<Record<keyof Repository, boolean>> = {
   portalRecords: false,
   portalAssociations: false,
   portalAudit: false,
+  portalCounts: false,
+  portalRecordsPage: false,
+  portalAssociationsPage: false,
+  portalAuditPage: false,
   insertToken: true,
   findTokenByHash: false,
   listTokens: false,
@@ -179,6 +183,7 @@ export function watchedStore(store: Store, health: StorageHealth): Store {
       );
     },
     read: <T>(work: (repo: Repository) => Promise<T>) => watch(read, () => store.read(work)),
+    snapshot: <T>(work: (repo: Repository) => Promise<T>) => watch(read, () => store.snapshot(work)),
     ping: () => watch(read, () => store.ping()),
     close: () => store.close(),
     ...(store.externalVersion !== undefined && { externalVersion: store.externalVersion }),

@@ -4,8 +4,10 @@ import { AuthService } from '../app/auth-service.js';
 import type { IssuedToken } from '../app/auth-service.js';
 import { ConfigError, SETTING_KEYS, loadConfig } from '../config.js';
 import type { Config, ConfigInput } from '../config.js';
-import { readFile, writeFile } from 'node:fs/promises';
-import { ImportError, exportData, importData } from '../app/transfer.js';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { ImportError, importFile, writeExport } from '../app/transfer.js';
 import { SeedError } from '../seed/seed-document.js';
 import type { Store } from '../domain/ports.js';
 import { exitAfterLogs, exitOnCrash } from '../logging.js';
@@ -216,30 +218,52 @@ Example:
     program
       .command('export')
       .description(
-        "Write a portal's (or every portal's) pipelines, stages, records, audit and tokens to JSON",
+        "Write a portal's (or every portal's) pipelines, stages, records, audit and tokens as JSON Lines",
       )
       .option('--portal <id>', 'only this portal', integer('portal'))
-      .option('-o, --out <file>', 'output file (default: stdout)'),
+      .option('-o, --out <file>', 'output file (default: stdout)')
+      .addHelpText(
+        'after',
+        `
+The export is read from one consistent snapshot and written a line at a time, so its size is not
+bound by memory. Its last line counts what came before: \`stageline import\` refuses a file cut short.`,
+      ),
     STORE_SETTINGS,
   ).action(async (opts: StoreOptions & { portal?: number; out?: string }) => {
-    const doc = await withStore(opts, (store) => exportData(store, opts.portal));
-    const json = `${JSON.stringify(doc)}\n`;
-    if (opts.out === undefined) process.stdout.write(json);
-    else await writeFile(opts.out, json);
-    process.stderr.write(`Exported ${doc.portals.length} portal(s).\n`);
+    const file = opts.out;
+    const out = file === undefined ? process.stdout : createWriteStream(file);
+    let written;
+    try {
+      written = await withStore(opts, (store) => writeExport(store, out, { portalId: opts.portal }));
+      if (file !== undefined) await finished(out.end());
+    } catch (err) {
+      // A file without its end line would be refused by an import anyway: leave none behind.
+      if (file !== undefined) {
+        out.destroy();
+        await rm(file, { force: true });
+      }
+      throw err;
+    }
+    process.stderr.write(`Exported ${written.portals} portal(s), ${written.lines + 1} lines.\n`);
   });
 
   addSettings(
     program
       .command('import')
       .description('Load an export into a database (any backend); existing portals are never overwritten')
-      .argument('<file>', 'a file written by `stageline export`'),
+      .argument('<file>', 'a file written by `stageline export`')
+      .addHelpText(
+        'after',
+        `
+The file is read a line at a time and loaded in one transaction: a file that is damaged or cut
+short is refused and nothing of it is loaded. Files of version 1 (one JSON document, written by
+Stageline before the line format) still import, but are read whole into memory.`,
+      ),
     STORE_SETTINGS,
   ).action(async (file: string, opts: StoreOptions) => {
-    const doc: unknown = JSON.parse(await readFile(file, 'utf8'));
     // A line per batch on stderr, so stdout keeps only the result.
     const counts = await withStore(opts, (store) =>
-      importData(store, doc, (p) =>
+      importFile(store, file, (p) =>
         process.stderr.write(`Portal ${p.portalId}: ${p.kind} ${p.done} of ${p.total}\n`),
       ),
     );

@@ -28,6 +28,13 @@ export interface PortalRecord {
   readonly createdAt: number;
 }
 
+/** What portalCounts answers. */
+export interface PortalCounts {
+  readonly records: number;
+  readonly associations: number;
+  readonly audit: number;
+}
+
 /** The operations available inside one unit of work. */
 export interface Repository {
   /** Creates the portal if missing; true when this call created it. */
@@ -139,6 +146,27 @@ export interface Repository {
   portalAssociations(portalId: number): Promise<RecordAssociation[]>;
   /** Oldest first. */
   portalAudit(portalId: number): Promise<AuditEntry[]>;
+  // The same, a page at a time (keyset paging, each page one statement), for an export of any size.
+  /** How many records (of every type), stored links and audit entries the portal holds. */
+  portalCounts(portalId: number): Promise<PortalCounts>;
+  /** Up to `limit` records in portalRecords' order (type, then id), after the record `after`. */
+  portalRecordsPage(
+    portalId: number,
+    after: { objectTypeKey: string; id: string } | undefined,
+    limit: number,
+  ): Promise<{ objectTypeKey: string; record: CrmRecord }[]>;
+  /** Up to `limit` links in portalAssociations' order, after the link `after`. */
+  portalAssociationsPage(
+    portalId: number,
+    after: RecordAssociation | undefined,
+    limit: number,
+  ): Promise<RecordAssociation[]>;
+  /** Up to `limit` audit entries, oldest first, after the one numbered `afterSeq` (0: from the first). */
+  portalAuditPage(
+    portalId: number,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ seq: number; entry: AuditEntry }[]>;
 
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
@@ -223,6 +251,12 @@ export interface Store {
   write<T>(work: (repo: Repository) => Promise<T>, scope?: WriteScope): Promise<T>;
   /** Runs `work` against a consistent view, never interleaved with a write. */
   read<T>(work: (repo: Repository) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` exactly once against one consistent view, however many statements it issues and
+   * however long it takes: for work with effects outside `repo` that must not happen twice (an
+   * export writing its output as it reads). `read` may instead stop work and run it again.
+   */
+  snapshot<T>(work: (repo: Repository) => Promise<T>): Promise<T>;
   /**
    * Present when this process is the only writer through this store but for other connections
    * it can detect: a number that changes whenever another connection commits. Answers may be

@@ -130,6 +130,7 @@ export function invalidatingStore(store: Store, cache: ReadCache): Store {
       }
     },
     read: (work) => store.read(work),
+    snapshot: (work) => store.snapshot(work),
     changes: store.changes,
     ping: () => store.ping(),
     close: () => store.close(),

@@ -1141,6 +1141,138 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('export pages', () => {
+      const CONTACTS = '0-1';
+      const bare = (id: string, archivedAt: number | null = null): CrmRecord => ({
+        id,
+        properties: { hs_object_id: id },
+        pipelineId: null,
+        stageId: null,
+        createdAt: T0,
+        updatedAt: T0,
+        archivedAt,
+      });
+      const link = (fromTypeKey: string, fromId: string, toTypeKey: string, toId: string, typeId: number) =>
+        ({ fromTypeKey, fromId, toTypeKey, toId, category: 'HUBSPOT_DEFINED', typeId }) as RecordAssociation;
+
+      /** Two portals whose records, links and audit entries interleave; ids sort apart as text and number. */
+      async function fill(): Promise<void> {
+        await seed(P1, DEALS);
+        await seed(P2, DEALS);
+        await store.write(async (repo) => {
+          for (const id of ['9', '10', '100']) {
+            await repo.saveRecord(P1, DEALS, bare(id, id === '10' ? T0 + 1 : null));
+            await repo.saveRecord(P1, CONTACTS, bare(id));
+            await repo.saveRecord(P2, DEALS, bare(id));
+          }
+          await repo.saveAssociations(P1, [
+            link(DEALS, '9', CONTACTS, '100', 3),
+            link(CONTACTS, '100', DEALS, '9', 4),
+            link(DEALS, '10', CONTACTS, '9', 3),
+            link(DEALS, '9', CONTACTS, '10', 3),
+            link(DEALS, '9', CONTACTS, '10', 5),
+          ]);
+          await repo.saveAssociations(P2, [link(DEALS, '9', DEALS, '10', 1)]);
+          for (let i = 0; i < 7; i++) {
+            await repo.appendAudit([auditEntry({ portalId: P1, objectId: `p${i}`, timestamp: T0 + i })]);
+            await repo.appendAudit([auditEntry({ portalId: P2, objectId: `q${i}`, timestamp: T0 + i })]);
+          }
+        });
+      }
+
+      /** Every page of one of the paged reads, `limit` rows at a time, concatenated. */
+      async function allPages<T>(read: (after: T | undefined) => Promise<T[]>, limit: number): Promise<T[]> {
+        const out: T[] = [];
+        for (let after: T | undefined; ;) {
+          const page = await read(after);
+          assert.ok(page.length <= limit);
+          out.push(...page);
+          if (page.length < limit) return out;
+          after = page.at(-1);
+        }
+      }
+
+      for (const limit of [1, 2, 1000]) {
+        it(`pages of ${limit} give what the whole reads give, portal by portal`, async () => {
+          await fill();
+          await store.read(async (repo) => {
+            for (const portalId of [P1, P2]) {
+              const records = await allPages<{ objectTypeKey: string; record: CrmRecord }>(
+                (after) =>
+                  repo.portalRecordsPage(
+                    portalId,
+                    after && { objectTypeKey: after.objectTypeKey, id: after.record.id },
+                    limit,
+                  ),
+                limit,
+              );
+              assert.deepEqual(records, await repo.portalRecords(portalId));
+              const links = await allPages<RecordAssociation>(
+                (after) => repo.portalAssociationsPage(portalId, after, limit),
+                limit,
+              );
+              assert.deepEqual(links, await repo.portalAssociations(portalId));
+              const audit = await allPages<{ seq: number; entry: AuditEntry }>(
+                (after) => repo.portalAuditPage(portalId, after?.seq ?? 0, limit),
+                limit,
+              );
+              assert.deepEqual(
+                audit.map((a) => a.entry),
+                await repo.portalAudit(portalId),
+              );
+              const seqs = audit.map((a) => a.seq);
+              assert.deepEqual(
+                seqs,
+                [...seqs].sort((a, b) => a - b),
+              );
+              assert.deepEqual(await repo.portalCounts(portalId), {
+                records: records.length,
+                associations: links.length,
+                audit: audit.length,
+              });
+            }
+            // The numeric order of ids within a type, types apart, archived records included.
+            assert.deepEqual(
+              (await repo.portalRecords(P1)).map((r) => `${r.objectTypeKey}/${r.record.id}`),
+              [
+                `${CONTACTS}/9`,
+                `${CONTACTS}/10`,
+                `${CONTACTS}/100`,
+                `${DEALS}/9`,
+                `${DEALS}/10`,
+                `${DEALS}/100`,
+              ],
+            );
+            assert.equal((await repo.portalAudit(P1)).length, 7);
+            assert.deepEqual(await repo.portalCounts(303), { records: 0, associations: 0, audit: 0 });
+          });
+        });
+      }
+
+      it('snapshot runs its work once, and a write committed meanwhile stays unseen by it', async () => {
+        await fill();
+        let runs = 0;
+        let writing: Promise<void> | undefined;
+        const seen = await store.snapshot(async (repo) => {
+          runs += 1;
+          const before = await repo.portalCounts(P1);
+          writing = store.write((w) => w.appendAudit([auditEntry({ portalId: P1, objectId: 'late' })]), {
+            portalId: P1,
+          });
+          // SQLite's write waits for the snapshot to end; PostgreSQL's commits at once.
+          await delay(50);
+          const after = await repo.portalCounts(P1);
+          const audit = await repo.portalAuditPage(P1, 0, 1000);
+          return { before, after, audit: audit.length };
+        });
+        await writing;
+        assert.equal(runs, 1);
+        assert.deepEqual(seen.after, seen.before);
+        assert.equal(seen.audit, 7);
+        assert.equal((await store.read((repo) => repo.portalCounts(P1))).audit, 8);
+      });
+    });
+
     describe('portal isolation', () => {
       it("never shows one portal's pipelines, stages or labels to another", async () => {
         const mine = pipeline('default', 'Mine', [

@@ -98,6 +98,41 @@ describe('SqliteStore on a file', () => {
     }
   });
 
+  it("keeps a snapshot's view while another connection (another process's) commits", async () => {
+    const file = tempDatabase();
+    const exporting = new SqliteStore(file);
+    const serving = new SqliteStore(file);
+    const entry = (objectId: string) => ({
+      portalId: 7,
+      objectTypeKey: '0-3',
+      kind: 'pipeline' as const,
+      objectId,
+      action: 'CREATE' as const,
+      message: 'created',
+      rawObject: '{}',
+      userId: 3,
+      timestamp: 1_000,
+    });
+    try {
+      await serving.write(async (repo) => {
+        await repo.ensurePortal(7, 1_000);
+        await repo.appendAudit([entry('a'), entry('b')]);
+      });
+      const seen = await exporting.snapshot(async (repo) => {
+        const first = await repo.portalAuditPage(7, 0, 1);
+        // WAL mode: the other connection commits while this read transaction is open.
+        await serving.write((w) => w.appendAudit([entry('c')]));
+        const rest = await repo.portalAuditPage(7, first[0]!.seq, 10);
+        return { ids: [...first, ...rest].map((e) => e.entry.objectId), counts: await repo.portalCounts(7) };
+      });
+      assert.deepEqual(seen, { ids: ['a', 'b'], counts: { records: 0, associations: 0, audit: 2 } });
+      assert.equal((await exporting.read((repo) => repo.portalCounts(7))).audit, 3);
+    } finally {
+      await exporting.close();
+      await serving.close();
+    }
+  });
+
   it('applies each migration once and does not re-run them on reopen', async () => {
     const file = tempDatabase();
     await new SqliteStore(file).close();

@@ -37,6 +37,21 @@ export function spawnCli(
   });
 }
 
+/** Runs `stageline <argv…>` to its end: its exit code and everything it wrote. */
+export function runCli(
+  argv: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(argv);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /**
  * Starts `stageline <argv…>` on a pseudo-terminal (through `script`), so that its stdin and
  * stdout are a TTY as in a developer's shell; what it writes arrives on the returned child's

@@ -102,6 +102,7 @@ function failingStore(inner: Store): Store & { failWith: Error | undefined } {
         return result;
       }),
     read: <T>(work: (repo: Repository) => Promise<T>) => inner.read(work),
+    snapshot: <T>(work: (repo: Repository) => Promise<T>) => inner.snapshot(work),
     ping: () => inner.ping(),
     close: () => inner.close(),
   };
@@ -233,6 +234,7 @@ describe('StorageHealth', () => {
         return work(repo);
       },
       read: (work) => work(repo),
+      snapshot: (work) => work(repo),
       ping: async () => undefined,
       close: async () => undefined,
     };

@@ -28,6 +28,7 @@ function countingStore(inner: Store) {
       if (gate !== undefined) await gate;
       return result;
     },
+    snapshot: (work) => inner.snapshot(work),
     ping: () => inner.ping(),
     close: () => inner.close(),
   };

@@ -113,6 +113,7 @@ function failingStore(inner: Store): Store & { failWith: Error | undefined } {
         return result;
       }, scope),
     read: <T>(work: (repo: Repository) => Promise<T>) => inner.read(work),
+    snapshot: <T>(work: (repo: Repository) => Promise<T>) => inner.snapshot(work),
     ping: () => inner.ping(),
     close: () => inner.close(),
   };

@@ -1,16 +1,19 @@
 // Moving between backends: a SQLite database exported and imported into PostgreSQL keeps ids,
-// order, timestamps, records and the audit trail, and serves the same answers.
+// order, timestamps, records and the audit trail, and serves the same answers. Through the CLI,
+// in the line format: SQLite to PostgreSQL and back re-exports the same lines, and a file cut
+// short is refused with nothing loaded.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
-import { exportData, importData } from '../../src/app/transfer.js';
+import { ImportError, exportData, importData, importFile } from '../../src/app/transfer.js';
 import { DEFAULTS, loadConfig } from '../../src/config.js';
 import { createStageline, openStore } from '../../src/stageline.js';
 import type { Stageline } from '../../src/stageline.js';
+import { runCli } from '../helpers/cli-process.js';
 import { freshPostgresUrl, postgresSkipReason } from '../helpers/postgres.js';
 
 const skip = await postgresSkipReason();
@@ -154,6 +157,117 @@ describe('export from SQLite, import into PostgreSQL', { skip }, () => {
         importData(target, { format: 'stageline-export', version: 99, portals: [] }),
         /Unsupported export version/,
       );
+    } finally {
+      await target.close();
+    }
+  });
+});
+
+/** A file's lines, the header's export time blanked. */
+function linesOf(text: string): string[] {
+  assert.ok(text.endsWith('\n'));
+  const lines = text.slice(0, -1).split('\n');
+  const header = JSON.parse(lines[0]!) as { format: string; version: number; exportedAt: string };
+  assert.equal(header.format, 'stageline-export');
+  assert.equal(header.version, 2);
+  assert.ok(!Number.isNaN(Date.parse(header.exportedAt)));
+  return [JSON.stringify({ ...header, exportedAt: '' }), ...lines.slice(1)];
+}
+
+describe('the CLI in the line format', { skip }, () => {
+  /** `stageline export` of two populated SQLite portals. */
+  const first = join(dir, 'first.jsonl');
+
+  before(async () => {
+    const database = join(dir, 'cli-source.db');
+    const source = await createStageline(loadConfig({ database, auth: 'open', logLevel: 'silent' }, {}));
+    try {
+      await populate(source);
+    } finally {
+      await source.close();
+    }
+    const r = await runCli(['export', '--database', database, '-o', first]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^Exported 2 portal\(s\), \d+ lines\.\n$/);
+  });
+
+  it('SQLite to PostgreSQL and back: each re-export has the same lines, but for the time', async () => {
+    const exported = linesOf(readFileSync(first, 'utf8'));
+    const end = JSON.parse(exported.at(-1)!) as { end: { portals: number; lines: number } };
+    assert.deepEqual(end, { end: { portals: 2, lines: exported.length - 1 } });
+    assert.equal(exported.filter((l) => l.startsWith('{"audit":')).length > 10, true);
+    assert.equal(exported.filter((l) => l.startsWith('{"association":')).length, 4);
+
+    const url = freshPostgresUrl();
+    const imported = await runCli(['import', first, '--database', url]);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(
+      imported.stdout,
+      /^Imported 2 portal\(s\): \d+ pipelines, 4 records, \d+ audit entries\.\n$/,
+    );
+    const second = join(dir, 'second.jsonl');
+    const fromPostgres = await runCli(['export', '--database', url, '-o', second]);
+    assert.equal(fromPostgres.code, 0, fromPostgres.stderr);
+    assert.deepEqual(linesOf(readFileSync(second, 'utf8')), exported);
+
+    const back = join(dir, 'back.db');
+    const reimported = await runCli(['import', second, '--database', back]);
+    assert.equal(reimported.code, 0, reimported.stderr);
+    // To stdout this time.
+    const fromSqlite = await runCli(['export', '--database', back]);
+    assert.equal(fromSqlite.code, 0, fromSqlite.stderr);
+    assert.deepEqual(linesOf(fromSqlite.stdout), exported);
+  });
+
+  it('refuses a file cut short, wherever it is cut, and loads nothing of it', async () => {
+    const text = readFileSync(first, 'utf8');
+    const lines = text.slice(0, -1).split('\n');
+    const url = freshPostgresUrl();
+
+    // Cut at a line's end: the end line is missing.
+    const noEnd = join(dir, 'no-end.jsonl');
+    writeFileSync(noEnd, `${lines.slice(0, -1).join('\n')}\n`);
+    const r = await runCli(['import', noEnd, '--database', url]);
+    assert.equal(r.code, 2, r.stderr);
+    // The batches sent before the end was found are reported, then rolled back.
+    assert.equal(
+      r.stderr.split('\n').at(-2) + '\n',
+      `stageline: The export ends at line ${lines.length - 1} without its end line: the file is truncated, nothing was imported\n`,
+    );
+    assert.equal(r.stdout, '');
+
+    const target = await openStore(url, DEFAULTS);
+    try {
+      // Cut inside a line.
+      const halfLine = join(dir, 'half-line.jsonl');
+      const lastAudit = text.lastIndexOf('{"audit":');
+      writeFileSync(halfLine, text.slice(0, lastAudit + 40));
+      const auditLine = text.slice(0, lastAudit).split('\n').length;
+      await assert.rejects(
+        importFile(target, halfLine),
+        (err: unknown) =>
+          err instanceof ImportError &&
+          err.message.startsWith(`Line ${auditLine} of the export is not JSON`) &&
+          err.message.endsWith('the file is damaged or truncated, nothing was imported'),
+      );
+      // A portal's last audit line missing, its end line kept.
+      const firstPortalEnd = lines.findIndex((l, i) => i > 1 && l.startsWith('{"portal":'));
+      const lastAuditOfFirst =
+        firstPortalEnd -
+        1 -
+        [...lines.slice(0, firstPortalEnd)].reverse().findIndex((l) => l.startsWith('{"audit":'));
+      const gap = join(dir, 'gap.jsonl');
+      writeFileSync(gap, `${lines.filter((_, i) => i !== lastAuditOfFirst).join('\n')}\n`);
+      await assert.rejects(importFile(target, gap), (err: unknown) => {
+        assert.ok(err instanceof ImportError);
+        assert.match(
+          err.message,
+          /^Line \d+ of the export: portal \d+ declared \d+ audit but \d+ came before this line/,
+        );
+        return true;
+      });
+      assert.deepEqual(await target.read((repo) => repo.listPortals()), []);
+      assert.equal(await target.read((repo) => repo.countTokens()), 0);
     } finally {
       await target.close();
     }

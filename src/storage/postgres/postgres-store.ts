@@ -15,6 +15,7 @@ import { StorageUnavailableError } from '../../domain/ports.js';
 import type { StorageFault } from '../../domain/storage-faults.js';
 import type { RecordAssociation } from '../../domain/associations.js';
 import type {
+  PortalCounts,
   PortalRecord,
   RateCount,
   RateTake,
@@ -228,7 +229,8 @@ const GROUP = -1;
  * failed, in the order sent, with the write of a group that sent it.
  */
 class Session {
-  private readonly sent: Promise<unknown>[] = [];
+  /** The statements sent and not answered yet (a long import must not keep every answer). */
+  private readonly sent = new Set<Promise<unknown>>();
   failed: { err: unknown; owner: number } | undefined;
   /** Which write of a group the statements sent now belong to. */
   owner = GROUP;
@@ -237,16 +239,22 @@ class Session {
 
   send<R extends QueryResultRow>(q: string | pg.QueryConfig): Promise<pg.QueryResult<R>> {
     const answer = this.client.query<R>(q);
-    this.sent.push(answer);
+    this.sent.add(answer);
     const owner = this.owner;
     // Answers arrive in order, so the first failure recorded is the first statement's.
-    answer.catch((err: unknown) => (this.failed ??= { err, owner }));
+    answer.then(
+      () => this.sent.delete(answer),
+      (err: unknown) => {
+        this.sent.delete(answer);
+        this.failed ??= { err, owner };
+      },
+    );
     return answer;
   }
 
   /** Waits until every statement sent so far has its answer. */
   async settled(): Promise<void> {
-    await Promise.allSettled(this.sent.splice(0));
+    await Promise.allSettled([...this.sent]);
   }
 }
 
@@ -568,7 +576,10 @@ export class PostgresStore implements Store {
     return result !== undefined && statements <= 1 ? result.value : this.snapshot(work);
   }
 
-  /** Runs `work` in one REPEATABLE READ READ ONLY transaction: every statement, one snapshot. */
+  /**
+   * Runs `work` once, in one REPEATABLE READ READ ONLY transaction: every statement, one snapshot.
+   * Never re-run (unlike `read`'s first try), so work with outside effects (an export) may use it.
+   */
   snapshot<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (session) => ({
       result: await work(new PostgresRepository((text, values) => session.send(named(text, values)))),
@@ -1072,6 +1083,66 @@ class PostgresRepository implements Repository {
     return (
       await this.rows<AuditRow>('SELECT * FROM audit WHERE portal_id = $1 ORDER BY seq', [portalId])
     ).map(toAudit);
+  }
+
+  async portalCounts(portalId: number): Promise<PortalCounts> {
+    const [row] = await this.rows<PortalCounts>(
+      `SELECT (SELECT count(*)::integer FROM records WHERE portal_id = $1) AS records,
+              (SELECT count(*)::integer FROM associations WHERE portal_id = $1) AS associations,
+              (SELECT count(*)::integer FROM audit WHERE portal_id = $1) AS audit`,
+      [portalId],
+    );
+    return row!;
+  }
+
+  // The export's pages: keyset on each table's order, so a page costs its own rows only. A first
+  // page starts after a key lower than any: '' sorts before every text, -1 before every id.
+  async portalRecordsPage(
+    portalId: number,
+    after: { objectTypeKey: string; id: string } | undefined,
+    limit: number,
+  ) {
+    const rows = await this.rows<RecordRow & { object_type: string }>(
+      `SELECT * FROM records WHERE portal_id = $1 AND (object_type, id) > ($2::text, $3::bigint)
+       ORDER BY object_type, id LIMIT $4`,
+      [portalId, after?.objectTypeKey ?? '', after === undefined ? -1 : Number(after.id), limit],
+    );
+    return rows.map((r) => ({ objectTypeKey: r.object_type, record: toRecord(r) }));
+  }
+
+  async portalAssociationsPage(
+    portalId: number,
+    after: RecordAssociation | undefined,
+    limit: number,
+  ): Promise<RecordAssociation[]> {
+    const key =
+      after === undefined
+        ? ['', -1, '', -1, '', -1]
+        : [
+            after.fromTypeKey,
+            Number(after.fromId),
+            after.toTypeKey,
+            Number(after.toId),
+            after.category,
+            after.typeId,
+          ];
+    const rows = await this.rows<AssociationRow>(
+      `SELECT from_type, from_id, to_type, to_id, category, type_id FROM associations
+       WHERE portal_id = $1
+         AND (from_type, from_id, to_type, to_id, category, type_id)
+           > ($2::text, $3::bigint, $4::text, $5::bigint, $6::text, $7::integer)
+       ORDER BY from_type, from_id, to_type, to_id, category, type_id LIMIT $8`,
+      [portalId, ...key, limit],
+    );
+    return rows.map(toAssociation);
+  }
+
+  async portalAuditPage(portalId: number, afterSeq: number, limit: number) {
+    const rows = await this.rows<AuditRow & { seq: number }>(
+      'SELECT * FROM audit WHERE portal_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [portalId, afterSeq, limit],
+    );
+    return rows.map((r) => ({ seq: r.seq, entry: toAudit(r) }));
   }
 
   async insertToken(t: TokenRecord): Promise<void> {

@@ -4,7 +4,7 @@ import type { Metadata } from '../../domain/metadata.js';
 import type { AuditEntry, AuditKind, Pipeline, Stage, WritePermission } from '../../domain/model.js';
 import { labelKey } from '../../domain/pipeline-rules.js';
 import type { RecordAssociation } from '../../domain/associations.js';
-import type { PortalRecord, Repository, TokenRecord } from '../../domain/ports.js';
+import type { PortalCounts, PortalRecord, Repository, TokenRecord } from '../../domain/ports.js';
 import type { CrmRecord } from '../../domain/records.js';
 import { PipelineCache } from './pipeline-cache.js';
 import {
@@ -184,6 +184,22 @@ export class SqliteRepository implements Repository {
       ),
       portalRecords: db.prepare('SELECT * FROM records WHERE portal_id = ? ORDER BY object_type, id'),
       portalAudit: db.prepare('SELECT * FROM audit WHERE portal_id = ? ORDER BY seq'),
+      // The export's pages: keyset on each table's order, so a page costs its own rows only.
+      countRecords: db.prepare('SELECT count(*) FROM records WHERE portal_id = ?').pluck(),
+      countAssociations: db.prepare('SELECT count(*) FROM associations WHERE portal_id = ?').pluck(),
+      countAudit: db.prepare('SELECT count(*) FROM audit WHERE portal_id = ?').pluck(),
+      portalRecordsPage: db.prepare(
+        `SELECT * FROM records WHERE portal_id = ? AND (object_type, id) > (?, ?)
+         ORDER BY object_type, id LIMIT ?`,
+      ),
+      portalAssociationsPage: db.prepare(
+        `SELECT from_type, from_id, to_type, to_id, category, type_id FROM associations
+         WHERE portal_id = ? AND (from_type, from_id, to_type, to_id, category, type_id) > (?, ?, ?, ?, ?, ?)
+         ORDER BY from_type, from_id, to_type, to_id, category, type_id LIMIT ?`,
+      ),
+      portalAuditPage: db.prepare(
+        'SELECT * FROM audit INDEXED BY audit_by_portal WHERE portal_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
       insertToken: db.prepare(
         `INSERT INTO tokens (id, hash, portal_id, user_id, scopes, created_at, revoked_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -530,6 +546,56 @@ export class SqliteRepository implements Repository {
 
   async portalAudit(portalId: number): Promise<AuditEntry[]> {
     return (this.s.portalAudit.all(portalId) as AuditRow[]).map(toAudit);
+  }
+
+  async portalCounts(portalId: number): Promise<PortalCounts> {
+    return {
+      records: this.s.countRecords.get(portalId) as number,
+      associations: this.s.countAssociations.get(portalId) as number,
+      audit: this.s.countAudit.get(portalId) as number,
+    };
+  }
+
+  // A first page starts after a key lower than any: '' sorts before every text, -1 before every id.
+  async portalRecordsPage(
+    portalId: number,
+    after: { objectTypeKey: string; id: string } | undefined,
+    limit: number,
+  ) {
+    const rows = this.s.portalRecordsPage.all(
+      portalId,
+      after?.objectTypeKey ?? '',
+      after === undefined ? -1 : Number(after.id),
+      limit,
+    ) as (RecordRow & { object_type: string })[];
+    return rows.map((r) => ({ objectTypeKey: r.object_type, record: toRecord(r) }));
+  }
+
+  async portalAssociationsPage(
+    portalId: number,
+    after: RecordAssociation | undefined,
+    limit: number,
+  ): Promise<RecordAssociation[]> {
+    const key =
+      after === undefined
+        ? ['', -1, '', -1, '', -1]
+        : [
+            after.fromTypeKey,
+            Number(after.fromId),
+            after.toTypeKey,
+            Number(after.toId),
+            after.category,
+            after.typeId,
+          ];
+    return (this.s.portalAssociationsPage.all(portalId, ...key, limit) as AssociationRow[]).map(
+      toAssociation,
+    );
+  }
+
+  async portalAuditPage(portalId: number, afterSeq: number, limit: number) {
+    return (this.s.portalAuditPage.all(portalId, afterSeq, limit) as (AuditRow & { seq: number })[]).map(
+      (r) => ({ seq: r.seq, entry: toAudit(r) }),
+    );
   }
 
   async insertToken(t: TokenRecord): Promise<void> {

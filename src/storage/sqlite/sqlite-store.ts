@@ -329,6 +329,15 @@ export class SqliteStore implements Store {
     return reading.catch((err: unknown) => Promise.reject(asStorageError(err)));
   }
 
+  /**
+   * `read` runs its work once already: under the lock, in one read transaction. In WAL mode that
+   * transaction's snapshot is fixed by its first statement, so other processes' commits meanwhile
+   * stay unseen (the log grows until it ends); this process's writes wait for the lock.
+   */
+  snapshot<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.read(work);
+  }
+
   async ping(): Promise<void> {
     if (this.failure !== undefined) throw this.unavailable();
     try {
