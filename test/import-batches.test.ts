@@ -5,7 +5,6 @@
 // 260 MB) in and out with a V8 heap smaller than the file and a peak RSS well below its size.
 
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   createReadStream,
@@ -26,7 +25,7 @@ import { IMPORT_BATCH, exportData, importData } from '../src/app/transfer.js';
 import type { ExportDocument, ImportProgress } from '../src/app/transfer.js';
 import { DEFAULTS, loadConfig } from '../src/config.js';
 import { createStageline, openStore } from '../src/stageline.js';
-import { spawnCli } from './helpers/cli-process.js';
+import { finished as ended, spawnCli } from './helpers/cli-process.js';
 import { freshPostgresUrl, postgresSkipReason } from './helpers/postgres.js';
 
 const AUDIT_ENTRIES = 50_000;
@@ -148,18 +147,6 @@ describe('importing 50,000 audit entries in batches', () => {
   });
 });
 
-/** The output of a finished child process. */
-function output(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('stageline import', () => {
   it('prints a line per batch on stderr and the totals on stdout, from a version 1 file', async () => {
     const doc = await exported;
@@ -170,7 +157,7 @@ describe('stageline import', () => {
       file,
       JSON.stringify({ ...doc, portals: [{ ...portal, records: [], audit: portal.audit.slice(0, audit) }] }),
     );
-    const r = await output(spawnCli(['import', file, '--database', join(dir, 'cli.db')]));
+    const r = await ended(spawnCli(['import', file, '--database', join(dir, 'cli.db')]));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Imported 1 portal\(s\): \d+ pipelines, 0 records, 2500 audit entries\.\n$/);
     assert.match(r.stderr, new RegExp(`^Portal ${portal.id}: audit ${IMPORT_BATCH} of ${audit}$`, 'm'));
@@ -204,7 +191,7 @@ const HEAP_MB = 128;
 const REPORT_PEAK_RSS = `--import=data:text/javascript,process.on("exit",()=>process.stderr.write("peak-rss-kb "+process.resourceUsage().maxRSS+"\\n"))`;
 
 async function measured(argv: string[]): Promise<{ stdout: string; stderr: string; peakBytes: number }> {
-  const r = await output(spawnCli(argv, {}, [`--max-old-space-size=${HEAP_MB}`, REPORT_PEAK_RSS]));
+  const r = await ended(spawnCli(argv, {}, [`--max-old-space-size=${HEAP_MB}`, REPORT_PEAK_RSS]));
   assert.equal(r.code, 0, r.stderr.slice(-2000));
   const kb = /^peak-rss-kb (\d+)$/m.exec(r.stderr);
   assert.ok(kb, r.stderr.slice(-2000));
@@ -216,7 +203,7 @@ describe('stageline export and import of a version 2 file', () => {
     const database = join(dir, 'cli.db');
     const file = join(dir, 'failed.jsonl');
     writeFileSync(file, 'an older file of that name');
-    const r = await output(spawnCli(['export', '--database', database, '--portal', '424242', '-o', file]));
+    const r = await ended(spawnCli(['export', '--database', database, '--portal', '424242', '-o', file]));
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /Portal 424242 does not exist/);
     assert.equal(existsSync(file), false);

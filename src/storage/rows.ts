@@ -189,3 +189,20 @@ export function groupTypedPipelines(
     groupPipelines(typeRows).map((pipeline) => ({ objectTypeKey, pipeline })),
   );
 }
+
+/**
+ * The keyset position after a link, in the associations' order (from type, from id, to type, to
+ * id, category, type id); before every link for undefined: '' sorts before any text, -1 before
+ * any id.
+ */
+export const associationKey = (after: RecordAssociation | undefined): (string | number)[] =>
+  after === undefined
+    ? ['', -1, '', -1, '', -1]
+    : [
+        after.fromTypeKey,
+        Number(after.fromId),
+        after.toTypeKey,
+        Number(after.toId),
+        after.category,
+        after.typeId,
+      ];

@@ -20,6 +20,24 @@ const DEALS = '0-3';
 const TICKETS = '0-5';
 const T0 = 1_767_225_600_123; // 2026-01-01T00:00:00.123Z: a realistic ms timestamp
 
+/** A live record of a type, with nothing but its id. */
+const bare = (id: string, archivedAt: number | null = null): CrmRecord => ({
+  id,
+  properties: { hs_object_id: id },
+  pipelineId: null,
+  stageId: null,
+  createdAt: T0,
+  updatedAt: T0,
+  archivedAt,
+});
+const link = (
+  fromTypeKey: string,
+  fromId: string,
+  toTypeKey: string,
+  toId: string,
+  typeId: number,
+): RecordAssociation => ({ fromTypeKey, fromId, toTypeKey, toId, category: 'HUBSPOT_DEFINED', typeId });
+
 const build = modelBuilders(T0);
 const { pipeline } = build;
 
@@ -887,23 +905,6 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
 
     describe('associations', () => {
       const CONTACTS = '0-1';
-      /** A live record of a type, with nothing but its id. */
-      const bare = (id: string, archivedAt: number | null = null): CrmRecord => ({
-        id,
-        properties: { hs_object_id: id },
-        pipelineId: null,
-        stageId: null,
-        createdAt: T0,
-        updatedAt: T0,
-        archivedAt,
-      });
-      const link = (
-        fromTypeKey: string,
-        fromId: string,
-        toTypeKey: string,
-        toId: string,
-        typeId: number,
-      ): RecordAssociation => ({ fromTypeKey, fromId, toTypeKey, toId, category: 'HUBSPOT_DEFINED', typeId });
       const byKey = (a: RecordAssociation, b: RecordAssociation) => {
         const k = (x: RecordAssociation) => [
           x.fromTypeKey,
@@ -1143,17 +1144,6 @@ export function runRepositoryContract(name: string, makeStore: () => Promise<Sto
 
     describe('export pages', () => {
       const CONTACTS = '0-1';
-      const bare = (id: string, archivedAt: number | null = null): CrmRecord => ({
-        id,
-        properties: { hs_object_id: id },
-        pipelineId: null,
-        stageId: null,
-        createdAt: T0,
-        updatedAt: T0,
-        archivedAt,
-      });
-      const link = (fromTypeKey: string, fromId: string, toTypeKey: string, toId: string, typeId: number) =>
-        ({ fromTypeKey, fromId, toTypeKey, toId, category: 'HUBSPOT_DEFINED', typeId }) as RecordAssociation;
 
       /** Two portals whose records, links and audit entries interleave; ids sort apart as text and number. */
       async function fill(): Promise<void> {

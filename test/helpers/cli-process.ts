@@ -41,7 +41,13 @@ export function spawnCli(
 export function runCli(
   argv: readonly string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnCli(argv);
+  return finished(spawnCli(argv));
+}
+
+/** A child process's exit code and everything it wrote, once it has ended. */
+export function finished(
+  child: ChildProcess,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));

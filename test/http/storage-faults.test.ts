@@ -57,6 +57,17 @@ function assertFault(res: LightMyRequestResponse, fault: StorageFault): void {
 const storageLines = (lines: string[]) =>
   lines.map((l) => JSON.parse(l) as LogLine).filter((l) => l.storageFault !== undefined);
 
+/** The log says a fault started once (at error) and ended once (at info), and nothing more. */
+function assertOneEpisode(lines: string[], fault: StorageFault): void {
+  assert.deepEqual(
+    storageLines(lines).map((l) => [l.level, l.storageFault]),
+    [
+      [ERROR, fault],
+      [INFO, fault],
+    ],
+  );
+}
+
 describe('sqliteFault', () => {
   it('classifies by code, extended codes by their primary one', () => {
     const cases: [string, StorageFault | undefined][] = [
@@ -334,13 +345,7 @@ describe('SQLite’s own errors', () => {
     } finally {
       await s.close();
     }
-    assert.deepEqual(
-      storageLines(lines).map((l) => [l.level, l.storageFault]),
-      [
-        [ERROR, 'full'],
-        [INFO, 'full'],
-      ],
-    );
+    assertOneEpisode(lines, 'full');
     assert.ok(!lines.some((l) => l.includes('unhandled error')), 'logged as unhandled');
   });
 
@@ -368,13 +373,7 @@ describe('SQLite’s own errors', () => {
     } finally {
       await s.close();
     }
-    assert.deepEqual(
-      storageLines(lines).map((l) => [l.level, l.storageFault]),
-      [
-        [ERROR, 'read-only'],
-        [INFO, 'read-only'],
-      ],
-    );
+    assertOneEpisode(lines, 'read-only');
   });
 
   it('a read-only database: writes are 503 "Storage is read-only"; reads and /health say so; it recovers', async () => {
@@ -401,13 +400,7 @@ describe('SQLite’s own errors', () => {
     } finally {
       await s.close();
     }
-    assert.deepEqual(
-      storageLines(lines).map((l) => [l.level, l.storageFault]),
-      [
-        [ERROR, 'read-only'],
-        [INFO, 'read-only'],
-      ],
-    );
+    assertOneEpisode(lines, 'read-only');
   });
 });
 

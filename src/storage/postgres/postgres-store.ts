@@ -27,6 +27,7 @@ import type {
 import type { CrmRecord } from '../../domain/records.js';
 import { loadMigrations } from '../migrations.js';
 import {
+  associationKey,
   groupPipelines,
   groupTypedPipelines,
   toAssociation,
@@ -1115,17 +1116,7 @@ class PostgresRepository implements Repository {
     after: RecordAssociation | undefined,
     limit: number,
   ): Promise<RecordAssociation[]> {
-    const key =
-      after === undefined
-        ? ['', -1, '', -1, '', -1]
-        : [
-            after.fromTypeKey,
-            Number(after.fromId),
-            after.toTypeKey,
-            Number(after.toId),
-            after.category,
-            after.typeId,
-          ];
+    const key = associationKey(after);
     const rows = await this.rows<AssociationRow>(
       `SELECT from_type, from_id, to_type, to_id, category, type_id FROM associations
        WHERE portal_id = $1

@@ -8,6 +8,7 @@ import type { PortalCounts, PortalRecord, Repository, TokenRecord } from '../../
 import type { CrmRecord } from '../../domain/records.js';
 import { PipelineCache } from './pipeline-cache.js';
 import {
+  associationKey,
   groupPipelines,
   groupTypedPipelines,
   toAssociation,
@@ -576,17 +577,7 @@ export class SqliteRepository implements Repository {
     after: RecordAssociation | undefined,
     limit: number,
   ): Promise<RecordAssociation[]> {
-    const key =
-      after === undefined
-        ? ['', -1, '', -1, '', -1]
-        : [
-            after.fromTypeKey,
-            Number(after.fromId),
-            after.toTypeKey,
-            Number(after.toId),
-            after.category,
-            after.typeId,
-          ];
+    const key = associationKey(after);
     return (this.s.portalAssociationsPage.all(portalId, ...key, limit) as AssociationRow[]).map(
       toAssociation,
     );
