@@ -7,7 +7,7 @@
  * seed item, checked and completed as the API would on a create at that moment.
  */
 import { Ajv } from 'ajv';
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 
 import { DomainError } from '../domain/errors.js';
@@ -248,8 +248,13 @@ export class SeedError extends DomainError {
   }
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const validate = ajv.compile<SeedDocument>(SEED_SCHEMA);
+/**
+ * Compiled on first use: compiling takes about 90 ms, which every command and every server start
+ * would pay at import, seed or no seed.
+ */
+let compiled: ValidateFunction<SeedDocument> | undefined;
+const validator = (): ValidateFunction<SeedDocument> =>
+  (compiled ??= new Ajv({ allErrors: false, strict: false }).compile<SeedDocument>(SEED_SCHEMA));
 
 /** An Ajv error's place: `/objectTypes/deals/pipelines/0` plus the missing property. */
 function errorPath(error: ErrorObject): (string | number)[] {
@@ -280,6 +285,7 @@ function describe(error: ErrorObject): string {
 
 /** Checks a parsed document against the schema; throws the first problem as a SeedError. */
 export function checkSeedDocument(value: unknown): SeedDocument {
+  const validate = validator();
   if (validate(value)) return value;
   const error = validate.errors![0]!;
   throw new SeedError(errorPath(error), describe(error));
