@@ -10,6 +10,7 @@ import { labelKey } from '../domain/pipeline-rules.js';
 import type { SeedStage } from '../seed/seed-document.js';
 import { apiFailure, failureText } from './client.js';
 import type { Pipeline, PipelineInput, PipelinesPort, PipelineStage, StageInput } from './client.js';
+import { labelsHeldByArchives } from './plan.js';
 import type { FieldChange, Plan, PipelineStep, StageStep } from './plan.js';
 import { emptyIdMap, recordId } from './map.js';
 import type { IdMap } from './map.js';
@@ -309,11 +310,24 @@ export interface ApplyResult {
   readonly map: IdMap;
 }
 
+/** An apply refused before its first call: what the file wants cannot be reached as asked. */
+export class PlanConflictError extends Error {
+  override readonly name = 'PlanConflictError';
+}
+
 export async function applyPlan(
   port: PipelinesPort,
   plan: Plan,
   options: ApplyOptions,
 ): Promise<ApplyResult> {
+  // Without --prune what the file leaves out stays, so a label it still holds cannot be given to
+  // another item: refused before any change, rather than failing half-way.
+  const held = options.prune ? [] : labelsHeldByArchives(plan);
+  if (held.length > 0) {
+    throw new PlanConflictError(
+      `nothing applied: the file gives labels that items it leaves out still hold; pass --prune to archive those items, or change the file:\n${held.map((h) => `  ${h}`).join('\n')}`,
+    );
+  }
   const map = emptyIdMap(plan);
   const operations = operationsOf(port, plan, options, map);
   for (const [index, operation] of operations.entries()) {

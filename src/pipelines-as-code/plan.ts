@@ -240,3 +240,34 @@ export const planWarnings = (plan: Plan): string[] =>
   plan.types.flatMap((t) =>
     t.pipelines.flatMap((p) => (p.warning === undefined ? [] : [`${t.objectType}/${p.label}: ${p.warning}`])),
   );
+
+/** Each wanted step whose label an archived step of the same list holds, with that holder. */
+function heldLabels<T extends { action: StepAction; label: string }>(steps: readonly T[]): [T, T][] {
+  const archived = new Map(steps.filter((s) => s.action === 'archive').map((s) => [labelKey(s.label), s]));
+  return steps.flatMap((s): [T, T][] => {
+    const holder = s.action === 'archive' ? undefined : archived.get(labelKey(s.label));
+    return holder === undefined ? [] : [[s, holder]];
+  });
+}
+
+/**
+ * The labels the plan gives a pipeline or stage that an item the plan archives holds: without
+ * `--prune` that item stays, and HubSpot refuses two live items of one label (two pipelines of a
+ * type, two stages of a pipeline). Each as `type/pipeline label: …`.
+ */
+export function labelsHeldByArchives(plan: Plan): string[] {
+  return plan.types.flatMap((t) => [
+    ...heldLabels(t.pipelines).map(
+      ([p, holder]) =>
+        `${t.objectType}/${p.label}: pipeline ${String(holder.targetId)} holds this label and the file leaves it out`,
+    ),
+    ...t.pipelines
+      .filter((p) => p.action !== 'archive')
+      .flatMap((p) =>
+        heldLabels(p.stages).map(
+          ([st, holder]) =>
+            `${t.objectType}/${p.label}: stage ${String(holder.targetId)} holds the label "${st.label}" and the file leaves it out`,
+        ),
+      ),
+  ]);
+}

@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { computePlan, countPlan, hasChanges, planWarnings } from '../../src/pipelines-as-code/plan.js';
+import {
+  computePlan,
+  countPlan,
+  hasChanges,
+  labelsHeldByArchives,
+  planWarnings,
+} from '../../src/pipelines-as-code/plan.js';
 import type { CurrentType } from '../../src/pipelines-as-code/plan.js';
 import { emptyIdMap } from '../../src/pipelines-as-code/map.js';
 import { planJson, renderPlan } from '../../src/pipelines-as-code/render.js';
@@ -157,6 +163,27 @@ describe('computePlan', () => {
       ],
     );
     assert.equal(countPlan(plan).archive, 2);
+  });
+
+  it('names each label the plan gives while an item it archives holds it, and nothing else', () => {
+    const other: SeedPipeline = { ...sales, id: 'other', label: 'Other', stages: [] };
+    // "sales" (matched by id) takes the label "Other" of a pipeline the document leaves out, and
+    // its stage "lead" the label "Won" of its stage "won", which the document leaves out too.
+    const wanted = { ...sales, label: 'other ', stages: [{ ...sales.stages[0]!, label: 'WON' }] };
+    const plan = computePlan(doc(wanted), current(sales, other));
+    assert.deepEqual(labelsHeldByArchives(plan), [
+      'deals/other : pipeline other holds this label and the file leaves it out',
+      'deals/other : stage won holds the label "WON" and the file leaves it out',
+    ]);
+    // Archives alone, or renames to free labels, hold nothing.
+    assert.deepEqual(
+      labelsHeldByArchives(computePlan(doc({ ...sales, stages: [] }), current(sales, other))),
+      [],
+    );
+    assert.deepEqual(
+      labelsHeldByArchives(computePlan(doc({ ...sales, label: 'New' }), current(sales, other))),
+      [],
+    );
   });
 
   it("leaves HubSpot's default pipeline alone when the document keeps default pipelines", () => {

@@ -296,6 +296,51 @@ describe('pipelines as code between two Stageline servers', () => {
     assert.equal((await partnersStep(more)).action, 'none');
   });
 
+  it('a label held by an item the file leaves out: refused before any change without --prune, done with it', async () => {
+    const [one, two] = await Promise.all(
+      ['Q One', 'Q Two'].map((label, i) =>
+        target.createPipeline('deals', { label, displayOrder: 20 + i, stages: stages('Open', 'Done') }),
+      ),
+    );
+    const pulled = (await pullDocument(target, { types: ['deals'] })).objectTypes.deals!.pipelines!;
+    // "Q One" takes the label of "Q Two", which the file leaves out; its stage "Open" takes "Done"'s.
+    const wanted: SeedDocument = {
+      objectTypes: {
+        deals: {
+          pipelines: pulled
+            .filter((p) => p.id !== two!.id)
+            .map((p) =>
+              p.id === one!.id ? { ...p, label: 'Q Two', stages: [{ ...p.stages[0]!, label: 'Done' }] } : p,
+            ),
+        },
+      },
+    };
+    const before = await target.list('deals');
+    await assert.rejects(
+      applyPlan(target, await planAgainst(target, wanted), { prune: false }),
+      (err: Error) => {
+        assert.equal(err.name, 'PlanConflictError');
+        assert.match(err.message, /^nothing applied: /);
+        assert.match(err.message, new RegExp(`deals/Q Two: pipeline ${two!.id} holds this label`));
+        assert.match(err.message, /deals\/Q Two: stage \S+ holds the label "Done"/);
+        return true;
+      },
+    );
+    assert.deepEqual(await target.list('deals'), before, 'nothing changed');
+
+    await applyPlan(target, await planAgainst(target, wanted), { prune: true });
+    const after = await target.list('deals');
+    assert.deepEqual(
+      after.filter((p) => p.id === one!.id).map((p) => [p.label, ...p.stages.map((st) => st.label)]),
+      [['Q Two', 'Done']],
+    );
+    assert.equal(
+      after.find((p) => p.id === two!.id),
+      undefined,
+    );
+    assert.equal(after.length, before.length - 1, 'the other pipelines stay');
+  });
+
   it('renames that swap labels, of pipelines and of stages, go through a temporary label', async () => {
     const [one, two] = await Promise.all(
       ['P One', 'P Two'].map((label, i) =>
