@@ -2,6 +2,8 @@
 import autocannon from 'autocannon';
 
 import type { Against, Request, Scenario } from './scenarios.js';
+import { cpuMeter } from './cpu.js';
+import type { CpuPerRequest } from './cpu.js';
 import { auth } from './scenarios.js';
 import { settled } from './servers.js';
 import type { Server } from './servers.js';
@@ -42,6 +44,11 @@ export interface ScenarioResult {
    * database; the small database's reads: over the same server with the control plane off.
    */
   vsReference?: { ratio: number; rounds: number[]; errors: number };
+  /**
+   * Writes: the CPU time per request of Stageline's process and of the baseline's (on PostgreSQL,
+   * each with PostgreSQL's own), the median over the rounds; absent where /proc cannot tell.
+   */
+  cpu?: { stageline: CpuPerRequest; baseline: CpuPerRequest };
 }
 
 export const medianOf = (values: readonly number[]): number => {
@@ -105,6 +112,19 @@ export interface Reference {
 
 const rounded = (r: number, places = 3) => Math.round(r * 10 ** places) / 10 ** places;
 
+/** The rounds' median CPU per request, each figure on its own; undefined if a round lacks one. */
+function medianCpu(rounds: readonly (CpuPerRequest | undefined)[]): CpuPerRequest | undefined {
+  if (rounds.length === 0 || rounds.some((r) => r === undefined)) return undefined;
+  const all = rounds as CpuPerRequest[];
+  const postgres = all.every((r) => r.postgres !== undefined)
+    ? Math.round(medianOf(all.map((r) => r.postgres!)))
+    : undefined;
+  return {
+    server: Math.round(medianOf(all.map((r) => r.server))),
+    ...(postgres !== undefined && { postgres }),
+  };
+}
+
 export async function runScenario(
   stageline: Server,
   baseline: Server,
@@ -142,13 +162,17 @@ export async function runScenario(
       throw new Error(`${s.name}: ${warm.errors} errors while warming up ${side.server.url}`);
   }
   const measured: Measured[][] = sides.map(() => []);
+  const cpu: (CpuPerRequest | undefined)[][] = sides.map(() => []);
   let logLines = 0;
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < sides.length; i++) {
       const k = (round + i) % sides.length;
       const side = sides[k]!;
       const before = k === 0 ? await settled(side.server) : 0;
-      measured[k]!.push(await load(side.server.url, side.requests, side.headers, DURATION / ROUNDS));
+      const meter = cpuMeter(side.server.child.pid, database === 'postgres');
+      const m = await load(side.server.url, side.requests, side.headers, DURATION / ROUNDS);
+      measured[k]!.push(m);
+      cpu[k]!.push(meter(m.requests));
       if (k === 0) logLines += (await settled(side.server)) - before;
     }
   }
@@ -168,6 +192,11 @@ export async function runScenario(
     rounds: shares.map((r) => rounded(r)),
     log: { lines: logLines, requests, linesPerRequest: rounded(logLines / requests, 2) },
   };
+  const ourCpu = medianCpu(cpu[0]!);
+  const theirCpu = medianCpu(cpu[1]!);
+  if (s.kind === 'write' && ourCpu !== undefined && theirCpu !== undefined) {
+    result.cpu = { stageline: ourCpu, baseline: theirCpu };
+  }
   if (refs !== undefined) {
     const vs = per(ours, refs);
     const errors = refs.reduce((n, m) => n + m.errors, 0);

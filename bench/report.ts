@@ -44,6 +44,13 @@ export function printRow(r: ScenarioResult): void {
   console.log(
     `${r.name.padEnd(31)} ${r.database.padEnd(8)} ${pad(r.stageline.rps, 7)} ${pad(r.stageline.p50, 4)} ${pad(r.stageline.p99, 4)} ${pad(r.stageline.errors, 3)} ${pad(r.log.linesPerRequest.toFixed(2), 7)}  ${r.against.padEnd(7)} ${pad(r.baseline.rps, 10)} ${pad(percent(r.ratio), 5)}  ${r.rounds.map(percent).join(' ').padEnd(24)} ${pad(r.vsReference === undefined ? '' : percent(r.vsReference.ratio), 8)}`,
   );
+  if (r.cpu !== undefined) {
+    const side = (c: { server: number; postgres?: number }) =>
+      c.postgres === undefined ? `${c.server} µs` : `${c.server} µs + PostgreSQL ${c.postgres} µs`;
+    console.log(
+      `  └ CPU per request (median of the rounds): Stageline ${side(r.cpu.stageline)}; baseline ${side(r.cpu.baseline)}`,
+    );
+  }
 }
 
 export function printFigures(figures: readonly Figure[]): void {
